@@ -1,0 +1,81 @@
+// Shared pieces of every partita kernel: array views, thread counts, interrupt polling,
+// SIMD multiversioning. Free of Python: the bindings adapt these to pybind11.
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <cstdint>
+#include <functional>
+#include <stdexcept>
+#include <string>
+
+#include <omp.h>
+
+namespace partita {
+
+using index_t = std::int64_t;
+
+// Hot loops are compiled several times and the best clone is picked at load time, so one
+// wheel uses AVX-512 or AVX2 where the machine has it and still runs on any x86-64.
+#if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__CUDACC__)
+#define PARTITA_MULTIVERSION __attribute__((target_clones("default", "avx2", "avx512f")))
+#else
+#define PARTITA_MULTIVERSION
+#endif
+
+// A read-only, C-contiguous n x m matrix.
+template <class T>
+struct MatrixView {
+    const T* data = nullptr;
+    index_t rows = 0;
+    index_t cols = 0;
+    const T* row(index_t i) const { return data + i * cols; }
+    T operator()(index_t i, index_t j) const { return data[i * cols + j]; }
+};
+
+// Raised by a kernel when the user pressed Ctrl-C; the bindings turn it into KeyboardInterrupt.
+struct Interrupted : std::exception {
+    const char* what() const noexcept override { return "interrupted"; }
+};
+
+// Polls for Ctrl-C at most every `interval` so that a long loop can stop promptly without
+// paying for a GIL round trip on every iteration. Call it from the master thread only.
+class InterruptCheck {
+public:
+    explicit InterruptCheck(std::function<bool()> poll = {}, double interval_s = 0.25)
+        : poll_(std::move(poll)), interval_(interval_s), last_(clock::now()) {}
+
+    // Throws Interrupted when the poll reports a pending signal.
+    void operator()() {
+        if (!poll_) return;
+        auto now = clock::now();
+        if (std::chrono::duration<double>(now - last_).count() < interval_) return;
+        last_ = now;
+        if (poll_()) throw Interrupted();
+    }
+
+private:
+    using clock = std::chrono::steady_clock;
+    std::function<bool()> poll_;
+    double interval_;
+    clock::time_point last_;
+};
+
+// n_threads <= 0 means: what OpenMP would use (respects OMP_NUM_THREADS and threadpoolctl).
+inline int resolve_threads(int n_threads) {
+    return n_threads > 0 ? n_threads : omp_get_max_threads();
+}
+
+inline void require(bool condition, const std::string& message) {
+    if (!condition) throw std::invalid_argument(message);
+}
+
+// Splits [0, n) into `parts` contiguous ranges of nearly equal size; range p is
+// [begin(p), begin(p + 1)). Fixed partitions keep reductions independent of thread timing.
+struct EvenSplit {
+    index_t n;
+    index_t parts;
+    index_t begin(index_t p) const { return (n * p) / parts; }
+};
+
+}  // namespace partita
