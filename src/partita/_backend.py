@@ -1,0 +1,93 @@
+"""Which compiled module and device to use.
+
+``partita._core`` (C++/OpenMP) is always built. ``partita._cuda`` is built when a CUDA compiler
+was found at install time, and is usable only when a GPU and driver are present at run time.
+"""
+import os
+import sys
+
+from . import _core
+
+try:  # the CUDA module is optional at build time and at run time
+    from . import _cuda
+except ImportError:  # pragma: no cover - depends on the build
+    _cuda = None
+
+
+def cuda_available():
+    """Whether partita was built with CUDA and a CUDA GPU is usable now."""
+    return _cuda is not None and _cuda.device_count() > 0
+
+
+def resolve_device(device, supported=("cpu",)):
+    """Validate ``device`` ("cpu", "cuda" or "auto") and return the device to run on.
+
+    ``supported`` lists the devices the calling estimator has kernels for.
+    """
+    if device not in ("cpu", "cuda", "auto"):
+        raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {device!r}")
+    if device == "auto":
+        return "cuda" if ("cuda" in supported and cuda_available()) else "cpu"
+    if device == "cuda":
+        if "cuda" not in supported:
+            raise ValueError(
+                "device='cuda' is not available for this estimator yet; use device='cpu'"
+            )
+        if not cuda_available():
+            raise ValueError(
+                "device='cuda' was requested but no usable CUDA GPU was found "
+                "(see partita.show_config())"
+            )
+    return device
+
+
+def n_threads(n_jobs):
+    """Translate scikit-learn's ``n_jobs`` into an OpenMP thread count for a kernel.
+
+    None: what OpenMP would use (all cores unless OMP_NUM_THREADS or threadpoolctl limit it),
+    passed to the kernels as 0. Positive: that many. Negative: joblib's convention,
+    -1 = all cores, -2 = all but one, ...
+    """
+    if n_jobs is None:
+        return 0
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int,)) and not hasattr(n_jobs, "__index__"):
+        raise ValueError(f"n_jobs must be None or a non-zero integer, got {n_jobs!r}")
+    n_jobs = int(n_jobs)
+    if n_jobs == 0:
+        raise ValueError("n_jobs == 0 has no meaning; use None, a positive count or -1")
+    if n_jobs < 0:
+        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
+    return n_jobs
+
+
+def show_config(file=None):
+    """Print the version, compiler, OpenMP threads and CUDA status of this installation."""
+    file = sys.stdout if file is None else file
+    info = _core.build_info()
+    lines = [
+        f"partita {info['version']}",
+        f"  C++ compiler : {info['compiler']}",
+        f"  OpenMP       : {info['openmp']} ({info['max_threads']} threads, "
+        f"{info['num_procs']} processors)",
+        f"  SIMD         : {info['simd']}"
+        + (
+            f" (this CPU: avx2={info['cpu_avx2']}, avx512f={info['cpu_avx512f']})"
+            if "cpu_avx2" in info
+            else ""
+        ),
+    ]
+    if _cuda is None:
+        lines.append("  CUDA module  : not built (no CUDA compiler at install time)")
+    else:
+        rt = _cuda.runtime_version()
+        lines.append(f"  CUDA module  : built against CUDA {rt // 1000}.{rt % 1000 // 10}")
+        count = _cuda.device_count()
+        if count == 0:
+            lines.append("  GPU          : none usable (no device or no driver)")
+        for i in range(count):
+            d = _cuda.device_info(i)
+            cc = ".".join(map(str, d["compute_capability"]))
+            lines.append(
+                f"  GPU {i}        : {d['name']} (sm {cc}, {d['total_memory'] / 2**30:.1f} GiB)"
+            )
+    print("\n".join(lines), file=file)
