@@ -3,10 +3,12 @@
 Estimators follow scikit-learn's conventions and can be used in pipelines and grid searches.
 
 k-medoids
-    :class:`KMedoids` (FasterPAM, FastPAM1, PAM, alternate; BUILD, LAB, k-medoids++ init).
+    :class:`KMedoids` (FasterPAM, FastPAM1, PAM, alternate; BUILD, LAB, k-medoids++ init; a
+    stored distance matrix or distances computed on the fly), :class:`CLARA` and
+    :class:`CLARANS` for data too large for any n x n matrix.
 """
 from ._backend import cuda_available, show_config
-from .medoids import KMedoids
+from .medoids import CLARA, CLARANS, KMedoids
 
 try:
     from ._core import build_info as _build_info
@@ -15,4 +17,4 @@ try:
 except Exception:  # pragma: no cover - only when the extension failed to build
     __version__ = "unknown"
 
-__all__ = ["KMedoids", "cuda_available", "show_config", "__version__"]
+__all__ = ["KMedoids", "CLARA", "CLARANS", "cuda_available", "show_config", "__version__"]

@@ -57,7 +57,7 @@ def check_sample_weight(sample_weight, n_samples):
     if np.any(w < 0):
         raise ValueError("sample_weight must be non-negative")
     if not w.sum() > 0:
-        raise ValueError("sample_weight must have a positive sum")
+        raise ValueError("sample_weight must have a positive sum; all sample weights are zero")
     return np.ascontiguousarray(w)
 
 
@@ -76,8 +76,13 @@ def available_memory():
         return None
 
 
-def _gib(n_bytes):
-    return f"{n_bytes / 2**30:.1f} GiB"
+def format_bytes(n_bytes):
+    """1536 -> '1.5 KiB': sizes in messages, in the unit that keeps them readable."""
+    value = float(n_bytes)
+    for unit in ("bytes", "KiB", "MiB", "GiB", "TiB"):
+        if value < 1024 or unit == "TiB":
+            return f"{value:.0f} {unit}" if unit == "bytes" else f"{value:.1f} {unit}"
+        value /= 1024
 
 
 def check_fits_in_memory(n_bytes, what, alternatives):
@@ -85,7 +90,8 @@ def check_fits_in_memory(n_bytes, what, alternatives):
     available = available_memory()
     if available is not None and n_bytes > available:
         raise MemoryError(
-            f"{what} needs {_gib(n_bytes)} but only {_gib(available)} of memory is available; "
+            f"{what} needs {format_bytes(n_bytes)} but only {format_bytes(available)} of memory "
+            "is available; "
             f"{alternatives}"
         )
 

@@ -1,9 +1,10 @@
-"""k-medoids clustering: :class:`KMedoids`.
+"""k-medoids clustering: :class:`KMedoids`, :class:`CLARA` and :class:`CLARANS`.
 
-The optimisation (FasterPAM, FastPAM1, PAM, alternate) and the initialisations (BUILD, LAB,
-k-medoids++) run in C++ (``cpp/include/partita/medoids.hpp``); this module validates the input,
-computes the distance matrix for feature input, and presents the result as a scikit-learn
-estimator. The algorithms are specified in ``ALGORITHMS.md`` section 1.
+The optimisation (FasterPAM, FastPAM1, PAM, alternate, CLARANS) and the initialisations (BUILD,
+LAB, k-medoids++) run in C++ (``cpp/include/partita/medoids.hpp``), on a stored distance matrix
+or on distances computed on the fly from the features (``distances.hpp``). This module validates
+the input, chooses where distances come from, and presents the results as scikit-learn
+estimators. The algorithms are specified in ``ALGORITHMS.md`` section 1.
 """
 import math
 import time
@@ -20,7 +21,7 @@ from sklearn.metrics import pairwise_distances
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _core
+from . import _core, _validation
 from ._backend import n_threads, resolve_device
 from ._validation import (
     check_choice,
@@ -29,46 +30,272 @@ from ._validation import (
     check_n_clusters,
     check_precomputed_distances,
     check_sample_weight,
-    float_dtype,
 )
 
-__all__ = ["KMedoids"]
+__all__ = ["KMedoids", "CLARA", "CLARANS"]
 
 _METHODS = ("fasterpam", "fastpam1", "pam", "alternate")
 _INITS = ("build", "lab", "k-medoids++", "random")
+_DISTANCE_MODES = ("auto", "matrix", "on-the-fly")
+
+# Metrics computed in C++, on the fly or into a matrix (codes of distances.hpp's Metric).
+_BUILTIN_METRICS = {
+    "euclidean": 0,
+    "l2": 0,
+    "sqeuclidean": 1,
+    "manhattan": 2,
+    "cityblock": 2,
+    "l1": 2,
+    "cosine": 3,
+}
+_CALLBACK = 4
+
+# numba cfuncs made from users' jitted metrics, kept alive while C++ may call them.
+_NUMBA_CFUNCS = {}
 
 
-def _distance_matrix(X, metric, n_jobs, threads):
-    """The full symmetric n x n distance matrix of feature rows, in X's float dtype."""
-    n = X.shape[0]
-    itemsize = np.dtype(X.dtype).itemsize
-    check_fits_in_memory(
-        n * n * itemsize,
-        f"the {n} x {n} {np.dtype(X.dtype).name} distance matrix",
-        "pass float32 data (half the memory), fit on a subsample, or precompute a sparser "
-        "problem (CLARA and on-the-fly distances are planned for large n)",
-    )
-    D = pairwise_distances(X, metric=metric, n_jobs=n_jobs)
-    D = np.ascontiguousarray(D, dtype=X.dtype)
-    if not D.flags.writeable:  # pragma: no cover - pairwise_distances returns a new array
-        D = D.copy()
-    report = _core.inspect_distance_matrix(D, threads)
+def _is_numba_function(metric):
+    return callable(metric) and type(metric).__module__.startswith("numba")
+
+
+def _numba_address(metric, dtype):
+    """The address of a C-callable wrapper f(x*, y*, n_features) -> double of a numba-jitted
+    metric f(x, y), compiled for arrays of `dtype`."""
+    key = (metric, np.dtype(dtype).name)
+    if key not in _NUMBA_CFUNCS:
+        from numba import carray, cfunc, types
+
+        item = types.float32 if dtype == np.float32 else types.float64
+        signature = types.float64(types.CPointer(item), types.CPointer(item), types.intp)
+        jitted = metric
+
+        @cfunc(signature, nopython=True)
+        def pair(x, y, n_features):  # pragma: no cover - compiled by numba
+            return jitted(carray(x, (n_features,)), carray(y, (n_features,)))
+
+        _NUMBA_CFUNCS[key] = pair
+    return _NUMBA_CFUNCS[key].address
+
+
+def _feature_space(X, metric):
+    """A C++ FeatureSpace computing `metric` on the rows of X, or None when the metric is
+    neither built in nor a numba-jitted function."""
+    space_type = _core.FeatureSpace32 if X.dtype == np.float32 else _core.FeatureSpace64
+    if isinstance(metric, str) and metric in _BUILTIN_METRICS:
+        return space_type(X, _BUILTIN_METRICS[metric], 0)
+    if _is_numba_function(metric):
+        return space_type(X, _CALLBACK, _numba_address(metric, X.dtype))
+    return None
+
+
+def _check_metric_values(report, metric, rtol):
+    """A computed distance matrix must be finite, non-negative, symmetric, with zero diagonal."""
+    name = getattr(metric, "__name__", repr(metric))
     if report["n_nonfinite"]:
-        raise ValueError(f"metric {metric!r} returned NaN or infinite distances")
+        raise ValueError(f"metric {name} returned NaN or infinite distances")
     if report["min"] < 0:
-        raise ValueError(f"metric {metric!r} returned negative distances ({report['min']:g})")
+        raise ValueError(f"metric {name} returned negative distances ({report['min']:g})")
     scale = max(report["max"], 1e-300)
-    if callable(metric) and report["max_asymmetry"] > 1e-6 * scale:
+    if report["max_abs_diagonal"] > rtol * scale:
         raise ValueError(
-            "the metric callable is not symmetric: d(x, y) != d(y, x) "
-            f"(largest difference {report['max_asymmetry']:g}); k-medoids needs a symmetric dissimilarity"
+            f"metric {name} gives d(x, x) = {report['max_abs_diagonal']:g} != 0; k-medoids needs "
+            "a dissimilarity that is zero between a sample and itself"
         )
-    # Metrics computed through dot products differ in the last bits between (i, j) and (j, i).
-    _core.symmetrize_distance_matrix(D, threads)
-    return D
+    if report["max_asymmetry"] > rtol * scale:
+        raise ValueError(
+            f"metric {name} is not symmetric: d(x, y) != d(y, x) (largest difference "
+            f"{report['max_asymmetry']:g}); k-medoids needs a symmetric dissimilarity"
+        )
 
 
-class KMedoids(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+def _spot_check_metric(space, n, metric, threads, rng):
+    """With on-the-fly distances from a user's function the matrix is never formed, so check
+    symmetry and zero self-distance on a random sample of pairs."""
+    idx = np.unique(rng.choice(n, size=min(n, 64), replace=False)).astype(np.int64)
+    rows = space.distances_to(idx, threads)[:, idx]
+    report = _core.inspect_distance_matrix(np.ascontiguousarray(rows), threads)
+    _check_metric_values(report, metric, 1e-6)
+
+
+def _matrix_bytes(n, dtype):
+    return n * n * np.dtype(dtype).itemsize
+
+
+def _distance_source(X, metric, mode, n_jobs, threads, rng):
+    """Where the kernels read distances: the precomputed matrix, a matrix computed here, or a
+    FeatureSpace computing rows on the fly. Returns (source, is_matrix)."""
+    n = X.shape[0]
+    if metric == "precomputed":
+        check_precomputed_distances(X, threads)
+        return X, True
+    space = _feature_space(X, metric)
+    size = _matrix_bytes(n, X.dtype)
+    if mode == "auto":
+        available = _validation.available_memory()
+        # Keep half the memory for everything else; on-the-fly costs flops, not memory.
+        mode = "matrix" if (space is None or available is None or size <= available // 2) else "on-the-fly"
+    if mode == "on-the-fly":
+        if space is None:
+            raise ValueError(
+                f"distances='on-the-fly' needs a built-in metric ({', '.join(sorted(_BUILTIN_METRICS))}) "
+                f"or a numba-jitted metric function; got metric={metric!r}"
+            )
+        if metric not in _BUILTIN_METRICS:
+            _spot_check_metric(space, n, metric, threads, rng)
+        return space, False
+    check_fits_in_memory(
+        size,
+        f"the {n} x {n} {np.dtype(X.dtype).name} distance matrix",
+        "use distances='on-the-fly' (with a built-in or numba metric), float32 data (half the "
+        "memory), or CLARA",
+    )
+    if space is not None:
+        D = space.distance_matrix(threads)
+        if metric not in _BUILTIN_METRICS:
+            _check_metric_values(_core.inspect_distance_matrix(D, threads), metric, 1e-6)
+        return D, True
+    # Any other scikit-learn metric or a Python callable: every pair, both orders, so that an
+    # asymmetric callable is caught (scikit-learn mirrors the upper triangle when Y is None).
+    Y = X.copy() if callable(metric) else None
+    D = np.ascontiguousarray(pairwise_distances(X, Y, metric=metric, n_jobs=n_jobs), dtype=X.dtype)
+    _check_metric_values(_core.inspect_distance_matrix(D, threads), metric,
+                         1e-5 if X.dtype == np.float32 else 1e-10)
+    _core.symmetrize_distance_matrix(D, threads)  # rounding differences between (i,j) and (j,i)
+    return D, True
+
+
+def _random_seed(rng):
+    """A 62-bit seed for the C++ generators, drawn from a RandomState."""
+    return int(rng.randint(2**31 - 1)) * (2**31) + int(rng.randint(2**31 - 1))
+
+
+def _initial_medoids(init, source, n, k, weights, threads, rng):
+    """Indices of the k initial medoids (validated when given as an array)."""
+    if not isinstance(init, str):
+        medoids = np.asarray(init)
+        if medoids.ndim != 1 or medoids.shape[0] != k:
+            raise ValueError(
+                f"init as an array must hold n_clusters={k} sample indices, got shape "
+                f"{medoids.shape}"
+            )
+        if not np.issubdtype(medoids.dtype, np.integer):
+            if np.issubdtype(medoids.dtype, np.floating) and np.all(medoids == np.round(medoids)):
+                medoids = medoids.astype(np.int64)
+            else:
+                raise ValueError("init as an array must hold integer sample indices")
+        if medoids.min() < 0 or medoids.max() >= n:
+            raise ValueError(f"init indices must be in [0, {n - 1}] (n_samples={n})")
+        if np.unique(medoids).shape[0] != k:
+            raise ValueError("init indices must be distinct: a sample cannot be two medoids")
+        return np.ascontiguousarray(medoids, dtype=np.int64)
+    if init == "build":
+        return _core.kmedoids_build(source, k, weights, threads)
+    if init == "lab":
+        m = min(n, 10 + math.ceil(math.sqrt(n)))
+        samples = np.stack([rng.choice(n, m, replace=False) for _ in range(k)])
+        return _core.kmedoids_lab(source, np.ascontiguousarray(samples, dtype=np.int64), weights,
+                                  threads)
+    if init == "k-medoids++":
+        return _core.kmedoids_plusplus(source, k, weights, _random_seed(rng), threads)
+    return np.ascontiguousarray(rng.choice(n, k, replace=False), dtype=np.int64)  # random
+
+
+def _check_init(init):
+    if isinstance(init, str):
+        check_choice(init, "init", _INITS)
+    elif not hasattr(init, "__len__"):
+        raise ValueError(
+            f"init must be one of {', '.join(map(repr, _INITS))} or an array of sample "
+            f"indices; got {init!r}"
+        )
+
+
+def _check_metric(metric):
+    if not (callable(metric) or isinstance(metric, str)):
+        raise ValueError(f"metric must be a string or a callable, got {metric!r}")
+
+
+class _MedoidsBase(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+    """What every k-medoids estimator shares: validation, the fitted attributes, and the use of
+    the medoids on new data (transform, predict, score)."""
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.pairwise = self.metric == "precomputed"
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "medoid_indices_")
+
+    def _validate_X(self, X, reset):
+        # A precomputed matrix is checked for NaN / inf in the same C++ pass as its symmetry.
+        return validate_data(
+            self,
+            X,
+            reset=reset,
+            accept_sparse=False,
+            dtype=[np.float64, np.float32],
+            order="C",
+            ensure_min_samples=1,
+            ensure_all_finite=not (reset and self.metric == "precomputed"),
+        )
+
+    def _fit_guarded(self, fit, X, sample_weight):
+        """Run `fit`; if it fails (bad input, MemoryError, Ctrl-C) leave no fitted state."""
+        for name in ("medoid_indices_", "n_features_in_", "feature_names_in_"):
+            self.__dict__.pop(name, None)
+        try:
+            return fit(X, sample_weight)
+        except BaseException:
+            for name in list(self.__dict__):
+                if name.endswith("_") and not name.startswith("__"):
+                    del self.__dict__[name]
+            raise
+
+    def _set_result(self, X, result, k):
+        self.medoid_indices_ = np.asarray(result["medoids"], dtype=np.int64)
+        self.labels_ = np.asarray(result["labels"], dtype=np.int64)
+        self.inertia_ = float(result["loss"])
+        self.n_iter_ = int(result["n_iter"])
+        self.n_swaps_ = int(result["n_swaps"])
+        self.cluster_centers_ = None if self.metric == "precomputed" else X[self.medoid_indices_]
+        self._n_features_out = k
+
+    def transform(self, X):
+        """Distances of every sample to the k medoids, shape (n_samples, n_clusters).
+
+        With ``metric="precomputed"``, X holds the distances of the samples to the training
+        samples, shape (n_samples, n_training_samples).
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        if self.metric == "precomputed":
+            if np.any(X < 0):
+                raise ValueError("precomputed distances must be non-negative")
+            return np.ascontiguousarray(X[:, self.medoid_indices_])
+        centers = self.cluster_centers_.astype(X.dtype, copy=False)
+        space = _feature_space(np.ascontiguousarray(np.vstack([centers, X])), self.metric)
+        if space is not None:
+            # The same C++ arithmetic as in fit, so predict(X_train) reproduces labels_.
+            k = centers.shape[0]
+            rows = space.distances_to(np.arange(k, dtype=np.int64), n_threads(self.n_jobs))
+            return np.ascontiguousarray(rows[:, k:].T)
+        D = pairwise_distances(X, centers, metric=self.metric, n_jobs=self.n_jobs)
+        return np.asarray(D, dtype=X.dtype)
+
+    def predict(self, X):
+        """Cluster of every sample: its nearest medoid (ties go to the lowest cluster)."""
+        return np.argmin(self.transform(X), axis=1).astype(np.int64)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Negative weighted total distance of X to its nearest medoids (higher is better)."""
+        D = self.transform(X)
+        w = check_sample_weight(sample_weight, D.shape[0])
+        return -float(np.dot(w, D.min(axis=1).astype(np.float64)))
+
+
+class KMedoids(_MedoidsBase):
     """k-medoids clustering: k representative samples (medoids) minimising the total distance
     of every sample to its nearest medoid.
 
@@ -84,8 +311,10 @@ class KMedoids(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, 
     metric : str or callable, default="euclidean"
         ``"precomputed"`` (X is an n x n symmetric distance matrix with a zero diagonal), any
         metric name accepted by :func:`sklearn.metrics.pairwise_distances`, or a callable
-        ``f(x, y) -> float``. A Python callable is evaluated once per pair through scikit-learn
-        and is slow; prefer a built-in metric name or a precomputed matrix.
+        ``f(x, y) -> float``. ``"euclidean"``, ``"sqeuclidean"``, ``"manhattan"`` and
+        ``"cosine"`` are computed in C++. A numba-jitted ``f`` (``@numba.njit``) is evaluated
+        in compiled parallel code; a plain Python callable is evaluated once per pair through
+        scikit-learn, which is slow.
     method : {"fasterpam", "fastpam1", "pam", "alternate"}, default="fasterpam"
         ``"fasterpam"``: eager swaps, O(n^2) per pass, the fastest; ``"fastpam1"``: PAM's
         best-swap schedule in O(n^2) per swap; ``"pam"``: the classic O(k n^2) SWAP, for
@@ -108,7 +337,14 @@ class KMedoids(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, 
         Where to run. The CUDA k-medoids kernels are not part of this release: "cuda" raises a
         ValueError and "auto" runs on the CPU.
     verbose : int, default=0
-        Print the time and outcome of the initialisation and the optimisation.
+        Print the time and outcome of each stage (distances, initialisation, optimisation).
+    distances : {"auto", "matrix", "on-the-fly"}, default="auto"
+        Where the distances come from for feature input. ``"matrix"``: the n x n matrix is
+        computed once and stored (n^2 memory, the fastest swaps). ``"on-the-fly"``: each
+        distance row is computed when needed (O(n) memory, O(n^2 d) work per pass), for n
+        whose matrix does not fit; only for the built-in metrics and numba-jitted functions.
+        The medoids are the same either way. ``"auto"``: the matrix when it takes at most half
+        the available memory, else on the fly.
 
     Attributes
     ----------
@@ -124,6 +360,8 @@ class KMedoids(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, 
         Passes (fasterpam), iterations (fastpam1, pam) or rounds (alternate) run.
     n_swaps_ : int
         Medoid changes made by the optimisation.
+    distances_ : str
+        ``"matrix"`` or ``"on-the-fly"``: where the distances came from.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined when X has feature names that are all strings.
@@ -150,6 +388,7 @@ class KMedoids(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, 
         n_jobs=None,
         device="cpu",
         verbose=0,
+        distances="auto",
     ):
         self.n_clusters = n_clusters
         self.metric = metric
@@ -160,80 +399,7 @@ class KMedoids(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, 
         self.n_jobs = n_jobs
         self.device = device
         self.verbose = verbose
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.input_tags.pairwise = self.metric == "precomputed"
-        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
-        return tags
-
-    # ---- validation ------------------------------------------------------------------------
-
-    def _check_params(self):
-        check_choice(self.method, "method", _METHODS)
-        if not (isinstance(self.init, str) or hasattr(self.init, "__len__")):
-            raise ValueError(
-                f"init must be one of {', '.join(map(repr, _INITS))} or an array of sample "
-                f"indices; got {self.init!r}"
-            )
-        if isinstance(self.init, str):
-            check_choice(self.init, "init", _INITS)
-        if not (callable(self.metric) or isinstance(self.metric, str)):
-            raise ValueError(f"metric must be a string or a callable, got {self.metric!r}")
-        check_int(self.max_iter, "max_iter", min_value=0)
-        check_int(self.verbose, "verbose", min_value=0)
-        resolve_device(self.device, supported=("cpu",))
-        return n_threads(self.n_jobs)
-
-    def _validate_X(self, X, reset):
-        # A precomputed matrix is checked for NaN / inf in the same C++ pass as its symmetry.
-        return validate_data(
-            self,
-            X,
-            reset=reset,
-            accept_sparse=False,
-            dtype=[np.float64, np.float32],
-            order="C",
-            ensure_min_samples=1,
-            ensure_all_finite=not (reset and self.metric == "precomputed"),
-        )
-
-    def _initial_medoids(self, D, k, weights, threads):
-        n = D.shape[0]
-        init = self.init
-        if not isinstance(init, str):
-            medoids = np.asarray(init)
-            if medoids.ndim != 1 or medoids.shape[0] != k:
-                raise ValueError(
-                    f"init as an array must hold n_clusters={k} sample indices, got shape "
-                    f"{medoids.shape}"
-                )
-            if not np.issubdtype(medoids.dtype, np.integer):
-                if np.issubdtype(medoids.dtype, np.floating) and np.all(medoids == np.round(medoids)):
-                    medoids = medoids.astype(np.int64)
-                else:
-                    raise ValueError("init as an array must hold integer sample indices")
-            if medoids.min() < 0 or medoids.max() >= n:
-                raise ValueError(f"init indices must be in [0, {n - 1}] (n_samples={n})")
-            if np.unique(medoids).shape[0] != k:
-                raise ValueError("init indices must be distinct: a sample cannot be two medoids")
-            return np.ascontiguousarray(medoids, dtype=np.int64)
-        rng = check_random_state(self.random_state)
-        if init == "build":
-            return _core.kmedoids_build(D, k, weights, threads)
-        if init == "lab":
-            m = min(n, 10 + math.ceil(math.sqrt(n)))
-            samples = np.stack([rng.choice(n, m, replace=False) for _ in range(k)])
-            return _core.kmedoids_lab(D, np.ascontiguousarray(samples, dtype=np.int64), weights)
-        if init == "k-medoids++":
-            seed = int(rng.randint(np.iinfo(np.int32).max)) * (2**31) + int(
-                rng.randint(np.iinfo(np.int32).max)
-            )
-            return _core.kmedoids_plusplus(D, k, weights, seed, threads)
-        # random
-        return np.ascontiguousarray(rng.choice(n, k, replace=False), dtype=np.int64)
-
-    # ---- fitting -----------------------------------------------------------------------------
+        self.distances = distances
 
     def fit(self, X, y=None, sample_weight=None):
         """Find the medoids.
@@ -250,30 +416,43 @@ class KMedoids(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, 
         -------
         self
         """
-        threads = self._check_params()
+        return self._fit_guarded(self._fit, X, sample_weight)
+
+    def _fit(self, X, sample_weight):
+        check_choice(self.method, "method", _METHODS)
+        _check_init(self.init)
+        _check_metric(self.metric)
+        check_choice(self.distances, "distances", _DISTANCE_MODES)
+        check_int(self.max_iter, "max_iter", min_value=0)
+        check_int(self.verbose, "verbose", min_value=0)
+        resolve_device(self.device, supported=("cpu",))
+        threads = n_threads(self.n_jobs)
+        if self.metric == "precomputed" and self.distances == "on-the-fly":
+            raise ValueError("distances='on-the-fly' needs feature input, not metric='precomputed'")
+
         X = self._validate_X(X, reset=True)
         n = X.shape[0]
         k = check_n_clusters(self.n_clusters, n)
         weights = check_sample_weight(sample_weight, n)
-        t0 = time.perf_counter()
-        if self.metric == "precomputed":
-            check_precomputed_distances(X, threads)
-            D = X
-        else:
-            D = _distance_matrix(X, self.metric, self.n_jobs, threads)
-        if self.verbose:
-            print(f"[KMedoids] distances ({n} x {n}, {D.dtype}): {time.perf_counter() - t0:.3f} s")
+        rng = check_random_state(self.random_state)
 
         t0 = time.perf_counter()
-        medoids = self._initial_medoids(D, k, weights, threads)
+        source, is_matrix = _distance_source(X, self.metric, self.distances, self.n_jobs,
+                                             threads, rng)
+        self.distances_ = "matrix" if is_matrix else "on-the-fly"
+        if self.verbose:
+            print(f"[KMedoids] distances ({self.distances_}, {n} samples, {X.dtype}): "
+                  f"{time.perf_counter() - t0:.3f} s")
+
+        t0 = time.perf_counter()
+        medoids = _initial_medoids(self.init, source, n, k, weights, threads, rng)
         if self.verbose:
             init = self.init if isinstance(self.init, str) else "given indices"
             print(f"[KMedoids] init {init}: {time.perf_counter() - t0:.3f} s")
 
         t0 = time.perf_counter()
-        result = _core.kmedoids_optimise(
-            D, medoids, weights, self.method, int(self.max_iter), threads
-        )
+        result = _core.kmedoids_optimise(source, medoids, weights, self.method,
+                                         int(self.max_iter), threads)
         if self.verbose:
             print(
                 f"[KMedoids] {self.method}: {result['n_iter']} iterations, "
@@ -285,39 +464,228 @@ class KMedoids(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, 
                 f"{self.method} stopped after max_iter={self.max_iter} swaps before converging",
                 RuntimeWarning,
             )
-
-        self.medoid_indices_ = np.asarray(result["medoids"], dtype=np.int64)
-        self.labels_ = np.asarray(result["labels"], dtype=np.int64)
-        self.inertia_ = float(result["loss"])
-        self.n_iter_ = int(result["n_iter"])
-        self.n_swaps_ = int(result["n_swaps"])
-        self.cluster_centers_ = None if self.metric == "precomputed" else X[self.medoid_indices_]
-        self._n_features_out = k
+        self._set_result(X, result, k)
         return self
 
-    # ---- using the fitted medoids ------------------------------------------------------------
 
-    def transform(self, X):
-        """Distances of every sample to the k medoids, shape (n_samples, n_clusters).
+class CLARA(_MedoidsBase):
+    """CLARA (FastCLARA): k-medoids on random samples, for data too large for an n x n matrix.
 
-        With ``metric="precomputed"``, X holds the distances of the samples to the training
-        samples, shape (n_samples, n_training_samples).
-        """
-        check_is_fitted(self)
-        X = self._validate_X(X, reset=False)
+    Each of ``n_sampling`` rounds draws ``sample_size`` samples (always including the best
+    medoids found so far), runs the chosen k-medoids method on their distance matrix, and scores
+    the medoids by the total distance over all n samples. The best medoids are kept. Memory is
+    O(sample_size^2 + n), never n^2; the scoring runs in parallel over all samples.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+    metric : str or callable, default="euclidean"
+        As for :class:`KMedoids`. The built-in metrics (euclidean, sqeuclidean, manhattan,
+        cosine) and numba-jitted functions are computed in C++ without any n x n matrix; other
+        metrics compute the sample matrices and the n x k scoring distances through
+        scikit-learn. ``"precomputed"`` takes the full matrix and samples its rows and columns.
+    n_sampling : int, default=5
+        Number of samples (rounds).
+    sample_size : int or None, default=None
+        Samples per round; None means 80 + 4 * n_clusters. Larger than n is clamped to n with a
+        warning.
+    method : {"fasterpam", "fastpam1", "pam", "alternate"}, default="fasterpam"
+        The k-medoids method run on every sample.
+    init : {"build", "lab", "k-medoids++", "random"}, default="build"
+        Initialisation inside every sample.
+    max_iter : int, default=300
+        Passes or swaps of the method on every sample.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the sampling (and the random initialisations).
+    n_jobs : int or None, default=None
+        Threads for the kernels; the result never depends on it.
+
+    Attributes
+    ----------
+    medoid_indices_, cluster_centers_, labels_, inertia_ : as for :class:`KMedoids`, with the
+        loss (inertia_) taken over all samples.
+    n_iter_ : int
+        Sampling rounds run.
+    n_swaps_ : int
+        Swaps made inside the sample that gave the best medoids.
+    sample_losses_ : ndarray of shape (n_sampling,)
+        The full-data loss of every round's medoids.
+    """
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        metric="euclidean",
+        n_sampling=5,
+        sample_size=None,
+        method="fasterpam",
+        init="build",
+        max_iter=300,
+        random_state=None,
+        n_jobs=None,
+    ):
+        self.n_clusters = n_clusters
+        self.metric = metric
+        self.n_sampling = n_sampling
+        self.sample_size = sample_size
+        self.method = method
+        self.init = init
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Find the medoids from samples of X, scored on all of X; returns self."""
+        return self._fit_guarded(self._fit, X, sample_weight)
+
+    def _sample_distances(self, X, space, sample, threads):
         if self.metric == "precomputed":
-            if np.any(X < 0):
-                raise ValueError("precomputed distances must be non-negative")
-            return np.ascontiguousarray(X[:, self.medoid_indices_])
-        D = pairwise_distances(X, self.cluster_centers_, metric=self.metric, n_jobs=self.n_jobs)
-        return np.asarray(D, dtype=X.dtype)
+            return np.ascontiguousarray(X[np.ix_(sample, sample)])
+        sub = np.ascontiguousarray(X[sample])
+        sub_space = _feature_space(sub, self.metric) if space is not None else None
+        if sub_space is not None:
+            return sub_space.distance_matrix(threads)
+        Y = sub.copy() if callable(self.metric) else None
+        D = np.ascontiguousarray(pairwise_distances(sub, Y, metric=self.metric), dtype=X.dtype)
+        _check_metric_values(_core.inspect_distance_matrix(D, threads), self.metric,
+                             1e-5 if X.dtype == np.float32 else 1e-10)
+        _core.symmetrize_distance_matrix(D, threads)
+        return D
 
-    def predict(self, X):
-        """Cluster of every sample: its nearest medoid (ties go to the lowest cluster)."""
-        return np.argmin(self.transform(X), axis=1).astype(np.int64)
+    def _score(self, X, space, medoids, weights, threads):
+        """Labels, nearest distances and weighted loss of all samples for the given medoids."""
+        if space is not None:
+            labels, _, loss = _core.kmedoids_assign(space, medoids, weights, threads)
+            return labels, loss
+        if self.metric == "precomputed":
+            D = X[:, medoids]
+        else:
+            D = pairwise_distances(X, X[medoids], metric=self.metric, n_jobs=self.n_jobs)
+        D[medoids, np.arange(len(medoids))] = 0  # a medoid is its own nearest
+        labels = np.argmin(D, axis=1)
+        return labels, float(np.dot(weights, D[np.arange(len(D)), labels]))
 
-    def score(self, X, y=None, sample_weight=None):
-        """Negative weighted total distance of X to its nearest medoids (higher is better)."""
-        D = self.transform(X)
-        w = check_sample_weight(sample_weight, D.shape[0])
-        return -float(np.dot(w, D.min(axis=1).astype(np.float64)))
+    def _fit(self, X, sample_weight):
+        check_choice(self.method, "method", _METHODS)
+        if not isinstance(self.init, str):
+            raise ValueError(
+                "CLARA draws its own samples, so init must be one of "
+                f"{', '.join(map(repr, _INITS))}, not an array of indices"
+            )
+        check_choice(self.init, "init", _INITS)
+        _check_metric(self.metric)
+        check_int(self.max_iter, "max_iter", min_value=0)
+        n_sampling = check_int(self.n_sampling, "n_sampling", min_value=1)
+        threads = n_threads(self.n_jobs)
+
+        X = self._validate_X(X, reset=True)
+        n = X.shape[0]
+        k = check_n_clusters(self.n_clusters, n)
+        weights = check_sample_weight(sample_weight, n)
+        rng = check_random_state(self.random_state)
+        size = 80 + 4 * k if self.sample_size is None else check_int(
+            self.sample_size, "sample_size", min_value=1)
+        if size > n:
+            if self.sample_size is not None:
+                warnings.warn(f"sample_size={size} is larger than n_samples={n}; using {n}",
+                              UserWarning)
+            size = n
+        if size < k:
+            raise ValueError(f"sample_size={size} must be >= n_clusters={k}")
+
+        if self.metric == "precomputed":
+            check_precomputed_distances(X, threads)
+            space = None
+        else:
+            space = _feature_space(X, self.metric)
+            if space is not None and self.metric not in _BUILTIN_METRICS:
+                _spot_check_metric(space, n, self.metric, threads, rng)
+
+        best = None
+        losses = []
+        for _ in range(n_sampling):
+            # The sample: the best medoids so far, topped up with random other samples.
+            keep = best["medoids"] if best is not None else np.empty(0, dtype=np.int64)
+            others = np.setdiff1d(np.arange(n), keep, assume_unique=True)
+            extra = rng.choice(others, size - len(keep), replace=False)
+            sample = np.sort(np.concatenate([keep, extra])).astype(np.int64)
+            D = self._sample_distances(X, space, sample, threads)
+            w = np.ascontiguousarray(weights[sample])
+            if w.sum() <= 0:
+                w = np.ones_like(w)  # all-zero weights in a sample: any medoids are equal
+            local = _initial_medoids(self.init, D, size, k, w, threads, rng)
+            r = _core.kmedoids_optimise(D, local, w, self.method, int(self.max_iter), threads)
+            medoids = sample[r["medoids"]]
+            labels, loss = self._score(X, space, medoids, weights, threads)
+            losses.append(loss)
+            if best is None or loss < best["loss"]:
+                best = dict(medoids=medoids, labels=labels, loss=loss, n_iter=n_sampling,
+                            n_swaps=r["n_swaps"])
+        self.sample_losses_ = np.asarray(losses)
+        self._set_result(X, best, k)
+        return self
+
+
+class CLARANS(_MedoidsBase):
+    """CLARANS (FasterCLARANS): randomized k-medoids search.
+
+    ``n_local`` restarts from random medoids; each step draws a random non-medoid and scores all
+    k swaps for it at once (O(n) distances); the best is applied when it lowers the loss; a
+    restart ends after ``max_neighbors`` consecutive rejected candidates. The best restart is
+    kept. Distances come from the matrix when it fits in memory, else they are computed on the
+    fly (built-in metrics and numba functions).
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+    metric : str or callable, default="euclidean"
+        As for :class:`KMedoids`.
+    n_local : int, default=2
+        Number of restarts.
+    max_neighbors : int or None, default=None
+        Consecutive rejections that end a restart; None means ceil(0.025 * (n - k)), at least 1.
+    random_state : int, RandomState instance or None, default=None
+    n_jobs : int or None, default=None
+        Threads for the kernels; the result never depends on it.
+
+    Attributes
+    ----------
+    medoid_indices_, cluster_centers_, labels_, inertia_ : as for :class:`KMedoids`.
+    n_iter_ : int
+        Candidates examined in the best restart.
+    n_swaps_ : int
+        Swaps applied in the best restart.
+    """
+
+    def __init__(self, n_clusters=8, *, metric="euclidean", n_local=2, max_neighbors=None,
+                 random_state=None, n_jobs=None):
+        self.n_clusters = n_clusters
+        self.metric = metric
+        self.n_local = n_local
+        self.max_neighbors = max_neighbors
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Search the medoids; returns self."""
+        return self._fit_guarded(self._fit, X, sample_weight)
+
+    def _fit(self, X, sample_weight):
+        _check_metric(self.metric)
+        n_local = check_int(self.n_local, "n_local", min_value=1)
+        threads = n_threads(self.n_jobs)
+        X = self._validate_X(X, reset=True)
+        n = X.shape[0]
+        k = check_n_clusters(self.n_clusters, n)
+        weights = check_sample_weight(sample_weight, n)
+        rng = check_random_state(self.random_state)
+        if self.max_neighbors is None:
+            max_neighbors = max(1, math.ceil(0.025 * (n - k)))
+        else:
+            max_neighbors = check_int(self.max_neighbors, "max_neighbors", min_value=1)
+        source, _ = _distance_source(X, self.metric, "auto", self.n_jobs, threads, rng)
+        result = _core.kmedoids_clarans(source, k, weights, n_local, max_neighbors,
+                                        _random_seed(rng), threads)
+        self._set_result(X, result, k)
+        return self

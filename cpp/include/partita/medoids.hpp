@@ -1,8 +1,11 @@
 // k-medoids kernels: BUILD, LAB and k-medoids++ initialisation; FasterPAM, FastPAM1, PAM and
 // alternate (Voronoi) optimisation. Specification: shared/ALGORITHMS.md section 1.
 //
-// Distances come from a symmetric n x n matrix with a zero diagonal, read by rows: row j holds
-// d(j, o) = d(o, j) for every o, so every scan below streams memory. With unit weights the sums
+// Distances come from a "source": a stored symmetric n x n matrix with a zero diagonal, read by
+// rows (row j holds d(j, o) = d(o, j) for every o, so every scan streams memory), or features
+// whose distance rows are computed on demand (no n x n memory; distances.hpp). Every kernel is
+// written once against the source; the on-the-fly distances equal the stored ones bit for bit,
+// so both give the same medoids. With unit weights the sums
 // are formed in the same order as the reference implementation (the `kmedoids` package), which
 // makes medoids, labels, loss and swap counts agree exactly with it.
 #pragma once
@@ -16,6 +19,7 @@
 #include <vector>
 
 #include "partita/common.hpp"
+#include "partita/distances.hpp"
 
 #if defined(__x86_64__) && !defined(__CUDACC__)
 #include <immintrin.h>
@@ -39,6 +43,62 @@ struct Result {
     index_t n_iter = 0;
     index_t n_swaps = 0;
 };
+
+// ---- where distances come from -----------------------------------------------------------------
+
+// A stored matrix: rows are read in place.
+template <class T>
+struct StoredDistances {
+    using value_type = T;
+    static constexpr bool stored = true;
+    MatrixView<T> D;
+    index_t size() const { return D.rows; }
+    T at(index_t i, index_t j) const { return D(i, j); }
+    // Row j; `scratch` (n entries) is not needed. Safe to call from several threads.
+    const T* row(index_t j, T* /*scratch*/) const { return D.row(j); }
+};
+
+// Features: rows are computed when asked for.
+template <class T>
+struct OnTheFlyDistances {
+    using value_type = T;
+    static constexpr bool stored = false;
+    const distances::FeatureSpace<T>* X;
+    int n_threads;
+    index_t size() const { return X->size(); }
+    T at(index_t i, index_t j) const { return X->pair(i, j); }
+    // Row j computed into `scratch` by the calling thread alone.
+    const T* row(index_t j, T* scratch) const {
+        X->rows(&j, 1, 0, X->size(), scratch);
+        return scratch;
+    }
+    // Rows js[0..count) into out (count x n), the points split over the threads.
+    void rows(const index_t* js, index_t count, T* out) const {
+        distances::fill_rows(*X, js, count, out, n_threads);
+    }
+};
+
+// Pointers to the rows js[0..count): in place for a matrix, else computed (in parallel) into
+// `buffer`, which is resized as needed.
+template <class Src, class T = typename Src::value_type>
+void gather_rows(const Src& src, const index_t* js, index_t count, std::vector<T>& buffer,
+                 std::vector<const T*>& rows) {
+    rows.resize(count);
+    if constexpr (Src::stored) {
+        for (index_t c = 0; c < count; ++c) rows[c] = src.D.row(js[c]);
+    } else {
+        const index_t n = src.size();
+        buffer.resize(std::size_t(count) * n);
+        src.rows(js, count, buffer.data());
+        for (index_t c = 0; c < count; ++c) rows[c] = buffer.data() + c * n;
+    }
+}
+
+// Rows computed per block when they are not stored: enough to amortise a pass over the features.
+template <class Src>
+constexpr index_t row_block() {
+    return Src::stored ? index_t(1) << 30 : 32;
+}
 
 namespace detail {
 
@@ -189,18 +249,29 @@ PARTITA_MULTIVERSION static void build_gain(const double* row, double w, double 
     build_gain_body<double>(row, w, old_d, new_d, begin, end, gain);
 }
 
-// Weighted row sums s[i] = sum_o w_o d(i, o), each formed sequentially in o (deterministic).
-template <class T>
-std::vector<double> weighted_row_sums(const MatrixView<T>& D, const double* w, int n_threads) {
-    const index_t n = D.rows;
+// Weighted row sums s[i] = sum_{o != i} w_o d(i, o), each formed sequentially in o.
+template <class Src, class T = typename Src::value_type>
+std::vector<double> weighted_row_sums(const Src& src, const double* w, int n_threads) {
+    const index_t n = src.size();
     std::vector<double> sums(n);
-#pragma omp parallel for num_threads(n_threads) schedule(static)
-    for (index_t i = 0; i < n; ++i) {
-        const T* row = D.row(i);
-        double s = 0.0;
-        for (index_t o = 0; o < n; ++o)
-            if (o != i) s += w[o] * double(row[o]);
-        sums[i] = s;
+    std::vector<index_t> js;
+    std::vector<T> buffer;
+    std::vector<const T*> rows;
+    const index_t block = std::min(n, row_block<Src>());
+    for (index_t j0 = 0; j0 < n; j0 += block) {
+        const index_t count = std::min(block, n - j0);
+        js.resize(count);
+        for (index_t c = 0; c < count; ++c) js[c] = j0 + c;
+        gather_rows(src, js.data(), count, buffer, rows);
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (count * n > (1 << 16))
+        for (index_t c = 0; c < count; ++c) {
+            const T* row = rows[c];
+            const index_t i = j0 + c;
+            double s = 0.0;
+            for (index_t o = 0; o < n; ++o)
+                if (o != i) s += w[o] * double(row[o]);
+            sums[i] = s;
+        }
     }
     return sums;
 }
@@ -219,30 +290,39 @@ inline std::int32_t first_min(const double* v, index_t k) {
 
 // Nearest / second-nearest slots for the given medoids (ALGORITHMS.md "Per-point state"):
 // slots scanned 0..k-1 with strict <, except that a medoid is always its own nearest.
-template <class T>
-Assignment<T> assign(const MatrixView<T>& D, const std::vector<index_t>& med, int n_threads) {
-    const index_t n = D.rows, k = index_t(med.size());
+template <class Src, class T = typename Src::value_type>
+Assignment<T> assign(const Src& src, const std::vector<index_t>& med, int n_threads) {
+    const index_t n = src.size(), k = index_t(med.size());
     Assignment<T> a(n);
-#pragma omp parallel num_threads(n_threads) if (n * k > (1 << 16))
-    {
-        // Each thread owns a fixed range of points and walks the medoid rows in slot order.
-        const index_t p = omp_get_thread_num(), parts = omp_get_num_threads();
-        const EvenSplit split{n, parts};
-        const index_t lo = split.begin(p), hi = split.begin(p + 1);
-        const T* first = D.row(med[0]);
-        for (index_t o = lo; o < hi; ++o) a.near_d[o] = first[o];
-        for (index_t m = 1; m < k; ++m) {
-            const T* row = D.row(med[m]);
-            for (index_t o = lo; o < hi; ++o) {
-                const T d = row[o];
-                if (d < a.near_d[o] || o == med[m]) {
-                    a.seco_i[o] = a.near_i[o];
-                    a.seco_d[o] = a.near_d[o];
-                    a.near_i[o] = std::int32_t(m);
-                    a.near_d[o] = d;
-                } else if (a.seco_i[o] < 0 || d < a.seco_d[o]) {
-                    a.seco_i[o] = std::int32_t(m);
-                    a.seco_d[o] = d;
+    std::vector<T> buffer;
+    std::vector<const T*> rows;
+    const index_t block = std::min(k, row_block<Src>());
+    for (index_t m0 = 0; m0 < k; m0 += block) {
+        const index_t count = std::min(block, k - m0);
+        gather_rows(src, med.data() + m0, count, buffer, rows);
+#pragma omp parallel num_threads(n_threads) if (n * count > (1 << 16))
+        {
+            // Each thread owns a fixed range of points and walks the medoid rows in slot order.
+            const index_t p = omp_get_thread_num(), parts = omp_get_num_threads();
+            const EvenSplit split{n, parts};
+            const index_t lo = split.begin(p), hi = split.begin(p + 1);
+            for (index_t m = m0; m < m0 + count; ++m) {
+                const T* row = rows[m - m0];
+                if (m == 0) {
+                    for (index_t o = lo; o < hi; ++o) a.near_d[o] = row[o];
+                    continue;
+                }
+                for (index_t o = lo; o < hi; ++o) {
+                    const T d = row[o];
+                    if (d < a.near_d[o] || o == med[m]) {
+                        a.seco_i[o] = a.near_i[o];
+                        a.seco_d[o] = a.near_d[o];
+                        a.near_i[o] = std::int32_t(m);
+                        a.near_d[o] = d;
+                    } else if (a.seco_i[o] < 0 || d < a.seco_d[o]) {
+                        a.seco_i[o] = std::int32_t(m);
+                        a.seco_d[o] = d;
+                    }
                 }
             }
         }
@@ -265,31 +345,30 @@ void removal_loss(const Assignment<T>& a, const double* w, std::vector<double>& 
         removal[a.near_i[o]] += w[o] * (double(a.seco_d[o]) - double(a.near_d[o]));
 }
 
-// Best slot to swap out for candidate j and the resulting loss change (ALGORITHMS.md "Scoring").
+// Best slot to swap out for the candidate whose distance row is `row`, and the resulting loss
+// change (ALGORITHMS.md "Scoring").
 template <class T>
-std::pair<double, std::int32_t> score_swap(const MatrixView<T>& D, const Assignment<T>& a,
-                                           const double* w, const std::vector<double>& removal,
-                                           index_t j, double* ploss) {
+std::pair<double, std::int32_t> score_swap(const T* row, const Assignment<T>& a, const double* w,
+                                           const std::vector<double>& removal, double* ploss) {
     const index_t k = index_t(removal.size());
     static const detail::ScanFn<T> scan = detail::scan_function<T>();
     std::copy(removal.begin(), removal.end(), ploss);
-    detail::CandidateScan<T> s{D.row(j), a.near_d.data(), a.seco_d.data(), a.near_i.data(), w, ploss};
-    const double acc = scan(s, D.cols);
+    detail::CandidateScan<T> s{row, a.near_d.data(), a.seco_d.data(), a.near_i.data(), w, ploss};
+    const double acc = scan(s, index_t(a.near_d.size()));
     const std::int32_t b = detail::first_min(ploss, k);
     return {ploss[b] + acc, b};
 }
 
 // Second-nearest slot of point o, excluding its nearest slot `near` and seeded with (b, d_b).
-template <class T>
-inline void rescan_second(const MatrixView<T>& D, const std::vector<index_t>& med, index_t o,
+template <class Src, class T = typename Src::value_type>
+inline void rescan_second(const Src& src, const std::vector<index_t>& med, index_t o,
                           std::int32_t near, std::int32_t b, T d_b, std::int32_t& seco_i,
                           T& seco_d) {
     seco_i = b;
     seco_d = d_b;
-    const T* row = D.row(o);
     for (std::int32_t i = 0; i < std::int32_t(med.size()); ++i) {
         if (i == near || i == b) continue;
-        const T d = row[med[i]];
+        const T d = src.at(o, med[i]);
         if (d < seco_d) {
             seco_i = i;
             seco_d = d;
@@ -297,14 +376,13 @@ inline void rescan_second(const MatrixView<T>& D, const std::vector<index_t>& me
     }
 }
 
-// Replaces the medoid of slot b by point j and updates every point's state (ALGORITHMS.md
-// "Applying a swap"). Returns the new loss.
-template <class T>
-double apply_swap(const MatrixView<T>& D, std::vector<index_t>& med, Assignment<T>& a,
-                  const double* w, std::int32_t b, index_t j, int n_threads) {
+// Replaces the medoid of slot b by point j, whose distance row is `row`, and updates every
+// point's state (ALGORITHMS.md "Applying a swap"). Returns the new loss.
+template <class Src, class T = typename Src::value_type>
+double apply_swap(const Src& src, std::vector<index_t>& med, Assignment<T>& a, const double* w,
+                  std::int32_t b, index_t j, const T* row, int n_threads) {
     med[b] = j;
-    const index_t n = D.rows;
-    const T* row = D.row(j);
+    const index_t n = src.size();
 #pragma omp parallel for num_threads(n_threads) schedule(static) if (n > 4096)
     for (index_t o = 0; o < n; ++o) {
         if (o == j) {
@@ -323,7 +401,7 @@ double apply_swap(const MatrixView<T>& D, std::vector<index_t>& med, Assignment<
             } else {
                 a.near_i[o] = a.seco_i[o];
                 a.near_d[o] = a.seco_d[o];
-                rescan_second(D, med, o, a.near_i[o], b, d, a.seco_i[o], a.seco_d[o]);
+                rescan_second(src, med, o, a.near_i[o], b, d, a.seco_i[o], a.seco_d[o]);
             }
         } else if (d < a.near_d[o]) {
             a.seco_i[o] = a.near_i[o];
@@ -334,20 +412,20 @@ double apply_swap(const MatrixView<T>& D, std::vector<index_t>& med, Assignment<
             a.seco_i[o] = b;
             a.seco_d[o] = d;
         } else if (a.seco_i[o] == b) {  // the second nearest was replaced
-            rescan_second(D, med, o, a.near_i[o], b, d, a.seco_i[o], a.seco_d[o]);
+            rescan_second(src, med, o, a.near_i[o], b, d, a.seco_i[o], a.seco_d[o]);
         }
     }
     return total_deviation(a, w);
 }
 
 // k = 1: the point with the smallest weighted distance sum; the incumbent wins ties.
-template <class T>
-Result single_medoid(const MatrixView<T>& D, index_t incumbent, const double* w, index_t max_iter,
+template <class Src>
+Result single_medoid(const Src& src, index_t incumbent, const double* w, index_t max_iter,
                      int n_threads) {
-    const index_t n = D.rows;
+    const index_t n = src.size();
     Result r;
     r.labels.assign(n, 0);
-    const std::vector<double> sums = detail::weighted_row_sums(D, w, n_threads);
+    const std::vector<double> sums = detail::weighted_row_sums(src, w, n_threads);
     index_t best = incumbent;
     if (max_iter > 0) {
         for (index_t j = 0; j < n; ++j)
@@ -374,119 +452,175 @@ Result finish(std::vector<index_t> med, const Assignment<T>& a, double loss, ind
 
 // ---- FasterPAM ---------------------------------------------------------------------------------
 //
-// Eager swaps in candidate index order. With several threads, a block of upcoming candidates is
-// scored at once against the same state and the first improving one (in index order) is
-// applied; the others are discarded. That is exactly the sequential schedule, so the thread
-// count never changes the result. The block grows while no swap is found (late passes) and
-// shrinks back after a swap (the first pass, where swaps are frequent).
-template <class T>
-Result fasterpam(const MatrixView<T>& D, std::vector<index_t> med, const double* w,
-                 index_t max_iter, int n_threads, InterruptCheck& interrupt) {
-    const index_t n = D.rows, k = index_t(med.size());
-    if (k == 1) return single_medoid(D, med[0], w, max_iter, n_threads);
-    Assignment<T> a = assign(D, med, n_threads);
+// Eager swaps in candidate index order. The schedule is always exactly the sequential one, so
+// the thread count never changes the result:
+//  - stored matrix: a block of upcoming candidates is scored at once against the same state and
+//    the first improving one (in index order) is applied, the others discarded. The block grows
+//    while no swap is found (late passes) and shrinks back after a swap (the first pass).
+//  - on the fly: the distance rows of a block of upcoming points are computed together (the
+//    expensive part, in parallel), then scored one by one; a row does not depend on the state,
+//    so rows computed before a swap stay valid after it.
+template <class Src, class T = typename Src::value_type>
+Result fasterpam(const Src& src, std::vector<index_t> med, const double* w, index_t max_iter,
+                 int n_threads, InterruptCheck& interrupt) {
+    const index_t n = src.size(), k = index_t(med.size());
+    if (k == 1) return single_medoid(src, med[0], w, max_iter, n_threads);
+    Assignment<T> a = assign(src, med, n_threads);
     double loss = total_deviation(a, w);
     std::vector<double> removal(k);
     removal_loss(a, w, removal);
-
-    constexpr index_t kParallelScanMin = 4096;
-    const index_t max_block = 16 * index_t(n_threads);
-    std::vector<double> ploss(std::size_t(max_block) * k);
-    std::vector<index_t> cand(max_block);
-    std::vector<double> change(max_block);
-    std::vector<std::int32_t> slot(max_block);
-    // Below a few thousand points a scan takes microseconds, less than waking threads.
-    const bool speculate = n_threads > 1 && n >= kParallelScanMin;
-    index_t block = speculate ? n_threads : 1;
-
     index_t last_swap = n, n_swaps = 0, iter = 0;
     auto is_medoid = [&](index_t j) { return med[a.near_i[j]] == j; };
-    while (iter < max_iter) {
-        ++iter;
-        const index_t swaps_before = n_swaps;
-        const double loss_before = loss;
-        index_t j = 0;
-        while (j < n && j != last_swap) {
-            // The next `block` non-medoid candidates, stopping at the last swap (a full cycle
-            // without improvement ends the pass).
-            index_t m = 0;
-            for (; m < block && j < n && j != last_swap; ++j)
-                if (!is_medoid(j)) cand[m++] = j;
-            if (m == 0) break;
-            if (m == 1) {
-                std::tie(change[0], slot[0]) = score_swap(D, a, w, removal, cand[0], ploss.data());
-            } else {
-#pragma omp parallel for num_threads(n_threads) schedule(static, 1)
-                for (index_t c = 0; c < m; ++c) {
-                    auto [dl, b] = score_swap(D, a, w, removal, cand[c], ploss.data() + c * k);
-                    change[c] = dl;
-                    slot[c] = b;
+
+    if constexpr (!Src::stored) {
+        const index_t block = row_block<Src>();
+        std::vector<T> buffer;
+        std::vector<const T*> rows;
+        std::vector<index_t> js;
+        std::vector<double> ploss(k);
+        while (iter < max_iter) {
+            ++iter;
+            const index_t swaps_before = n_swaps;
+            const double loss_before = loss;
+            index_t j0 = 0;
+            while (j0 < n && j0 != last_swap) {
+                // Rows of the next points, up to the end or to the last swap (where the pass
+                // stops); a swap inside the block moves the stop behind us.
+                const index_t stop = last_swap > j0 ? std::min(n, last_swap) : n;
+                const index_t count = std::min(block, stop - j0);
+                js.resize(count);
+                for (index_t c = 0; c < count; ++c) js[c] = j0 + c;
+                gather_rows(src, js.data(), count, buffer, rows);
+                for (index_t c = 0; c < count; ++c) {
+                    const index_t j = j0 + c;
+                    if (is_medoid(j)) continue;
+                    const auto [change, b] = score_swap(rows[c], a, w, removal, ploss.data());
+                    if (!(change < 0.0)) continue;
+                    ++n_swaps;
+                    last_swap = j;
+                    loss = apply_swap(src, med, a, w, b, j, rows[c], n_threads);
+                    removal_loss(a, w, removal);
                 }
+                j0 += count;
+                interrupt();
             }
-            index_t hit = -1;
-            for (index_t c = 0; c < m; ++c)
-                if (change[c] < 0.0) {
-                    hit = c;
-                    break;
-                }
-            if (hit >= 0) {
-                ++n_swaps;
-                last_swap = cand[hit];
-                loss = apply_swap(D, med, a, w, slot[hit], cand[hit], n_threads);
-                removal_loss(a, w, removal);
-                j = cand[hit] + 1;
-                block = speculate ? n_threads : 1;
-            } else if (speculate) {
-                block = std::min(block * 2, max_block);
-            }
-            interrupt();
+            if (n_swaps == swaps_before || loss >= loss_before) break;
         }
-        if (n_swaps == swaps_before || loss >= loss_before) break;
+        return finish(std::move(med), a, loss, iter, n_swaps);
+    } else {
+        constexpr index_t kParallelScanMin = 4096;
+        const index_t max_block = 16 * index_t(n_threads);
+        std::vector<double> ploss(std::size_t(max_block) * k);
+        std::vector<index_t> cand(max_block);
+        std::vector<double> change(max_block);
+        std::vector<std::int32_t> slot(max_block);
+        // Below a few thousand points a scan takes microseconds, less than waking threads.
+        const bool speculate = n_threads > 1 && n >= kParallelScanMin;
+        index_t block = speculate ? n_threads : 1;
+        while (iter < max_iter) {
+            ++iter;
+            const index_t swaps_before = n_swaps;
+            const double loss_before = loss;
+            index_t j = 0;
+            while (j < n && j != last_swap) {
+                // The next `block` non-medoid candidates, stopping at the last swap (a full
+                // cycle without improvement ends the pass).
+                index_t m = 0;
+                for (; m < block && j < n && j != last_swap; ++j)
+                    if (!is_medoid(j)) cand[m++] = j;
+                if (m == 0) break;
+                if (m == 1) {
+                    std::tie(change[0], slot[0]) =
+                        score_swap(src.D.row(cand[0]), a, w, removal, ploss.data());
+                } else {
+#pragma omp parallel for num_threads(n_threads) schedule(static, 1)
+                    for (index_t c = 0; c < m; ++c)
+                        std::tie(change[c], slot[c]) =
+                            score_swap(src.D.row(cand[c]), a, w, removal, ploss.data() + c * k);
+                }
+                index_t hit = -1;
+                for (index_t c = 0; c < m && hit < 0; ++c)
+                    if (change[c] < 0.0) hit = c;
+                if (hit >= 0) {
+                    ++n_swaps;
+                    last_swap = cand[hit];
+                    loss = apply_swap(src, med, a, w, slot[hit], cand[hit], src.D.row(cand[hit]),
+                                      n_threads);
+                    removal_loss(a, w, removal);
+                    j = cand[hit] + 1;
+                    block = speculate ? n_threads : 1;
+                } else if (speculate) {
+                    block = std::min(block * 2, max_block);
+                }
+                interrupt();
+            }
+            if (n_swaps == swaps_before || loss >= loss_before) break;
+        }
+        return finish(std::move(med), a, loss, iter, n_swaps);
     }
-    return finish(std::move(med), a, loss, iter, n_swaps);
 }
 
-// ---- FastPAM1: PAM's best swap per iteration, each candidate scored in O(n) -------------------
-template <class T>
-Result fastpam1(const MatrixView<T>& D, std::vector<index_t> med, const double* w,
-                index_t max_iter, int n_threads, InterruptCheck& interrupt) {
-    const index_t n = D.rows, k = index_t(med.size());
-    if (k == 1) return single_medoid(D, med[0], w, max_iter, n_threads);
-    Assignment<T> a = assign(D, med, n_threads);
+// Scores every candidate (each point that is not a medoid) in parallel: change[j] and slot[j]
+// of its best swap (+inf for medoids). `score(row, j, ploss)` returns (change, slot).
+template <class Src, class Score, class T = typename Src::value_type>
+void score_all_candidates(const Src& src, const std::vector<index_t>& med, const Assignment<T>& a,
+                          index_t k, std::vector<double>& change, std::vector<std::int32_t>& slot,
+                          int n_threads, Score&& score) {
+    const index_t n = src.size();
+#pragma omp parallel num_threads(n_threads) if (n > 512)
+    {
+        std::vector<double> ploss(k);
+        std::vector<T> scratch(Src::stored ? 0 : n);
+#pragma omp for schedule(dynamic, 16)
+        for (index_t j = 0; j < n; ++j) {
+            change[j] = std::numeric_limits<double>::infinity();
+            if (med[a.near_i[j]] == j) continue;
+            std::tie(change[j], slot[j]) = score(src.row(j, scratch.data()), j, ploss.data());
+        }
+    }
+}
+
+// The best swap of a full evaluation: smallest change (strictly negative), ties to the
+// smallest candidate; -1 when none improves.
+inline index_t best_candidate(const std::vector<double>& change) {
+    index_t best = -1;
+    double best_change = 0.0;
+    for (index_t j = 0; j < index_t(change.size()); ++j)
+        if (change[j] < best_change) {
+            best_change = change[j];
+            best = j;
+        }
+    return best;
+}
+
+// PAM's outer loop with a given candidate scorer: the best swap per iteration.
+template <class Src, class Score, class T = typename Src::value_type>
+Result best_swap_descent(const Src& src, std::vector<index_t> med, const double* w,
+                         index_t max_iter, int n_threads, InterruptCheck& interrupt,
+                         bool with_removal, Score&& score) {
+    const index_t n = src.size(), k = index_t(med.size());
+    if (k == 1) return single_medoid(src, med[0], w, max_iter, n_threads);
+    Assignment<T> a = assign(src, med, n_threads);
     double loss = total_deviation(a, w);
-    std::vector<double> removal(k);
-    std::vector<double> change(n);
+    std::vector<double> removal(k), change(n);
     std::vector<std::int32_t> slot(n);
+    std::vector<T> scratch;
     index_t n_swaps = 0, iter = 0;
     while (iter < max_iter) {
         ++iter;
-        removal_loss(a, w, removal);
-#pragma omp parallel num_threads(n_threads)
-        {
-            std::vector<double> ploss(k);
-#pragma omp for schedule(dynamic, 16)
-            for (index_t j = 0; j < n; ++j) {
-                if (med[a.near_i[j]] == j) {
-                    change[j] = std::numeric_limits<double>::infinity();
-                    continue;
-                }
-                auto [dl, b] = score_swap(D, a, w, removal, j, ploss.data());
-                change[j] = dl;
-                slot[j] = b;
-            }
-        }
-        index_t best = -1;
-        double best_change = 0.0;
-        for (index_t j = 0; j < n; ++j)
-            if (change[j] < best_change) {
-                best_change = change[j];
-                best = j;
-            }
+        if (with_removal) removal_loss(a, w, removal);
+        score_all_candidates(src, med, a, k, change, slot, n_threads,
+                             [&](const T* row, index_t j, double* ploss) {
+                                 return score(row, j, a, removal, ploss);
+                             });
+        const index_t best = best_candidate(change);
         if (best < 0) break;
         ++n_swaps;
+        std::vector<const T*> rows;
+        gather_rows(src, &best, 1, scratch, rows);
         // A swap that does not lower the recomputed loss (rounding) ends the search; the loss
         // reported is always that of the medoids returned.
-        const double new_loss = apply_swap(D, med, a, w, slot[best], best, n_threads);
+        const double new_loss = apply_swap(src, med, a, w, slot[best], best, rows[0], n_threads);
         const bool stalled = new_loss >= loss;
         loss = new_loss;
         if (stalled) break;
@@ -495,24 +629,27 @@ Result fastpam1(const MatrixView<T>& D, std::vector<index_t> med, const double* 
     return finish(std::move(med), a, loss, iter, n_swaps);
 }
 
+// ---- FastPAM1: PAM's best swap per iteration, each candidate scored in O(n) -------------------
+template <class Src>
+Result fastpam1(const Src& src, std::vector<index_t> med, const double* w, index_t max_iter,
+                int n_threads, InterruptCheck& interrupt) {
+    using T = typename Src::value_type;
+    return best_swap_descent(
+        src, std::move(med), w, max_iter, n_threads, interrupt, true,
+        [&](const T* row, index_t, const Assignment<T>& a, const std::vector<double>& removal,
+            double* ploss) { return score_swap(row, a, w, removal, ploss); });
+}
+
 // ---- PAM: the classic SWAP, O(n) per (slot, candidate) pair ------------------------------------
-template <class T>
-Result pam(const MatrixView<T>& D, std::vector<index_t> med, const double* w, index_t max_iter,
+template <class Src>
+Result pam(const Src& src, std::vector<index_t> med, const double* w, index_t max_iter,
            int n_threads, InterruptCheck& interrupt) {
-    const index_t n = D.rows, k = index_t(med.size());
-    if (k == 1) return single_medoid(D, med[0], w, max_iter, n_threads);
-    Assignment<T> a = assign(D, med, n_threads);
-    double loss = total_deviation(a, w);
-    std::vector<double> change(n);
-    std::vector<std::int32_t> slot(n);
-    index_t n_swaps = 0, iter = 0;
-    while (iter < max_iter) {
-        ++iter;
-#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 4)
-        for (index_t j = 0; j < n; ++j) {
-            change[j] = std::numeric_limits<double>::infinity();
-            if (med[a.near_i[j]] == j) continue;
-            const T* row = D.row(j);
+    using T = typename Src::value_type;
+    const index_t n = src.size(), k = index_t(med.size());
+    return best_swap_descent(
+        src, std::move(med), w, max_iter, n_threads, interrupt, false,
+        [&](const T* row, index_t j, const Assignment<T>& a, const std::vector<double>&,
+            double*) {
             double best = 0.0;
             std::int32_t best_slot = -1;
             for (std::int32_t m = 0; m < std::int32_t(k); ++m) {
@@ -530,35 +667,17 @@ Result pam(const MatrixView<T>& D, std::vector<index_t> med, const double* w, in
                     best_slot = m;
                 }
             }
-            if (best_slot >= 0) {
-                change[j] = best;
-                slot[j] = best_slot;
-            }
-        }
-        index_t best = -1;
-        double best_change = 0.0;
-        for (index_t j = 0; j < n; ++j)
-            if (change[j] < best_change) {
-                best_change = change[j];
-                best = j;
-            }
-        if (best < 0) break;
-        ++n_swaps;
-        const double new_loss = apply_swap(D, med, a, w, slot[best], best, n_threads);
-        const bool stalled = new_loss >= loss;
-        loss = new_loss;
-        if (stalled) break;
-        interrupt();
-    }
-    return finish(std::move(med), a, loss, iter, n_swaps);
+            return std::pair<double, std::int32_t>(
+                best_slot >= 0 ? best : std::numeric_limits<double>::infinity(), best_slot);
+        });
 }
 
 // ---- alternate (Voronoi iteration) -------------------------------------------------------------
-template <class T>
-Result alternate(const MatrixView<T>& D, std::vector<index_t> med, const double* w,
-                 index_t max_iter, int n_threads, InterruptCheck& interrupt) {
-    const index_t n = D.rows, k = index_t(med.size());
-    Assignment<T> a = assign(D, med, n_threads);
+template <class Src, class T = typename Src::value_type>
+Result alternate(const Src& src, std::vector<index_t> med, const double* w, index_t max_iter,
+                 int n_threads, InterruptCheck& interrupt) {
+    const index_t n = src.size(), k = index_t(med.size());
+    Assignment<T> a = assign(src, med, n_threads);
     double loss = total_deviation(a, w);
     index_t iter = 0, n_swaps = 0;
     std::vector<std::vector<index_t>> members(k);
@@ -573,10 +692,9 @@ Result alternate(const MatrixView<T>& D, std::vector<index_t> med, const double*
         for (index_t c = 0; c < k; ++c) {
             const auto& mem = members[c];
             auto cost = [&](index_t j) {
-                const T* row = D.row(j);
                 double s = 0.0;
                 for (index_t o : mem)
-                    if (o != j) s += w[o] * double(row[o]);
+                    if (o != j) s += w[o] * double(src.at(j, o));
                 return s;
             };
             const index_t first = med[c];
@@ -596,7 +714,7 @@ Result alternate(const MatrixView<T>& D, std::vector<index_t> med, const double*
         const index_t n_changed = std::count(changed.begin(), changed.end(), 1);
         if (n_changed == 0) break;
         n_swaps += n_changed;
-        a = assign(D, med, n_threads);
+        a = assign(src, med, n_threads);
         loss = total_deviation(a, w);
         interrupt();
     }
@@ -608,11 +726,10 @@ Result alternate(const MatrixView<T>& D, std::vector<index_t> med, const double*
 // BUILD's gain of candidate i summed directly, in the reference's order:
 // -w_i near_i + sum over o != i with d(i,o) < near_o of w_o (d(i,o) - near_o).
 template <class T>
-double exact_build_gain(const MatrixView<T>& D, const std::vector<double>& near, const double* w,
+double exact_build_gain(const T* row, const std::vector<double>& near, const double* w,
                         index_t i) {
-    const T* row = D.row(i);
     double g = -w[i] * near[i];
-    for (index_t o = 0; o < D.cols; ++o) {
+    for (index_t o = 0; o < index_t(near.size()); ++o) {
         const double d = double(row[o]);
         if (o != i && d < near[o]) g += w[o] * (d - near[o]);
     }
@@ -625,13 +742,13 @@ double exact_build_gain(const MatrixView<T>& D, const std::vector<double>& near,
 // O(n^2), which on clustered data is a small fraction of the matrix after the first steps.
 // Each thread owns a fixed slice of the candidates and applies the updates in point order, so
 // the result does not depend on the thread count.
-template <class T>
-std::vector<index_t> build(const MatrixView<T>& D, index_t k, const double* w, int n_threads,
+template <class Src, class T = typename Src::value_type>
+std::vector<index_t> build(const Src& src, index_t k, const double* w, int n_threads,
                            InterruptCheck& interrupt) {
-    const index_t n = D.rows;
+    const index_t n = src.size();
     std::vector<index_t> med;
     med.reserve(k);
-    const std::vector<double> sums = detail::weighted_row_sums(D, w, n_threads);
+    const std::vector<double> sums = detail::weighted_row_sums(src, w, n_threads);
     index_t first = 0;
     for (index_t i = 1; i < n; ++i)
         if (sums[i] < sums[first]) first = i;
@@ -640,8 +757,11 @@ std::vector<index_t> build(const MatrixView<T>& D, index_t k, const double* w, i
 
     std::vector<char> is_med(n, 0);
     is_med[first] = 1;
+    std::vector<T> buffer;
+    std::vector<const T*> rows;
+    gather_rows(src, &first, 1, buffer, rows);
     std::vector<double> near(n);
-    for (index_t o = 0; o < n; ++o) near[o] = double(D(first, o));
+    for (index_t o = 0; o < n; ++o) near[o] = double(rows[0][o]);
 
     // The first update is a full pass: every point "changed" from an old nearest distance of
     // -inf, for which min(0, d - old) = 0, so G[i] starts as sum_o w_o min(0, d(o,i) - near_o).
@@ -649,17 +769,24 @@ std::vector<index_t> build(const MatrixView<T>& D, index_t k, const double* w, i
     std::vector<index_t> changed(n);
     std::vector<double> old_near(n, -std::numeric_limits<double>::infinity());
     for (index_t o = 0; o < n; ++o) changed[o] = o;
+    std::vector<T> scratch(Src::stored ? 0 : n);
 
     for (index_t step = 1; step < k; ++step) {
         const index_t n_changed = index_t(changed.size());
-#pragma omp parallel num_threads(n_threads) if (n_changed * n > (1 << 16))
-        {
-            const index_t p = omp_get_thread_num(), parts = omp_get_num_threads();
-            const EvenSplit split{n, parts};
-            const index_t lo = split.begin(p), hi = split.begin(p + 1);
-            for (index_t c = 0; c < n_changed; ++c) {
-                const index_t o = changed[c];
-                detail::build_gain(D.row(o), w[o], old_near[c], near[o], lo, hi, gain.data());
+        const index_t block = std::max<index_t>(1, std::min(n_changed, row_block<Src>()));
+        for (index_t c0 = 0; c0 < n_changed; c0 += block) {
+            const index_t count = std::min(block, n_changed - c0);
+            gather_rows(src, changed.data() + c0, count, buffer, rows);
+#pragma omp parallel num_threads(n_threads) if (count * n > (1 << 16))
+            {
+                const index_t p = omp_get_thread_num(), parts = omp_get_num_threads();
+                const EvenSplit split{n, parts};
+                const index_t lo = split.begin(p), hi = split.begin(p + 1);
+                for (index_t c = c0; c < c0 + count; ++c) {
+                    const index_t o = changed[c];
+                    detail::build_gain(rows[c - c0], w[o], old_near[c], near[o], lo, hi,
+                                       gain.data());
+                }
             }
         }
         // Choose: the most negative gain among non-medoids, ties to the lowest index; if none
@@ -676,7 +803,7 @@ std::vector<index_t> build(const MatrixView<T>& D, index_t k, const double* w, i
         double best_exact = 0.0;
         for (index_t i = 0; i < n; ++i) {
             if (is_med[i] || !(gain[i] <= window) || !(gain[i] < 0.0)) continue;
-            const double g = exact_build_gain(D, near, w, i);
+            const double g = exact_build_gain(src.row(i, scratch.data()), near, w, i);
             if (g < best_exact) {
                 best_exact = g;
                 best = i;
@@ -691,9 +818,9 @@ std::vector<index_t> build(const MatrixView<T>& D, index_t k, const double* w, i
         // Points whose nearest distance shrinks feed the next incremental update.
         changed.clear();
         old_near.clear();
-        const T* row = D.row(best);
+        gather_rows(src, &best, 1, buffer, rows);
         for (index_t o = 0; o < n; ++o) {
-            const double d = double(row[o]);
+            const double d = double(rows[0][o]);
             if (d < near[o]) {
                 changed.push_back(o);
                 old_near.push_back(near[o]);
@@ -708,12 +835,27 @@ std::vector<index_t> build(const MatrixView<T>& D, index_t k, const double* w, i
 // A uniform double in [0, 1) from 53 random bits: the same stream on every platform.
 inline double uniform01(std::mt19937_64& rng) { return double(rng() >> 11) * 0x1.0p-53; }
 
+// Lowers near[o] to d(best, o) for every point.
+template <class Src, class T = typename Src::value_type>
+void update_nearest(const Src& src, index_t best, std::vector<double>& near) {
+    std::vector<T> buffer;
+    std::vector<const T*> rows;
+    gather_rows(src, &best, 1, buffer, rows);
+    for (index_t o = 0; o < src.size(); ++o) near[o] = std::min(near[o], double(rows[0][o]));
+}
+
+// The lowest-index point that is not a medoid (fallback when sampling finds none).
+inline index_t first_non_medoid(const std::vector<char>& is_med) {
+    for (index_t i = 0; i < index_t(is_med.size()); ++i)
+        if (!is_med[i]) return i;
+    return -1;
+}
+
 // LAB (linear approximative BUILD): each medoid is chosen among a fresh random sample of m
 // points (indices drawn by the caller, `samples` is k x m) by the sample-restricted BUILD gain.
-template <class T>
-std::vector<index_t> lab(const MatrixView<T>& D, const MatrixView<index_t>& samples,
-                         const double* w) {
-    const index_t n = D.rows, k = samples.rows, m = samples.cols;
+template <class Src>
+std::vector<index_t> lab(const Src& src, const MatrixView<index_t>& samples, const double* w) {
+    const index_t n = src.size(), k = samples.rows, m = samples.cols;
     std::vector<index_t> med;
     std::vector<char> is_med(n, 0);
     std::vector<double> near(n, std::numeric_limits<double>::infinity());
@@ -724,35 +866,32 @@ std::vector<index_t> lab(const MatrixView<T>& D, const MatrixView<index_t>& samp
         for (index_t a = 0; a < m; ++a) {
             const index_t i = s[a];
             if (is_med[i]) continue;
-            const T* row = D.row(i);
             double cost = 0.0;
-            for (index_t b = 0; b < m; ++b) cost += w[s[b]] * std::min(double(row[s[b]]), near[s[b]]);
+            for (index_t b = 0; b < m; ++b)
+                cost += w[s[b]] * std::min(double(src.at(i, s[b])), near[s[b]]);
             if (cost < best_cost) {
                 best_cost = cost;
                 best = i;
             }
         }
-        if (best < 0)  // every sampled point is already a medoid
-            for (index_t i = 0; i < n && best < 0; ++i)
-                if (!is_med[i]) best = i;
+        if (best < 0) best = first_non_medoid(is_med);  // every sampled point is a medoid
         med.push_back(best);
         is_med[best] = 1;
-        const T* row = D.row(best);
-        for (index_t o = 0; o < n; ++o) near[o] = std::min(near[o], double(row[o]));
+        update_nearest(src, best, near);
     }
     return med;
 }
 
 // k-medoids++: first medoid drawn with probability proportional to the weight, each next one
 // proportional to w * D(o)^2, with 2 + floor(ln k) trials keeping the one that lowers the loss most.
-template <class T>
-std::vector<index_t> kmedoids_plusplus(const MatrixView<T>& D, index_t k, const double* w,
-                                       std::uint64_t seed, int n_threads) {
-    const index_t n = D.rows;
+template <class Src, class T = typename Src::value_type>
+std::vector<index_t> kmedoids_plusplus(const Src& src, index_t k, const double* w,
+                                       std::uint64_t seed) {
+    const index_t n = src.size();
     std::mt19937_64 rng(seed);
     const int trials = 2 + int(std::log(double(k)));
     auto draw = [&](const std::vector<double>& p) {
-        // Inverse CDF over the running sum; ties and zero mass fall to the next positive entry.
+        // Inverse CDF over the running sum; zero-mass points are never drawn.
         double total = 0.0;
         for (double v : p) total += v;
         if (!(total > 0.0)) return index_t(-1);
@@ -774,9 +913,9 @@ std::vector<index_t> kmedoids_plusplus(const MatrixView<T>& D, index_t k, const 
     if (first < 0) first = 0;
     med.push_back(first);
     is_med[first] = 1;
-    std::vector<double> near(n);
-    for (index_t o = 0; o < n; ++o) near[o] = double(D(first, o));
-    std::vector<double> trial_near(n);
+    std::vector<double> near(n, std::numeric_limits<double>::infinity());
+    update_nearest(src, first, near);
+    std::vector<T> scratch(Src::stored ? 0 : n);
     for (index_t step = 1; step < k; ++step) {
         for (index_t o = 0; o < n; ++o) p[o] = is_med[o] ? 0.0 : w[o] * near[o] * near[o];
         index_t best = -1;
@@ -784,7 +923,7 @@ std::vector<index_t> kmedoids_plusplus(const MatrixView<T>& D, index_t k, const 
         for (int t = 0; t < trials; ++t) {
             const index_t c = draw(p);
             if (c < 0) break;  // every remaining point coincides with a medoid
-            const T* row = D.row(c);
+            const T* row = src.row(c, scratch.data());
             double loss = 0.0;
             for (index_t o = 0; o < n; ++o) loss += w[o] * std::min(near[o], double(row[o]));
             if (loss < best_loss) {
@@ -792,15 +931,63 @@ std::vector<index_t> kmedoids_plusplus(const MatrixView<T>& D, index_t k, const 
                 best = c;
             }
         }
-        if (best < 0)
-            for (index_t i = 0; i < n && best < 0; ++i)
-                if (!is_med[i]) best = i;
+        if (best < 0) best = first_non_medoid(is_med);
         med.push_back(best);
         is_med[best] = 1;
-        const T* row = D.row(best);
-        for (index_t o = 0; o < n; ++o) near[o] = std::min(near[o], double(row[o]));
+        update_nearest(src, best, near);
     }
     return med;
+}
+
+// ---- CLARANS -----------------------------------------------------------------------------------
+//
+// FasterCLARANS (ALGORITHMS.md): n_local restarts from random medoids; each step draws a random
+// non-medoid and scores all k swaps for it at once; the best is applied when it lowers the loss;
+// a restart ends after max_neighbors consecutive rejected candidates. The best restart is kept.
+template <class Src, class T = typename Src::value_type>
+Result clarans(const Src& src, index_t k, const double* w, index_t n_local, index_t max_neighbors,
+               std::uint64_t seed, int n_threads, InterruptCheck& interrupt) {
+    const index_t n = src.size();
+    std::mt19937_64 rng(seed);
+    auto uniform_index = [&](index_t bound) { return index_t(uniform01(rng) * double(bound)); };
+    Result best;
+    best.loss = std::numeric_limits<double>::infinity();
+    std::vector<T> scratch(Src::stored ? 0 : n);
+    std::vector<double> removal(k), ploss(k);
+    for (index_t restart = 0; restart < n_local; ++restart) {
+        // k distinct random medoids (partial Fisher-Yates over a lazily built permutation).
+        std::vector<index_t> perm(n);
+        for (index_t i = 0; i < n; ++i) perm[i] = i;
+        std::vector<index_t> med(k);
+        for (index_t s = 0; s < k; ++s) {
+            const index_t r = s + uniform_index(n - s);
+            std::swap(perm[s], perm[r]);
+            med[s] = perm[s];
+        }
+        Assignment<T> a = assign(src, med, n_threads);
+        double loss = total_deviation(a, w);
+        removal_loss(a, w, removal);
+        index_t rejected = 0, steps = 0, n_swaps = 0;
+        while (rejected < max_neighbors && n > k) {
+            index_t j;
+            do j = uniform_index(n);
+            while (med[a.near_i[j]] == j);
+            const T* row = src.row(j, scratch.data());
+            const auto [change, b] = score_swap(row, a, w, removal, ploss.data());
+            ++steps;
+            if (change < 0.0) {
+                loss = apply_swap(src, med, a, w, b, j, row, n_threads);
+                removal_loss(a, w, removal);
+                ++n_swaps;
+                rejected = 0;
+            } else {
+                ++rejected;
+            }
+            if ((steps & 63) == 0) interrupt();
+        }
+        if (loss < best.loss) best = finish(std::move(med), a, loss, steps, n_swaps);
+    }
+    return best;
 }
 
 // ---- precomputed-matrix checks -----------------------------------------------------------------

@@ -1,0 +1,91 @@
+"""partita's version, build report and device / thread dispatch (partita._backend)."""
+import importlib.metadata
+import io
+import os
+
+import pytest
+
+import partita
+from partita import _backend
+
+
+def test_version_is_the_installed_distribution_version():
+    assert isinstance(partita.__version__, str)
+    assert partita.__version__ != ""
+    assert partita.__version__ != "unknown"
+    assert partita.__version__ == importlib.metadata.version("partita")
+
+
+def test_show_config_prints_version_openmp_and_cuda(capsys):
+    assert partita.show_config() is None
+    out = capsys.readouterr().out
+    lines = out.splitlines()
+    assert lines[0] == f"partita {partita.__version__}"
+    assert any("OpenMP" in line for line in lines)
+    assert any("CUDA" in line for line in lines)
+
+
+def test_show_config_writes_to_the_given_file(capsys):
+    buf = io.StringIO()
+    partita.show_config(file=buf)
+    assert capsys.readouterr().out == ""
+    text = buf.getvalue()
+    assert "partita" in text and "OpenMP" in text and "CUDA" in text
+
+
+def test_cuda_available_returns_a_bool():
+    assert type(partita.cuda_available()) is bool
+    assert partita.cuda_available() is _backend.cuda_available()
+
+
+@pytest.mark.parametrize(
+    "n_jobs, expected",
+    [(None, 0), (-1, os.cpu_count()), (1, 1), (2, 2), (7, 7)],
+)
+def test_n_threads(n_jobs, expected):
+    assert _backend.n_threads(n_jobs) == expected
+
+
+def test_n_threads_negative_follows_joblib():
+    cpus = os.cpu_count()
+    assert _backend.n_threads(-2) == max(1, cpus - 1)
+    # never below one thread, however negative
+    assert _backend.n_threads(-10 * cpus - 5) == 1
+
+
+@pytest.mark.parametrize("n_jobs", [0, 1.5, "2", True])
+def test_n_threads_rejects_meaningless_values(n_jobs):
+    with pytest.raises(ValueError, match="n_jobs"):
+        _backend.n_threads(n_jobs)
+
+
+def test_resolve_device_cpu_and_auto():
+    assert _backend.resolve_device("cpu") == "cpu"
+    # KMedoids has CPU kernels only: "auto" always means the CPU for it
+    assert _backend.resolve_device("auto", supported=("cpu",)) == "cpu"
+
+
+def test_resolve_device_auto_is_cpu_without_gpu():
+    if partita.cuda_available():
+        assert _backend.resolve_device("auto", supported=("cpu", "cuda")) == "cuda"
+    else:
+        assert _backend.resolve_device("auto", supported=("cpu", "cuda")) == "cpu"
+
+
+def test_resolve_device_auto_is_cpu_when_cuda_is_unusable(monkeypatch):
+    monkeypatch.setattr(_backend, "cuda_available", lambda: False)
+    assert _backend.resolve_device("auto", supported=("cpu", "cuda")) == "cpu"
+
+
+@pytest.mark.parametrize("device", ["gpu", "CUDA", "cuda:0", None, ""])
+def test_resolve_device_rejects_unknown_devices(device):
+    with pytest.raises(ValueError, match="device must be 'cpu', 'cuda' or 'auto'"):
+        _backend.resolve_device(device)
+
+
+def test_resolve_device_cuda_without_kernels_or_gpu():
+    with pytest.raises(ValueError, match="cuda"):
+        _backend.resolve_device("cuda", supported=("cpu",))
+    if not partita.cuda_available():
+        with pytest.raises(ValueError, match="no usable CUDA GPU"):
+            _backend.resolve_device("cuda", supported=("cpu", "cuda"))
