@@ -18,7 +18,8 @@ using index_t = std::int64_t;
 // Hot loops are compiled several times and the best clone is picked at load time, so one
 // wheel uses AVX-512 or AVX2 where the machine has it and still runs on any x86-64.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__CUDACC__)
-#define PARTITA_MULTIVERSION __attribute__((target_clones("default", "avx2", "avx512f")))
+#define PARTITA_MULTIVERSION \
+    __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
 #else
 #define PARTITA_MULTIVERSION
 #endif
