@@ -13,11 +13,11 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.preprocessing import StandardScaler
 
 import partita
-from partita import KMedoids
+from partita import CLARA, CLARANS, KMedoids
 
 
 def _estimators(k, seed):
-    """(label, estimator, objective name) for every configuration the demo runs."""
+    """(label, estimator) for every configuration the demo runs."""
     runs = []
     for method in ("fasterpam", "fastpam1", "pam", "alternate"):
         runs.append((f"KMedoids {method} + build", KMedoids(k, method=method, random_state=seed)))
@@ -28,6 +28,9 @@ def _estimators(k, seed):
     runs.append(
         ("KMedoids fasterpam, manhattan", KMedoids(k, metric="manhattan", random_state=seed))
     )
+    runs.append(("KMedoids fasterpam, on the fly", KMedoids(k, distances="on-the-fly")))
+    runs.append(("CLARA (5 samples of 80 + 4k)", CLARA(k, random_state=seed)))
+    runs.append(("CLARANS (2 restarts)", CLARANS(k, random_state=seed)))
     return runs
 
 
