@@ -14,6 +14,7 @@ namespace py = pybind11;
 
 namespace partita::bindings {
 void register_medoids(py::module_& m);
+void register_kernel_kmeans(py::module_& m);
 }
 
 PYBIND11_MODULE(_core, m) {
@@ -35,4 +36,5 @@ PYBIND11_MODULE(_core, m) {
         return info;
     });
     partita::bindings::register_medoids(m);
+    partita::bindings::register_kernel_kmeans(m);
 }

@@ -6,8 +6,13 @@ k-medoids
     :class:`KMedoids` (FasterPAM, FastPAM1, PAM, alternate; BUILD, LAB, k-medoids++ init; a
     stored distance matrix or distances computed on the fly), :class:`CLARA` and
     :class:`CLARANS` for data too large for any n x n matrix.
+
+kernel k-means
+    :class:`KernelKMeans` (true Lloyd iterations in a kernel's feature space; a stored or
+    block-recomputed Gram matrix; k-means++ in feature space).
 """
 from ._backend import cuda_available, show_config
+from .kernel_kmeans import KernelKMeans
 from .medoids import CLARA, CLARANS, KMedoids
 
 try:
@@ -17,4 +22,4 @@ try:
 except Exception:  # pragma: no cover - only when the extension failed to build
     __version__ = "unknown"
 
-__all__ = ["KMedoids", "CLARA", "CLARANS", "cuda_available", "show_config", "__version__"]
+__all__ = ["KMedoids", "CLARA", "CLARANS", "KernelKMeans", "cuda_available", "show_config", "__version__"]

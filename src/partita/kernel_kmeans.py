@@ -1,0 +1,522 @@
+"""Kernel k-means: :class:`KernelKMeans`.
+
+Lloyd's iterations in the feature space of a kernel run in C++
+(``cpp/include/partita/kernel_kmeans.hpp``): one streaming pass over the Gram matrix per
+iteration (E = K Z), then incremental updates of E for the points that moved; the whole loop runs
+without returning to Python. The Gram matrix is stored when it fits in memory, else its rows are
+recomputed in blocks every iteration from the features. This module validates the input, builds
+the Gram source, chooses the initial centres and presents the result as a scikit-learn
+estimator. The algorithm is specified in ``ALGORITHMS.md`` section 3.
+"""
+import math
+import numbers
+import time
+import warnings
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+)
+from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS, pairwise_kernels
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _core, _validation
+from ._backend import n_threads, resolve_device
+from ._validation import check_choice, check_int, check_n_clusters, check_sample_weight
+
+__all__ = ["KernelKMeans"]
+
+# Kernels computed in C++ from the features (codes of kernel_kmeans.hpp's Kernel).
+_BUILTIN_KERNELS = {"linear": 0, "rbf": 1, "poly": 2, "polynomial": 2, "sigmoid": 3,
+                    "laplacian": 4}
+_USES_GAMMA = {"rbf", "poly", "polynomial", "sigmoid", "laplacian", "chi2"}
+_INITS = ("k-means++", "random")
+_GRAM_MODES = ("auto", "stored", "blocked")
+
+
+def _check_finite_number(value, name, *, positive=False):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if not math.isfinite(value) or (positive and value <= 0):
+        raise ValueError(f"{name} must be {'positive and ' if positive else ''}finite, got {value!r}")
+    return value
+
+
+def _check_symmetric_finite(K, what, threads):
+    """One C++ pass: finite and symmetric (to rounding). Returns the inspection report."""
+    report = _core.inspect_distance_matrix(K, threads)
+    if report["n_nonfinite"]:
+        raise ValueError(f"Input contains NaN or infinity: {report['n_nonfinite']} entries of the "
+                         f"{what} are not finite")
+    scale = max(abs(report["min"]), abs(report["max"]), np.finfo(K.dtype).tiny)
+    rtol = 1e-5 if K.dtype == np.float32 else 1e-10
+    if report["max_asymmetry"] > rtol * scale:
+        raise ValueError(f"the {what} must be symmetric: the largest |K[i, j] - K[j, i]| is "
+                         f"{report['max_asymmetry']:g}")
+    return report
+
+
+def _warn_if_not_psd(K, what, rng_seed=0, max_size=1500):
+    """Warn when K has a clearly negative eigenvalue. For n <= max_size all eigenvalues are
+    computed; above, those of a random principal submatrix (a PSD matrix has only PSD principal
+    submatrices, so a negative eigenvalue there proves K is not PSD)."""
+    n = K.shape[0]
+    if n > max_size:
+        idx = np.sort(np.random.RandomState(rng_seed).choice(n, max_size, replace=False))
+        K = K[np.ix_(idx, idx)]
+    eig = np.linalg.eigvalsh(np.asarray(K, dtype=np.float64))
+    scale = max(np.abs(eig).max(), np.finfo(np.float64).tiny)
+    rtol = 1e-4 if K.dtype == np.float32 else 1e-8
+    if eig[0] < -rtol * scale:
+        warnings.warn(
+            f"the {what} is not positive semi-definite (smallest eigenvalue {eig[0]:.3g}, "
+            f"largest {eig[-1]:.3g}); kernel k-means distances may be negative and are clamped "
+            "at 0, and the result is not a k-means partition in any feature space",
+            UserWarning,
+        )
+
+
+def _random_seed(rng):
+    return int(rng.randint(2**31 - 1))
+
+
+class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
+    """Kernel k-means: k-means in the feature space of a kernel (true Lloyd iterations).
+
+    The distance of a sample i to cluster c (weights w, s_c = sum of the weights in c) is
+    ``d(i, c) = K_ii - 2 sum_{j in c} w_j K_ij / s_c + sum_{j,l in c} w_j w_l K_jl / s_c^2``
+    and the inertia is ``sum_i w_i d(i, label_i)``. With ``kernel="linear"`` the partition is
+    exactly scikit-learn's Lloyd :class:`~sklearn.cluster.KMeans` from the same initial centres.
+    (tslearn's ``KernelKMeans`` drops the last term of d and so optimises a different,
+    approximate criterion; its partitions differ.)
+
+    Each iteration is one streaming pass over the Gram matrix in C++ (E = K Z, Z the weighted
+    one-hot matrix), after the first only over the rows of the samples that changed cluster.
+    When the n x n Gram matrix does not fit in half the available memory, its rows are
+    recomputed in blocks every iteration (float32 when X is float32); the labels are the same.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+        Number of clusters k.
+    kernel : str or callable, default="rbf"
+        ``"rbf"``, ``"linear"``, ``"poly"`` / ``"polynomial"``, ``"sigmoid"`` and
+        ``"laplacian"`` are computed in C++ (stored or in blocks); any other name of
+        :func:`sklearn.metrics.pairwise_kernels` (``"cosine"``, ``"chi2"``, ...) or a callable
+        ``f(x, y) -> float`` computes a stored Gram matrix through scikit-learn;
+        ``"precomputed"``: X is the n x n Gram matrix (symmetric, finite; a matrix that is not
+        positive semi-definite gets a warning).
+    gamma : float or None, default=None
+        Kernel coefficient of rbf, poly, sigmoid, laplacian and chi2; None means
+        1 / n_features (chi2: 1). Setting it for a kernel without a gamma is an error.
+    degree : float, default=3
+        Degree of the poly kernel (other kernels do not use it).
+    coef0 : float, default=1
+        Independent term of the poly and sigmoid kernels (other kernels do not use it).
+    kernel_params : dict or None, default=None
+        Keyword arguments of a callable kernel (an error for a kernel given by name).
+    init : {"k-means++", "random"} or array of shape (n_clusters,), default="k-means++"
+        ``"k-means++"``: D^2 sampling in feature space, d(i, {j}) = K_ii - 2 K_ij + K_jj,
+        weighted by sample_weight, with 2 + floor(ln k) local trials per centre (as
+        scikit-learn); ``"random"``: k distinct random samples; or the indices of k samples.
+        The initial centres are the feature-space images of the chosen samples.
+    n_init : int, default=1
+        Number of initialisations; the run with the lowest inertia is kept (the first on ties).
+    max_iter : int, default=300
+        Maximum number of Lloyd iterations per run (at least 1).
+    tol : float, default=1e-4
+        A run stops when no sample changes cluster (converged), or when an iteration lowers
+        the inertia by at most ``tol`` times its previous value, or after ``max_iter``
+        iterations. ``tol=0`` stops only at convergence (or when the inertia stops decreasing).
+    random_state : int, RandomState instance or None, default=None
+        Seeds the initialisation. The iterations are deterministic.
+    n_jobs : int or None, default=None
+        Threads for the kernels (None: all cores). The result never depends on it.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Only "cpu" has kernels so far; "auto" runs on the CPU, "cuda" raises ValueError.
+    verbose : int, default=0
+        Print the Gram computation, the initialisation and every iteration.
+    gram : {"auto", "stored", "blocked"}, default="auto"
+        ``"stored"``: compute the n x n Gram matrix once (O(n^2) memory);
+        ``"blocked"``: recompute its rows in blocks every iteration (O(n k) memory, built-in
+        kernels only); ``"auto"``: stored when it takes at most half the available memory.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of every training sample: its nearest centre (ties to the lowest cluster).
+    inertia_ : float
+        Weighted sum of the squared feature-space distances of the samples to their centres.
+    n_iter_ : int
+        Iterations of the kept run.
+    converged_ : bool
+        Whether the kept run stopped because no sample changed cluster.
+    n_reseeded_ : int
+        Samples moved into empty clusters during the kept run (ALGORITHMS.md: an empty cluster
+        takes the sample farthest from its centre; no cluster is dropped).
+    cluster_sizes_ : ndarray of shape (n_clusters,)
+        Weight of every centre's partition.
+    gram_ : str
+        ``"stored"`` or ``"blocked"``: how the Gram matrix was used.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+
+    Notes
+    -----
+    The centres are the means, in feature space, of the samples of a partition of the
+    training data (``_centre_labels``); ``labels_`` are the nearest centres, so
+    ``predict(X_train)`` returns ``labels_``. ``transform`` returns squared feature-space
+    distances. With ``kernel="precomputed"`` pass ``K(X_new, X_train)`` of shape
+    (n_new, n_train) to predict / transform / score; since k(x, x) of a new sample is not part of
+    that matrix, ``transform`` and ``score`` then return the distances minus k(x, x), which
+    orders the clusters exactly as the distances do.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from partita import KernelKMeans
+    >>> X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1]])
+    >>> km = KernelKMeans(n_clusters=2, random_state=0).fit(X)
+    >>> sorted(np.bincount(km.labels_).tolist())
+    [2, 3]
+    """
+
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        kernel="rbf",
+        gamma=None,
+        degree=3,
+        coef0=1,
+        kernel_params=None,
+        init="k-means++",
+        n_init=1,
+        max_iter=300,
+        tol=1e-4,
+        random_state=None,
+        n_jobs=None,
+        device="cpu",
+        verbose=0,
+        gram="auto",
+    ):
+        self.n_clusters = n_clusters
+        self.kernel = kernel
+        self.gamma = gamma
+        self.degree = degree
+        self.coef0 = coef0
+        self.kernel_params = kernel_params
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.device = device
+        self.verbose = verbose
+        self.gram = gram
+
+    # ---- scikit-learn plumbing ------------------------------------------------------------
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.pairwise = self.kernel == "precomputed"
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "_centre_labels")
+
+    def _validate_X(self, X, reset):
+        return validate_data(self, X, reset=reset, accept_sparse=False,
+                             dtype=[np.float64, np.float32], order="C", ensure_min_samples=1,
+                             ensure_all_finite=self.kernel != "precomputed")
+
+    # ---- parameters -----------------------------------------------------------------------
+
+    def _check_params(self):
+        kernel = self.kernel
+        if kernel == "precomputed" or callable(kernel):
+            pass
+        elif not isinstance(kernel, str) or kernel not in PAIRWISE_KERNEL_FUNCTIONS:
+            names = sorted(set(PAIRWISE_KERNEL_FUNCTIONS) | {"precomputed"})
+            raise ValueError(f"kernel must be one of {', '.join(map(repr, names))} or a callable;"
+                             f" got {kernel!r}")
+        if self.gamma is not None:
+            if not (isinstance(kernel, str) and kernel in _USES_GAMMA):
+                raise ValueError(f"gamma is not used by kernel={kernel!r}; leave it None "
+                                 "(pass a callable's parameters in kernel_params)")
+            _check_finite_number(self.gamma, "gamma", positive=True)
+        degree = _check_finite_number(self.degree, "degree")
+        if degree < 0:
+            raise ValueError(f"degree must be >= 0, got {self.degree!r}")
+        _check_finite_number(self.coef0, "coef0")
+        if self.kernel_params is not None:
+            if not callable(kernel):
+                raise ValueError("kernel_params is only for a callable kernel; a kernel given by "
+                                 "name takes gamma, degree and coef0")
+            if not isinstance(self.kernel_params, dict):
+                raise ValueError(f"kernel_params must be a dict, got {self.kernel_params!r}")
+        if isinstance(self.init, str):
+            check_choice(self.init, "init", _INITS)
+        elif not hasattr(self.init, "__len__"):
+            raise ValueError(f"init must be one of {', '.join(map(repr, _INITS))} or an array "
+                             f"of sample indices; got {self.init!r}")
+        check_int(self.n_init, "n_init", min_value=1)
+        check_int(self.max_iter, "max_iter", min_value=1)
+        tol = _check_finite_number(self.tol, "tol")
+        if tol < 0:
+            raise ValueError(f"tol must be >= 0, got {self.tol!r}")
+        check_int(self.verbose, "verbose", min_value=0)
+        check_choice(self.gram, "gram", _GRAM_MODES)
+        resolve_device(self.device, supported=("cpu",))
+        if self.gram == "blocked" and not (isinstance(kernel, str) and kernel in _BUILTIN_KERNELS):
+            raise ValueError(f"gram='blocked' needs a kernel computed in C++ "
+                             f"({', '.join(sorted(_BUILTIN_KERNELS))}); got kernel={kernel!r}")
+
+    def _gamma(self, n_features):
+        if self.gamma is not None:
+            return float(self.gamma)
+        return 1.0 if self.kernel == "chi2" else 1.0 / max(n_features, 1)
+
+    def _features(self, X):
+        """The C++ kernel object on the rows of X (built-in kernels only)."""
+        space = _core.KernelFeatures32 if X.dtype == np.float32 else _core.KernelFeatures64
+        return space(X, _BUILTIN_KERNELS[self.kernel], self._gamma(X.shape[1]),
+                     float(self.degree), float(self.coef0))
+
+    def _sklearn_kernel(self, X, Y=None):
+        if callable(self.kernel):
+            params = dict(self.kernel_params or {})
+            return pairwise_kernels(X, Y, metric=self.kernel, n_jobs=self.n_jobs, **params)
+        params = dict(gamma=self._gamma(X.shape[1]), degree=self.degree, coef0=self.coef0)
+        return pairwise_kernels(X, Y, metric=self.kernel, filter_params=True,
+                                n_jobs=self.n_jobs, **params)
+
+    # ---- fit ------------------------------------------------------------------------------
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Cluster X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or (n_samples, n_samples) when
+            ``kernel="precomputed"``
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of every sample (in the centres, the inertia and k-means++).
+
+        Returns
+        -------
+        self
+        """
+        for name in ("_centre_labels", "n_features_in_", "feature_names_in_"):
+            self.__dict__.pop(name, None)
+        try:
+            return self._fit(X, sample_weight)
+        except BaseException:
+            for name in list(self.__dict__):
+                if name.endswith("_") and not name.startswith("__") or name in (
+                        "_centre_labels", "_source", "_X_fit"):
+                    del self.__dict__[name]
+            raise
+
+    def _gram_source(self, X, threads):
+        """(source, mode): a stored Gram matrix or the C++ features for blocked rows."""
+        n = X.shape[0]
+        what = "precomputed kernel" if self.kernel == "precomputed" else f"{self.kernel!r} Gram matrix"
+        if self.kernel == "precomputed":
+            if X.shape[0] != X.shape[1]:
+                raise ValueError(f"kernel='precomputed' needs a square Gram matrix, got shape "
+                                 f"{X.shape}")
+            _check_symmetric_finite(X, what, threads)
+            _warn_if_not_psd(X, what)
+            return X, "stored"
+        builtin = isinstance(self.kernel, str) and self.kernel in _BUILTIN_KERNELS
+        size = n * n * (4 if (builtin and X.dtype == np.float32) else 8)
+        mode = self.gram
+        if mode == "auto":
+            available = _validation.available_memory()
+            mode = "stored" if (not builtin or available is None or size <= available // 2) \
+                else "blocked"
+        if mode == "blocked":
+            return self._features(X), "blocked"
+        _validation.check_fits_in_memory(
+            size, f"the {n} x {n} Gram matrix",
+            "use gram='blocked' with a kernel computed in C++ (rbf, linear, poly, sigmoid, "
+            "laplacian), float32 data, or fewer samples")
+        if builtin:
+            return self._features(X).gram(threads), "stored"
+        K = np.ascontiguousarray(self._sklearn_kernel(X, X.copy() if callable(self.kernel) else None),
+                                 dtype=np.float64)
+        _check_symmetric_finite(K, what, threads)
+        K = 0.5 * (K + K.T)  # exact symmetry for the row-as-column pass
+        _warn_if_not_psd(K, what)
+        return np.ascontiguousarray(K), "stored"
+
+    def _gram_rows(self, source, idx, threads):
+        idx = np.ascontiguousarray(idx, dtype=np.int64)
+        if isinstance(source, np.ndarray):
+            return np.asarray(source[idx], dtype=np.float64)
+        return np.asarray(source.rows(idx, threads), dtype=np.float64)
+
+    def _init_indices(self, source, diag, n, k, weights, rng, threads):
+        if not isinstance(self.init, str):
+            seeds = np.asarray(self.init)
+            if seeds.ndim != 1 or seeds.shape[0] != k:
+                raise ValueError(f"init as an array must hold n_clusters={k} sample indices, got "
+                                 f"shape {seeds.shape}")
+            if not np.issubdtype(seeds.dtype, np.integer):
+                if np.issubdtype(seeds.dtype, np.floating) and np.all(seeds == np.round(seeds)):
+                    seeds = seeds.astype(np.int64)
+                else:
+                    raise ValueError("init as an array must hold integer sample indices")
+            if seeds.min() < 0 or seeds.max() >= n:
+                raise ValueError(f"init indices must be in [0, {n - 1}] (n_samples={n})")
+            return np.ascontiguousarray(seeds, dtype=np.int64)
+        if self.init == "random":
+            return np.ascontiguousarray(rng.choice(n, k, replace=False), dtype=np.int64)
+        return self._kmeans_plusplus(source, diag, n, k, weights, rng, threads)
+
+    def _kmeans_plusplus(self, source, diag, n, k, weights, rng, threads):
+        """Greedy k-means++ in feature space (D^2 weighting, 2 + floor(ln k) local trials)."""
+        trials = 2 + int(np.log(k))
+        p = weights / weights.sum()
+        first = int(rng.choice(n, p=p))
+        seeds = [first]
+        row = self._gram_rows(source, [first], threads)[0]
+        closest = np.maximum(diag - 2 * row + diag[first], 0.0)
+        potential = float(weights @ closest)
+        for _ in range(1, k):
+            if not potential > 0:  # every sample coincides with a centre: any new one will do
+                rest = np.setdiff1d(np.arange(n), seeds)
+                seeds.append(int(rng.choice(rest)))
+                continue
+            r = rng.uniform(size=trials) * potential
+            cand = np.searchsorted(np.cumsum(weights * closest), r)
+            cand = np.minimum(cand, n - 1)
+            rows = self._gram_rows(source, cand, threads)
+            d2 = np.maximum(diag[None, :] - 2 * rows + diag[cand][:, None], 0.0)
+            d2 = np.minimum(closest[None, :], d2)
+            pots = d2 @ weights
+            best = int(np.argmin(pots))
+            seeds.append(int(cand[best]))
+            closest, potential = d2[best], float(pots[best])
+        return np.asarray(seeds, dtype=np.int64)
+
+    def _fit(self, X, sample_weight):
+        self._check_params()
+        threads = n_threads(self.n_jobs)
+        X = self._validate_X(X, reset=True)
+        n = X.shape[0]
+        k = check_n_clusters(self.n_clusters, n)
+        weights = check_sample_weight(sample_weight, n)
+        rng = check_random_state(self.random_state)
+
+        t0 = time.perf_counter()
+        source, mode = self._gram_source(X, threads)
+        diag = (np.asarray(np.diag(source), dtype=np.float64) if isinstance(source, np.ndarray)
+                else np.asarray(source.diagonal(), dtype=np.float64))
+        if self.verbose:
+            print(f"[KernelKMeans] Gram {mode} ({n} samples, {source.dtype if mode == 'stored' else X.dtype}): "
+                  f"{time.perf_counter() - t0:.3f} s")
+        progress = None
+        if self.verbose:
+            def progress(it, changed, inertia):
+                print(f"[KernelKMeans] iteration {it}: {changed} samples changed cluster, "
+                      f"inertia {inertia:.6g}")
+
+        best = None
+        for run in range(int(self.n_init)):
+            t0 = time.perf_counter()
+            seeds = self._init_indices(source, diag, n, k, weights, rng, threads)
+            if self.verbose:
+                init = self.init if isinstance(self.init, str) else "given indices"
+                print(f"[KernelKMeans] run {run + 1}/{self.n_init}: init {init} "
+                      f"{time.perf_counter() - t0:.3f} s")
+            t0 = time.perf_counter()
+            r = _core.kernel_kmeans_lloyd(source, seeds, weights, int(self.max_iter),
+                                          float(self.tol), threads, progress)
+            if self.verbose:
+                print(f"[KernelKMeans] run {run + 1}: {r['n_iter']} iterations, inertia "
+                      f"{r['inertia']:.6g}, {'converged' if r['converged'] else 'stopped'}, "
+                      f"{time.perf_counter() - t0:.3f} s")
+            if best is None or r["inertia"] < best["inertia"]:
+                best = r
+
+        self.labels_ = np.asarray(best["labels"], dtype=np.int64)
+        self.inertia_ = float(best["inertia"])
+        self.n_iter_ = int(best["n_iter"])
+        self.converged_ = bool(best["converged"])
+        self.n_reseeded_ = int(best["n_reseeded"])
+        self.cluster_sizes_ = np.asarray(best["cluster_weights"], dtype=np.float64)
+        self.gram_ = mode
+        self._centre_norms = np.asarray(best["centre_norms"], dtype=np.float64)
+        self._weights = weights
+        self._n_features_out = k
+        self._X_fit = None if self.kernel == "precomputed" else X
+        self._features_fit = source if mode == "blocked" else None
+        self._centre_labels = np.ascontiguousarray(best["centres"], dtype=np.int32)
+        return self
+
+    # ---- new data -------------------------------------------------------------------------
+
+    def _cross(self, X):
+        """(sums, self): sums[i, c] = sum_{j in c} w_j K(x_i, x_j) over the centre partition, and
+        K(x_i, x_i) (None for a precomputed kernel)."""
+        k = self._n_features_out
+        threads = n_threads(self.n_jobs)
+        if self.kernel == "precomputed":
+            if X.shape[1] != self._centre_labels.shape[0]:
+                raise ValueError(f"kernel='precomputed': X must hold the kernel between the new "
+                                 f"samples and the {self._centre_labels.shape[0]} training samples, "
+                                 f"got shape {X.shape}")
+            if not np.all(np.isfinite(X)):
+                raise ValueError("Input contains NaN or infinity")
+            Z = np.zeros((X.shape[1], k))
+            Z[np.arange(X.shape[1]), self._centre_labels] = self._weights
+            return np.asarray(X, dtype=np.float64) @ Z, None
+        if isinstance(self.kernel, str) and self.kernel in _BUILTIN_KERNELS:
+            feats = self._features_fit if self._features_fit is not None else self._features(self._X_fit)
+            Xc = np.ascontiguousarray(X, dtype=self._X_fit.dtype)
+            sums, own = feats.cross_sums(Xc, self._centre_labels, self._weights, k, threads)
+            return sums, np.asarray(own, dtype=np.float64)
+        Kx = np.asarray(self._sklearn_kernel(X, self._X_fit), dtype=np.float64)
+        Z = np.zeros((self._X_fit.shape[0], k))
+        Z[np.arange(self._X_fit.shape[0]), self._centre_labels] = self._weights
+        own = np.array([float(np.asarray(self._sklearn_kernel(X[i:i + 1], X[i:i + 1]))[0, 0])
+                        for i in range(X.shape[0])])
+        return Kx @ Z, own
+
+    def transform(self, X):
+        """Squared feature-space distances of the samples to the k centres, shape
+        (n_samples, n_clusters) (inf for a cluster without weight).
+
+        With ``kernel="precomputed"``, X is K(X_new, X_train), shape (n_new, n_train), and the
+        distances are returned minus k(x, x) (see the class notes).
+        """
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        sums, own = self._cross(X)
+        s = self.cluster_sizes_
+        with np.errstate(divide="ignore", invalid="ignore"):
+            D = -2.0 * sums / s + self._centre_norms
+        if own is not None:
+            D = np.maximum(own[:, None] + D, 0.0)
+        D[:, ~(s > 0)] = np.inf
+        return D.astype(X.dtype, copy=False)
+
+    def predict(self, X):
+        """Nearest centre of every sample (ties to the lowest cluster)."""
+        return np.argmin(self.transform(X), axis=1).astype(np.int64)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Negative weighted sum of the squared distances of X to its nearest centres."""
+        D = self.transform(X).astype(np.float64)
+        w = check_sample_weight(sample_weight, D.shape[0])
+        return -float(np.dot(w, D.min(axis=1)))

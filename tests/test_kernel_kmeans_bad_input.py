@@ -1,0 +1,143 @@
+"""Bad input to KernelKMeans: a clear error and an unfitted estimator; warnings for non-PSD
+kernels; scikit-learn's estimator checks."""
+import numpy as np
+import pytest
+from sklearn.exceptions import NotFittedError
+from sklearn.utils.estimator_checks import parametrize_with_checks
+from sklearn.utils.validation import check_is_fitted
+
+from partita import KernelKMeans
+
+
+@pytest.fixture(scope="module")
+def X():
+    return np.random.RandomState(0).rand(30, 3)
+
+
+def assert_unfitted(km):
+    for attr in ("labels_", "inertia_", "n_iter_", "_centre_labels"):
+        assert not hasattr(km, attr), f"the failed fit set {attr}"
+    with pytest.raises(NotFittedError):
+        check_is_fitted(km)
+
+
+def assert_fit_raises(km, data, match, exc=ValueError, **fit_params):
+    with pytest.raises(exc, match=match):
+        km.fit(data, **fit_params)
+    assert_unfitted(km)
+
+
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_non_finite_features(X, value, dtype):
+    Xb = X.astype(dtype)
+    Xb[2, 1] = value
+    assert_fit_raises(KernelKMeans(3), Xb, "NaN|infinity")
+
+
+def test_precomputed_not_square_or_not_finite_or_asymmetric(X):
+    K = X @ X.T
+    assert_fit_raises(KernelKMeans(3, kernel="precomputed"), K[:, :20], "square")
+    Kb = K.copy()
+    Kb[1, 2] = Kb[2, 1] = np.nan
+    assert_fit_raises(KernelKMeans(3, kernel="precomputed"), Kb, "NaN or infinity")
+    Kb = K.copy()
+    Kb[1, 2] += 1.0
+    assert_fit_raises(KernelKMeans(3, kernel="precomputed"), Kb, "symmetric")
+
+
+def test_non_psd_precomputed_warns(X):
+    K = -(X @ X.T)
+    with pytest.warns(UserWarning, match="positive semi-definite"):
+        KernelKMeans(3, kernel="precomputed", random_state=0).fit(K)
+
+
+def test_psd_precomputed_does_not_warn(X, recwarn):
+    KernelKMeans(3, kernel="precomputed", random_state=0).fit(X @ X.T)
+    assert not [w for w in recwarn if "semi-definite" in str(w.message)]
+
+
+@pytest.mark.parametrize("params, match", [
+    (dict(n_clusters=31), "n_clusters=31 must be <= n_samples=30"),
+    (dict(n_clusters=0), "n_clusters must be >= 1"),
+    (dict(kernel="nope"), "kernel must be one of"),
+    (dict(kernel="linear", gamma=0.5), "gamma is not used"),
+    (dict(gamma=-1.0), "gamma must be positive"),
+    (dict(degree=-1), "degree must be >= 0"),
+    (dict(coef0=np.nan), "coef0 must be finite"),
+    (dict(kernel_params=dict(a=1)), "kernel_params is only for a callable"),
+    (dict(init="build"), "init must be one of"),
+    (dict(init=[0, 1]), "n_clusters=3 sample indices"),
+    (dict(init=[0, 1, 99]), "init indices must be in"),
+    (dict(init=[0.5, 1, 2]), "integer sample indices"),
+    (dict(n_init=0), "n_init must be >= 1"),
+    (dict(max_iter=0), "max_iter must be >= 1"),
+    (dict(tol=-1.0), "tol must be >= 0"),
+    (dict(verbose=-1), "verbose must be >= 0"),
+    (dict(device="cuda"), "device='cuda' is not available"),
+    (dict(device="tpu"), "device must be"),
+    (dict(gram="sometimes"), "gram must be one of"),
+    (dict(kernel="cosine", gram="blocked"), "gram='blocked' needs"),
+    (dict(n_jobs=0), "n_jobs == 0"),
+])
+def test_bad_parameters(X, params, match):
+    params = {"n_clusters": 3, **params}
+    assert_fit_raises(KernelKMeans(**params), X, match)
+
+
+def test_bad_sample_weight(X):
+    assert_fit_raises(KernelKMeans(3), X, "non-negative", sample_weight=-np.ones(30))
+    assert_fit_raises(KernelKMeans(3), X, "shape", sample_weight=np.ones(5))
+
+
+def test_failed_refit_leaves_unfitted(X):
+    km = KernelKMeans(3, random_state=0).fit(X)
+    km.set_params(n_clusters=100)
+    assert_fit_raises(km, X, "n_clusters")
+
+
+def test_auto_device_runs_on_cpu(X):
+    KernelKMeans(3, device="auto", random_state=0).fit(X)
+
+
+def test_predict_input_checks(X):
+    km = KernelKMeans(3, random_state=0).fit(X)
+    with pytest.raises(ValueError, match="NaN"):
+        km.predict(np.full((2, 3), np.nan))
+    with pytest.raises(ValueError, match="features"):
+        km.predict(np.ones((2, 4)))
+    kp = KernelKMeans(3, kernel="precomputed", random_state=0).fit(X @ X.T)
+    with pytest.raises(ValueError, match="30 features|training samples"):
+        kp.predict(np.ones((2, 5)))
+
+
+# ---- scikit-learn's estimator checks ----------------------------------------------------------
+
+ESTIMATORS = [
+    KernelKMeans(n_clusters=3, random_state=0),
+    KernelKMeans(n_clusters=3, kernel="linear", init="random", n_init=2, random_state=0),
+]
+# check name -> reason; only checks scikit-learn lists for KMeans
+# (instance_generator.PER_ESTIMATOR_XFAIL_CHECKS) may appear here.
+EXPECTED_FAILED_CHECKS = {
+    "check_sample_weight_equivalence_on_dense_data":
+        "sample_weight is not equivalent to removing/repeating samples.",
+}
+
+
+@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+def test_expected_failures_are_ones_sklearn_accepts_for_kmeans():
+    instance_generator = pytest.importorskip("sklearn.utils._test_common.instance_generator")
+    from sklearn.cluster import KMeans
+
+    accepted = instance_generator.PER_ESTIMATOR_XFAIL_CHECKS.get(KMeans, {})
+    assert set(EXPECTED_FAILED_CHECKS) <= set(accepted)
+
+
+@pytest.mark.parametrize("kernel, pairwise", [("precomputed", True), ("rbf", False)])
+def test_pairwise_tag(kernel, pairwise):
+    assert KernelKMeans(kernel=kernel).__sklearn_tags__().input_tags.pairwise is pairwise
