@@ -108,20 +108,36 @@ def _check_metric_values(report, metric, rtol):
         )
 
 
-def _spot_check_metric(space, n, metric, threads, rng):
+def _check_self_distance(X, metric):
+    """A compiled user metric is never called on (x, x) by the kernels (the diagonal is 0 by
+    construction), so check d(x, x) = 0 directly on a fixed sample of rows."""
+    idx = np.random.RandomState(0).choice(len(X), size=min(len(X), 64), replace=False)
+    worst = max(abs(float(metric(X[i], X[i]))) for i in idx)
+    if worst != 0.0:
+        name = getattr(metric, "__name__", repr(metric))
+        raise ValueError(
+            f"metric {name} gives d(x, x) = {worst:g} != 0; k-medoids needs a dissimilarity "
+            "that is zero between a sample and itself"
+        )
+
+
+def _spot_check_metric(space, X, metric, threads):
     """With on-the-fly distances from a user's function the matrix is never formed, so check
-    symmetry and zero self-distance on a random sample of pairs."""
-    idx = np.unique(rng.choice(n, size=min(n, 64), replace=False)).astype(np.int64)
-    rows = space.distances_to(idx, threads)[:, idx]
+    symmetry and zero self-distance on a sample of pairs. The sample comes from its own fixed
+    generator: the estimator's random stream must not depend on the distance mode."""
+    n = X.shape[0]
+    idx = np.unique(np.random.RandomState(0).choice(n, size=min(n, 64), replace=False))
+    rows = space.distances_to(idx.astype(np.int64), threads)[:, idx]
     report = _core.inspect_distance_matrix(np.ascontiguousarray(rows), threads)
     _check_metric_values(report, metric, 1e-6)
+    _check_self_distance(X, metric)
 
 
 def _matrix_bytes(n, dtype):
     return n * n * np.dtype(dtype).itemsize
 
 
-def _distance_source(X, metric, mode, n_jobs, threads, rng):
+def _distance_source(X, metric, mode, n_jobs, threads):
     """Where the kernels read distances: the precomputed matrix, a matrix computed here, or a
     FeatureSpace computing rows on the fly. Returns (source, is_matrix)."""
     n = X.shape[0]
@@ -141,7 +157,7 @@ def _distance_source(X, metric, mode, n_jobs, threads, rng):
                 f"or a numba-jitted metric function; got metric={metric!r}"
             )
         if metric not in _BUILTIN_METRICS:
-            _spot_check_metric(space, n, metric, threads, rng)
+            _spot_check_metric(space, X, metric, threads)
         return space, False
     check_fits_in_memory(
         size,
@@ -153,6 +169,7 @@ def _distance_source(X, metric, mode, n_jobs, threads, rng):
         D = space.distance_matrix(threads)
         if metric not in _BUILTIN_METRICS:
             _check_metric_values(_core.inspect_distance_matrix(D, threads), metric, 1e-6)
+            _check_self_distance(X, metric)
         return D, True
     # Any other scikit-learn metric or a Python callable: every pair, both orders, so that an
     # asymmetric callable is caught (scikit-learn mirrors the upper triangle when Y is None).
@@ -438,7 +455,7 @@ class KMedoids(_MedoidsBase):
 
         t0 = time.perf_counter()
         source, is_matrix = _distance_source(X, self.metric, self.distances, self.n_jobs,
-                                             threads, rng)
+                                             threads)
         self.distances_ = "matrix" if is_matrix else "on-the-fly"
         if self.verbose:
             print(f"[KMedoids] distances ({self.distances_}, {n} samples, {X.dtype}): "
@@ -562,8 +579,9 @@ class CLARA(_MedoidsBase):
             D = X[:, medoids]
         else:
             D = pairwise_distances(X, X[medoids], metric=self.metric, n_jobs=self.n_jobs)
-        D[medoids, np.arange(len(medoids))] = 0  # a medoid is its own nearest
+        D[medoids, np.arange(len(medoids))] = 0
         labels = np.argmin(D, axis=1)
+        labels[medoids] = np.arange(len(medoids))  # a medoid is its own nearest, even duplicated
         return labels, float(np.dot(weights, D[np.arange(len(D)), labels]))
 
     def _fit(self, X, sample_weight):
@@ -600,7 +618,7 @@ class CLARA(_MedoidsBase):
         else:
             space = _feature_space(X, self.metric)
             if space is not None and self.metric not in _BUILTIN_METRICS:
-                _spot_check_metric(space, n, self.metric, threads, rng)
+                _spot_check_metric(space, X, self.metric, threads)
 
         best = None
         losses = []
@@ -684,7 +702,7 @@ class CLARANS(_MedoidsBase):
             max_neighbors = max(1, math.ceil(0.025 * (n - k)))
         else:
             max_neighbors = check_int(self.max_neighbors, "max_neighbors", min_value=1)
-        source, _ = _distance_source(X, self.metric, "auto", self.n_jobs, threads, rng)
+        source, _ = _distance_source(X, self.metric, "auto", self.n_jobs, threads)
         result = _core.kmedoids_clarans(source, k, weights, n_local, max_neighbors,
                                         _random_seed(rng), threads)
         self._set_result(X, result, k)

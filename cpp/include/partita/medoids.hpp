@@ -951,6 +951,8 @@ Result clarans(const Src& src, index_t k, const double* w, index_t n_local, inde
     const index_t n = src.size();
     std::mt19937_64 rng(seed);
     auto uniform_index = [&](index_t bound) { return index_t(uniform01(rng) * double(bound)); };
+    if (k == 1)  // no second nearest medoid to swap against: the exact single medoid
+        return single_medoid(src, uniform_index(n), w, 1, n_threads);
     Result best;
     best.loss = std::numeric_limits<double>::infinity();
     std::vector<T> scratch(Src::stored ? 0 : n);
