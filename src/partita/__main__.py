@@ -13,7 +13,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.preprocessing import StandardScaler
 
 import partita
-from partita import CLARA, CLARANS, KMedoids
+from partita import CLARA, CLARANS, KernelKMeans, KMedoids
 
 
 def _estimators(k, seed):
@@ -31,6 +31,9 @@ def _estimators(k, seed):
     runs.append(("KMedoids fasterpam, on the fly", KMedoids(k, distances="on-the-fly")))
     runs.append(("CLARA (5 samples of 80 + 4k)", CLARA(k, random_state=seed)))
     runs.append(("CLARANS (2 restarts)", CLARANS(k, random_state=seed)))
+    runs.append(("KernelKMeans rbf, 5 inits", KernelKMeans(k, n_init=5, random_state=seed)))
+    runs.append(("KernelKMeans linear (= k-means)", KernelKMeans(k, kernel="linear", n_init=5,
+                                                                 random_state=seed)))
     return runs
 
 
@@ -61,8 +64,10 @@ def main(argv=None):
         ari = adjusted_rand_score(y, labels)
         nmi = normalized_mutual_info_score(y, labels)
         n_clusters = len(np.unique(labels))
+        objective = ("kernel k-means inertia" if isinstance(est, KernelKMeans)
+                     else "total deviation")
         print(f"{label:34s} {n_clusters:8d} {elapsed:9.3f} {ari:6.3f} {nmi:6.3f}  "
-              f"total deviation {est.inertia_:.2f}")
+              f"{objective} {est.inertia_:.2f}")
     print("\nARI / NMI: agreement with the true digit labels (1 = perfect). The objective is each "
           "estimator's own loss: lower is better within a metric.")
     return 0
