@@ -10,10 +10,19 @@ k-medoids
 kernel k-means
     :class:`KernelKMeans` (true Lloyd iterations in a kernel's feature space; a stored or
     block-recomputed Gram matrix; k-means++ in feature space).
+
+optimal-transport assignment
+    :func:`partita.transport.sinkhorn` (batched log-domain Sinkhorn: balanced, KL-relaxed,
+    partial; per-problem stopping), :class:`SinkhornKMeans` (k-means with a balanced /
+    size-constrained OT assignment and a reject option) and
+    :func:`partita.transport.equipartition` (SwAV / SeLa pseudo-labels).
+
 """
 from ._backend import cuda_available, show_config
 from .kernel_kmeans import KernelKMeans
 from .medoids import CLARA, CLARANS, KMedoids
+from . import transport
+from .transport import SinkhornKMeans
 
 try:
     from ._core import build_info as _build_info
@@ -22,4 +31,4 @@ try:
 except Exception:  # pragma: no cover - only when the extension failed to build
     __version__ = "unknown"
 
-__all__ = ["KMedoids", "CLARA", "CLARANS", "KernelKMeans", "cuda_available", "show_config", "__version__"]
+__all__ = ["KMedoids", "CLARA", "CLARANS", "KernelKMeans", "DenseMulticut", "SinkhornKMeans", "transport", "cuda_available", "show_config", "__version__"]

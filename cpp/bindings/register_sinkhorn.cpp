@@ -1,0 +1,137 @@
+// Bindings of the batched log-domain Sinkhorn kernels (cpp/include/partita/sinkhorn.hpp).
+//
+// Python (src/partita/transport.py) validates everything and passes C-contiguous arrays: the
+// costs as (B, n, m) float32 / float64, log-marginals and potentials as float64. The potentials
+// are updated in place.
+#include <cstdint>
+#include <string>
+
+#include "bindings.hpp"
+#include "partita/sinkhorn.hpp"
+
+namespace partita::bindings {
+
+namespace {
+
+using namespace partita::sinkhorn;
+
+template <class T>
+Problem<T> make_problem(const py::array& C, const py::array& log_a, const py::array& log_b,
+                        const py::object& log_av, const py::object& log_bv, double eps,
+                        double phi_a, double phi_b) {
+    if (C.ndim() != 3 || !(C.flags() & py::array::c_style))
+        throw std::invalid_argument("C: expected a C-contiguous (B, n, m) array");
+    Problem<T> pb;
+    pb.C = static_cast<const T*>(C.data());
+    pb.B = C.shape(0);
+    pb.n = C.shape(1);
+    pb.m = C.shape(2);
+    pb.log_a = vector_data<double>(log_a, pb.B * pb.n, "log_a");
+    pb.log_b = vector_data<double>(log_b, pb.B * pb.m, "log_b");
+    if (!log_av.is_none()) {
+        pb.vrow = true;
+        pb.log_av = vector_data<double>(log_av.cast<py::array>(), pb.B, "log_av");
+    }
+    if (!log_bv.is_none()) {
+        pb.vcol = true;
+        pb.log_bv = vector_data<double>(log_bv.cast<py::array>(), pb.B, "log_bv");
+    }
+    require(eps > 0, "eps must be positive");
+    require(phi_a > 0 && phi_a <= 1 && phi_b > 0 && phi_b <= 1, "phi must be in (0, 1]");
+    pb.eps = eps;
+    pb.phi_a = phi_a;
+    pb.phi_b = phi_b;
+    return pb;
+}
+
+double* mutable_vector(const py::array& a, index_t n, const char* name) {
+    vector_data<double>(a, n, name);
+    if (!a.writeable()) throw std::invalid_argument(std::string(name) + ": must be writeable");
+    return static_cast<double*>(const_cast<void*>(a.data()));
+}
+
+template <class T>
+py::dict run_solve(const py::array& C, const py::array& log_a, const py::array& log_b,
+                   const py::object& log_av, const py::object& log_bv, const py::array& f,
+                   const py::array& g, const py::array& fv, const py::array& gv, double eps,
+                   double phi_a, double phi_b, index_t max_iter, double tol, int n_threads) {
+    const Problem<T> pb = make_problem<T>(C, log_a, log_b, log_av, log_bv, eps, phi_a, phi_b);
+    py::array_t<std::int64_t> n_iter(pb.B);
+    py::array_t<double> err(pb.B);
+    py::array_t<std::uint8_t> converged(pb.B);
+    State st;
+    st.f = mutable_vector(f, pb.B * pb.n, "f");
+    st.g = mutable_vector(g, pb.B * pb.m, "g");
+    st.fv = mutable_vector(fv, pb.B, "fv");
+    st.gv = mutable_vector(gv, pb.B, "gv");
+    st.n_iter = n_iter.mutable_data();
+    st.err = err.mutable_data();
+    st.converged = converged.mutable_data();
+    const int threads = resolve_threads(n_threads);
+    without_gil([&] {
+        InterruptCheck interrupt = python_interrupt_check();
+        solve(pb, st, max_iter, tol, threads, interrupt);
+        return 0;
+    });
+    py::dict d;
+    d["n_iter"] = n_iter;
+    d["err"] = err;
+    d["converged"] = converged;
+    return d;
+}
+
+template <class T>
+py::array run_plan(const py::array& C, const py::array& log_a, const py::array& log_b,
+                   const py::array& f, const py::array& g, double eps, int n_threads) {
+    const Problem<T> pb = make_problem<T>(C, log_a, log_b, py::none(), py::none(), eps, 1.0, 1.0);
+    const double* fp = vector_data<double>(f, pb.B * pb.n, "f");
+    const double* gp = vector_data<double>(g, pb.B * pb.m, "g");
+    py::array_t<T> out({pb.B, pb.n, pb.m});
+    T* o = out.mutable_data();
+    const int threads = resolve_threads(n_threads);
+    without_gil([&] {
+        InterruptCheck interrupt = python_interrupt_check();
+        plan(pb, fp, gp, o, threads, interrupt);
+        return 0;
+    });
+    return out;
+}
+
+}  // namespace
+
+void register_sinkhorn(py::module_& m) {
+    m.def(
+        "sinkhorn_solve",
+        [](const py::array& C, const py::array& log_a, const py::array& log_b,
+           const py::object& log_av, const py::object& log_bv, const py::array& f,
+           const py::array& g, const py::array& fv, const py::array& gv, double eps,
+           double phi_a, double phi_b, index_t max_iter, double tol, int n_threads) {
+            if (is_float32(C))
+                return run_solve<float>(C, log_a, log_b, log_av, log_bv, f, g, fv, gv, eps, phi_a,
+                                        phi_b, max_iter, tol, n_threads);
+            if (!py::isinstance<py::array_t<double>>(C))
+                throw std::invalid_argument("C: expected float32 or float64");
+            return run_solve<double>(C, log_a, log_b, log_av, log_bv, f, g, fv, gv, eps, phi_a,
+                                     phi_b, max_iter, tol, n_threads);
+        },
+        py::arg("C"), py::arg("log_a"), py::arg("log_b"), py::arg("log_av"), py::arg("log_bv"),
+        py::arg("f"), py::arg("g"), py::arg("fv"), py::arg("gv"), py::arg("eps"),
+        py::arg("phi_a"), py::arg("phi_b"), py::arg("max_iter"), py::arg("tol"),
+        py::arg("n_threads"),
+        "Batched log-domain Sinkhorn (KL convention) on C (B, n, m); updates the float64 "
+        "potentials f (B*n), g (B*m), fv (B), gv (B) in place; returns n_iter, err, converged.");
+    m.def(
+        "sinkhorn_plan",
+        [](const py::array& C, const py::array& log_a, const py::array& log_b, const py::array& f,
+           const py::array& g, double eps, int n_threads) {
+            if (is_float32(C)) return run_plan<float>(C, log_a, log_b, f, g, eps, n_threads);
+            if (!py::isinstance<py::array_t<double>>(C))
+                throw std::invalid_argument("C: expected float32 or float64");
+            return run_plan<double>(C, log_a, log_b, f, g, eps, n_threads);
+        },
+        py::arg("C"), py::arg("log_a"), py::arg("log_b"), py::arg("f"), py::arg("g"),
+        py::arg("eps"), py::arg("n_threads"),
+        "P_ij = a_i b_j exp((f_i + g_j - C_ij) / eps) for every problem, shape (B, n, m).");
+}
+
+}  // namespace partita::bindings

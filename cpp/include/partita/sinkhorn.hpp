@@ -1,0 +1,684 @@
+// Batched log-domain Sinkhorn scaling: balanced, KL-relaxed (unbalanced / semi-relaxed) and
+// partial (virtual points). Specification: shared/ALGORITHMS.md section 2.
+//
+// Problem b of a batch: cost C_b (n x m, row-major, non-negative), marginals a_b, b_b (passed as
+// logarithms, -1e30 standing for log 0), entropic regularisation eps, marginal penalties rho_a,
+// rho_b (phi = rho / (rho + eps); phi = 1 for a hard side). KL convention:
+//     P_ij = a_i b_j exp((f_i + g_j - C_ij) / eps)
+//     g_j <- -phi_b eps LSE_i(log a_i + (f_i - C_ij) / eps)
+//     f_i <- -phi_a eps LSE_j(log b_j + (g_j - C_ij) / eps)
+// One iteration is a g-update then an f-update.
+//
+// Fused streaming: one sweep over C per iteration. Row i of the sweep computes the f-update of
+// row i (a row LSE), then, while the row is still in L1, adds its terms
+// exp(log a_i + (f_i - C_ij) / eps) to the column sums of the next g-update. The g-update is then
+// O(m) per problem, so an iteration reads C once from memory (POT reads it twice: K v and K^T u).
+// The LSEs are shifted by the value they take at the fixed point (-f_i / (phi_a eps) for a row,
+// -g_j / (phi_b eps) for a column), so each entry costs one exp and no max; when a shifted sum
+// falls outside a safe range (first iterations, a bad warm start) that row is redone from cache
+// with its exact maximum, and those columns with an exact column maximum (two extra passes of
+// that problem, rare).
+//
+// Virtual points (partial transport): a virtual column (cost 0 to every real row) and / or a
+// virtual row (cost 0 to every real column; cost +inf to the virtual column), both hard, handled
+// analytically (no extended matrix).
+//
+// Stopping: balanced, err = ||P^T 1 - b||_1 of the state after an f-update (rows exact), which is
+// sum_j b_j |exp((g_j - g_j^new) / eps) - 1| and comes free with the next g-update; relaxed,
+// err = max(|f^new - f|, |g^new - g|) / eps (sup norms, virtual potentials included). Every
+// problem stops on its own; a stopped problem costs nothing.
+//
+// Determinism: work items are (problem, fixed chunk of rows) with a chunk size that depends on
+// m only; column sums are reduced over the chunks in order; every sum runs in a fixed order in
+// fixed-width vectors (GCC vector extensions, identical on every target_clones clone, no FMA
+// contraction), so the result does not depend on the thread count or the instruction set.
+#pragma once
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <limits>
+#include <type_traits>
+#include <vector>
+
+#include "partita/common.hpp"
+
+namespace partita::sinkhorn {
+
+// log 0 as passed by the bindings: finite in float and double, exp() of anything near it is 0.
+constexpr double LOG_ZERO = -1e30;
+
+namespace detail {
+
+template <class T>
+struct Vec;
+template <>
+struct Vec<double> {
+    typedef double type __attribute__((vector_size(64)));
+    typedef std::int64_t itype __attribute__((vector_size(64)));
+    using scalar_int = std::int64_t;
+    static constexpr int lanes = 8;
+};
+template <>
+struct Vec<float> {
+    typedef float type __attribute__((vector_size(64)));
+    typedef std::int32_t itype __attribute__((vector_size(64)));
+    using scalar_int = std::int32_t;
+    static constexpr int lanes = 16;
+};
+typedef double d8 __attribute__((vector_size(64)));
+typedef float f8 __attribute__((vector_size(32)));
+
+template <class V>
+inline __attribute__((always_inline)) V load(const void* p) {
+    V v;
+    __builtin_memcpy(&v, p, sizeof(V));
+    return v;
+}
+template <class V>
+inline __attribute__((always_inline)) void store(void* p, const V& v) {
+    __builtin_memcpy(p, &v, sizeof(V));
+}
+template <class To, class From>
+inline __attribute__((always_inline)) To bits(const From& v) {
+    static_assert(sizeof(To) == sizeof(From), "bit cast between different sizes");
+    To out;
+    __builtin_memcpy(&out, &v, sizeof(To));
+    return out;
+}
+template <class S, class T>
+inline __attribute__((always_inline)) S splat(T c) {
+    if constexpr (std::is_arithmetic_v<S>) return S(c);
+    else return S{} + c;
+}
+
+// exp(x) on scalars or vectors, branch-free, the same operations in both (so a vector lane and
+// the scalar tail agree). Arguments above 709 (float: 88) are clamped there; below -708
+// (float: -87) the result is 0 (also for -inf and LOG_ZERO).
+template <class S, class I>
+inline __attribute__((always_inline)) S exp_f64(S x) {
+    const S lo = splat<S>(-708.0), hi = splat<S>(709.0), magic = splat<S>(6755399441055744.0);
+    S xc = x < lo ? lo : x;
+    xc = xc > hi ? hi : xc;
+    const S t = xc * 1.4426950408889634 + magic;  // adding 1.5 * 2^52 rounds to an integer
+    const S n = t - magic;
+    S r = xc - n * 0.6931471803691238;   // ln 2, high part
+    r = r - n * 1.9082149292705877e-10;  // ln 2, low part
+    // Taylor series on |r| <= ln2 / 2 to degree 10 (truncation < 3e-13 relative), evaluated by
+    // Estrin's scheme: a shorter dependency chain than Horner's (the sums are latency-bound).
+    const S r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
+    const S p01 = r + 1.0, p23 = r * (1.0 / 6.0) + 0.5, p45 = r * (1.0 / 120.0) + 1.0 / 24.0;
+    const S p67 = r * (1.0 / 5040.0) + 1.0 / 720.0, p89 = r * (1.0 / 362880.0) + 1.0 / 40320.0;
+    const S q0 = p01 + p23 * r2, q1 = p45 + p67 * r2, q2 = p89 + r2 * (1.0 / 3628800.0);
+    const S p = (q0 + q1 * r4) + q2 * r8;
+    const I e = (bits<I>(t) - bits<I>(magic) + 1023) << 52;  // 2^n, n in [-1022, 1023]
+    const S res = p * bits<S>(e);
+    return x < lo ? splat<S>(0.0) : res;
+}
+
+template <class S, class I>
+inline __attribute__((always_inline)) S exp_f32(S x) {
+    const S lo = splat<S>(-87.0f), hi = splat<S>(88.0f), magic = splat<S>(12582912.0f);
+    S xc = x < lo ? lo : x;
+    xc = xc > hi ? hi : xc;
+    const S t = xc * 1.44269504f + magic;  // 1.5 * 2^23
+    const S n = t - magic;
+    S r = xc - n * 0.693359375f;
+    r = r - n * -2.12194440e-4f;
+    S p = splat<S>(1.0f / 5040.0f);
+    p = p * r + 1.0f / 720.0f;
+    p = p * r + 1.0f / 120.0f;
+    p = p * r + 1.0f / 24.0f;
+    p = p * r + 1.0f / 6.0f;
+    p = p * r + 0.5f;
+    p = p * r + 1.0f;
+    p = p * r + 1.0f;
+    const I e = (bits<I>(t) - bits<I>(magic) + 127) << 23;
+    const S res = p * bits<S>(e);
+    return x < lo ? splat<S>(0.0f) : res;
+}
+
+template <class T, class S>
+inline __attribute__((always_inline)) S vexp(S x) {
+    using I = std::conditional_t<std::is_arithmetic_v<S>, typename Vec<T>::scalar_int,
+                                 typename Vec<T>::itype>;
+    if constexpr (std::is_same_v<T, double>) return exp_f64<S, I>(x);
+    else return exp_f32<S, I>(x);
+}
+
+// Adds the lanes of a T vector, widened to double, to acc (16 floats -> two d8 accumulators).
+template <class T>
+inline __attribute__((always_inline)) void widen_add(const typename Vec<T>::type& e, d8& acc0,
+                                                     d8& acc1) {
+    if constexpr (std::is_same_v<T, double>) {
+        acc0 += e;
+        (void)acc1;
+    } else {
+        f8 lo, hi;
+        __builtin_memcpy(&lo, &e, sizeof(f8));
+        __builtin_memcpy(&hi, reinterpret_cast<const char*>(&e) + sizeof(f8), sizeof(f8));
+        acc0 += __builtin_convertvector(lo, d8);
+        acc1 += __builtin_convertvector(hi, d8);
+    }
+}
+
+inline __attribute__((always_inline)) double hsum(const d8& v) {
+    double s = 0.0;
+    for (int l = 0; l < 8; ++l) s += v[l];
+    return s;
+}
+
+// e_j = exp((beta_j - c_j kappa) - shift) into e; returns sum_j e_j, accumulated in double in
+// a fixed order.
+template <class T>
+inline __attribute__((always_inline)) double row_exp_body(const T* __restrict c,
+                                                          const T* __restrict beta, index_t m,
+                                                          T kappa, T shift, T* __restrict e) {
+    using V = typename Vec<T>::type;
+    constexpr index_t L = Vec<T>::lanes;
+    d8 a0 = splat<d8>(0.0), a1 = splat<d8>(0.0), a2 = splat<d8>(0.0), a3 = splat<d8>(0.0);
+    const V k = splat<V>(kappa), s = splat<V>(shift);
+    index_t j = 0;
+    for (; j + 2 * L <= m; j += 2 * L) {
+        const V e0 = vexp<T>((load<V>(beta + j) - load<V>(c + j) * k) - s);
+        const V e1 = vexp<T>((load<V>(beta + j + L) - load<V>(c + j + L) * k) - s);
+        store(e + j, e0);
+        store(e + j + L, e1);
+        widen_add<T>(e0, a0, a1);
+        widen_add<T>(e1, a2, a3);
+    }
+    double tail = 0.0;
+    for (; j < m; ++j) {
+        e[j] = vexp<T>((beta[j] - c[j] * kappa) - shift);
+        tail += double(e[j]);
+    }
+    return ((hsum(a0) + hsum(a1)) + (hsum(a2) + hsum(a3))) + tail;
+}
+
+// acc_j += w e_j in double.
+template <class T>
+inline __attribute__((always_inline)) void axpy_body(double w, const T* __restrict e, index_t m,
+                                                     double* __restrict acc) {
+    const d8 wv = splat<d8>(w);
+    index_t j = 0;
+    for (; j + 8 <= m; j += 8) {
+        d8 ev;
+        if constexpr (std::is_same_v<T, double>) ev = load<d8>(e + j);
+        else ev = __builtin_convertvector(load<f8>(e + j), d8);
+        store(acc + j, load<d8>(acc + j) + wv * ev);
+    }
+    for (; j < m; ++j) acc[j] += w * double(e[j]);
+}
+
+// max_j (beta_j - c_j kappa).
+template <class T>
+inline __attribute__((always_inline)) T row_max_body(const T* __restrict c,
+                                                     const T* __restrict beta, index_t m,
+                                                     T kappa) {
+    using V = typename Vec<T>::type;
+    constexpr index_t L = Vec<T>::lanes;
+    const T lowest = -std::numeric_limits<T>::infinity();
+    V mx = splat<V>(lowest);
+    const V k = splat<V>(kappa);
+    index_t j = 0;
+    for (; j + L <= m; j += L) {
+        const V x = load<V>(beta + j) - load<V>(c + j) * k;
+        mx = x > mx ? x : mx;
+    }
+    T out = lowest;
+    for (int l = 0; l < L; ++l) out = mx[l] > out ? mx[l] : out;
+    for (; j < m; ++j) {
+        const T x = beta[j] - c[j] * kappa;
+        out = x > out ? x : out;
+    }
+    return out;
+}
+
+// acc_j += exp((alpha - c_j kappa) - shift_j) in double.
+template <class T>
+inline __attribute__((always_inline)) void col_accum_body(const T* __restrict c, index_t m,
+                                                          T alpha, T kappa,
+                                                          const T* __restrict shift,
+                                                          double* __restrict acc) {
+    using V = typename Vec<T>::type;
+    constexpr index_t L = Vec<T>::lanes;
+    const V k = splat<V>(kappa), al = splat<V>(alpha);
+    index_t j = 0;
+    for (; j + L <= m; j += L) {
+        const V e = vexp<T>((al - load<V>(c + j) * k) - load<V>(shift + j));
+        if constexpr (std::is_same_v<T, double>) {
+            store(acc + j, load<d8>(acc + j) + e);
+        } else {
+            d8 lo = load<d8>(acc + j), hi = load<d8>(acc + j + 8);
+            widen_add<T>(e, lo, hi);
+            store(acc + j, lo);
+            store(acc + j + 8, hi);
+        }
+    }
+    for (; j < m; ++j) acc[j] += double(vexp<T>((alpha - c[j] * kappa) - shift[j]));
+}
+
+// mx_j = max(mx_j, alpha - c_j kappa).
+template <class T>
+inline __attribute__((always_inline)) void col_max_body(const T* __restrict c, index_t m,
+                                                        T alpha, T kappa, T* __restrict mx) {
+    using V = typename Vec<T>::type;
+    constexpr index_t L = Vec<T>::lanes;
+    const V k = splat<V>(kappa), al = splat<V>(alpha);
+    index_t j = 0;
+    for (; j + L <= m; j += L) {
+        const V x = al - load<V>(c + j) * k;
+        const V o = load<V>(mx + j);
+        store(mx + j, x > o ? x : o);
+    }
+    for (; j < m; ++j) {
+        const T x = alpha - c[j] * kappa;
+        mx[j] = x > mx[j] ? x : mx[j];
+    }
+}
+
+// out_j = exp((alpha + beta_j) - c_j kappa), computed in double, stored as T.
+template <class T>
+inline __attribute__((always_inline)) void plan_row_body(const T* __restrict c,
+                                                         const double* __restrict beta,
+                                                         index_t m, double alpha, double kappa,
+                                                         T* __restrict out) {
+    const d8 k = splat<d8>(kappa), al = splat<d8>(alpha);
+    index_t j = 0;
+    for (; j + 8 <= m; j += 8) {
+        d8 cv;
+        if constexpr (std::is_same_v<T, double>) cv = load<d8>(c + j);
+        else cv = __builtin_convertvector(load<f8>(c + j), d8);
+        const d8 e = vexp<double>((al + load<d8>(beta + j)) - cv * k);
+        if constexpr (std::is_same_v<T, double>) store(out + j, e);
+        else store(out + j, __builtin_convertvector(e, f8));
+    }
+    for (; j < m; ++j) out[j] = T(vexp<double>((alpha + beta[j]) - double(c[j]) * kappa));
+}
+
+#define PARTITA_SINKHORN_KERNELS(T)                                                              \
+    PARTITA_MULTIVERSION static double row_exp(const T* c, const T* beta, index_t m, T kappa,    \
+                                               T shift, T* e) {                                  \
+        return row_exp_body<T>(c, beta, m, kappa, shift, e);                                     \
+    }                                                                                            \
+    PARTITA_MULTIVERSION static void axpy(double w, const T* e, index_t m, double* acc) {        \
+        axpy_body<T>(w, e, m, acc);                                                              \
+    }                                                                                            \
+    PARTITA_MULTIVERSION static T row_max(const T* c, const T* beta, index_t m, T kappa) {       \
+        return row_max_body<T>(c, beta, m, kappa);                                               \
+    }                                                                                            \
+    PARTITA_MULTIVERSION static void col_accum(const T* c, index_t m, T alpha, T kappa,          \
+                                               const T* shift, double* acc) {                    \
+        col_accum_body<T>(c, m, alpha, kappa, shift, acc);                                       \
+    }                                                                                            \
+    PARTITA_MULTIVERSION static void col_max(const T* c, index_t m, T alpha, T kappa, T* mx) {   \
+        col_max_body<T>(c, m, alpha, kappa, mx);                                                 \
+    }                                                                                            \
+    PARTITA_MULTIVERSION static void plan_row(const T* c, const double* beta, index_t m,         \
+                                              double alpha, double kappa, T* out) {              \
+        plan_row_body<T>(c, beta, m, alpha, kappa, out);                                         \
+    }
+PARTITA_SINKHORN_KERNELS(double)
+PARTITA_SINKHORN_KERNELS(float)
+#undef PARTITA_SINKHORN_KERNELS
+
+// A shifted sum is trusted when no term overflowed and the largest term is far from underflow.
+template <class T>
+inline bool in_range(double s) {
+    if constexpr (std::is_same_v<T, double>) return s >= 1e-200 && s <= 1e300;
+    else return s >= 1e-20 && s <= 1e30;
+}
+
+// Exact log-sum-exp of a short double sequence (the virtual points).
+template <class F>
+double lse(index_t len, F&& value) {
+    double mx = -std::numeric_limits<double>::infinity();
+    for (index_t i = 0; i < len; ++i) mx = std::max(mx, value(i));
+    if (!(mx > LOG_ZERO / 2)) return LOG_ZERO;
+    double s = 0.0;
+    for (index_t i = 0; i < len; ++i) s += std::exp(value(i) - mx);
+    return mx + std::log(s);
+}
+
+// body(item) for item in [0, count), in parallel, polling Ctrl-C from the master thread.
+template <class Body>
+void parallel_items(index_t count, int n_threads, InterruptCheck& interrupt, Body&& body) {
+    if (count <= 0) return;
+    std::atomic<bool> stop{false};
+    const int threads = int(std::max<index_t>(1, std::min<index_t>(n_threads, count)));
+    if (threads == 1) {  // no team to wake up: small problems iterate without OpenMP overhead
+        for (index_t it = 0; it < count; ++it) {
+            interrupt();
+            body(it);
+        }
+        return;
+    }
+#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
+    for (index_t it = 0; it < count; ++it) {
+        if (stop.load(std::memory_order_relaxed)) continue;
+        if (omp_get_thread_num() == 0) {
+            try {
+                interrupt();
+            } catch (const Interrupted&) {
+                stop = true;
+                continue;
+            }
+        }
+        body(it);
+    }
+    if (stop) throw Interrupted();
+}
+
+}  // namespace detail
+
+// Rows per work item: about 256 K cost entries, fixed by m alone (never by the thread count).
+inline index_t rows_per_chunk(index_t m) {
+    return std::max<index_t>(8, std::min<index_t>(1024, 262144 / std::max<index_t>(m, 1)));
+}
+
+template <class T>
+struct Problem {
+    const T* C = nullptr;  // B x n x m
+    index_t B = 0, n = 0, m = 0;
+    const double* log_a = nullptr;  // B x n (LOG_ZERO for a zero weight)
+    const double* log_b = nullptr;  // B x m
+    bool vrow = false, vcol = false;
+    const double* log_av = nullptr;  // B: log mass of the virtual row (when vrow)
+    const double* log_bv = nullptr;  // B: log mass of the virtual column (when vcol)
+    double eps = 1.0;
+    double phi_a = 1.0, phi_b = 1.0;  // real rows / real columns; virtual points are hard
+};
+
+// Potentials (in: warm start, out: solution) and per-problem reports.
+struct State {
+    double* f = nullptr;   // B x n
+    double* g = nullptr;   // B x m
+    double* fv = nullptr;  // B (virtual row potential; used when vrow)
+    double* gv = nullptr;  // B (virtual column potential; used when vcol)
+    std::int64_t* n_iter = nullptr;
+    double* err = nullptr;
+    std::uint8_t* converged = nullptr;
+};
+
+// Runs at most max_iter iterations (>= 1) on every problem; each stops on its own at err < tol.
+//
+// Column sums from the row pass: with the row terms e_ij = exp(beta_j - C_ij kappa - s_i)
+// (beta_j = log b_j + g_j / eps, s_i the row's shift) kept in L1, the next g-update's terms are
+// exp(alpha_i - C_ij kappa) = e_ij exp(alpha_i + s_i) exp(-beta_j), alpha_i = log a_i + f_i / eps
+// (new f). So LSE_j = log(sum_i c_i e_ij) - beta_j with c_i = exp(alpha_i + s_i): one exp per
+// entry per iteration and one multiply-add. When some c_i is far from 1 (|log c_i| > 300, a large
+// change of f) or a sum is out of range, that problem's column LSEs are recomputed exactly (two
+// passes, column maxima as shifts).
+template <class T>
+void solve(const Problem<T>& pb, State& st, index_t max_iter, double tol, int n_threads,
+           InterruptCheck& interrupt) {
+    require(max_iter >= 1, "max_iter must be >= 1");
+    require(pb.eps > 0, "eps must be positive");
+    const index_t B = pb.B, n = pb.n, m = pb.m;
+    const index_t R = rows_per_chunk(m), nch = (n + R - 1) / R;
+    const double eps = pb.eps, inv_eps = 1.0 / eps;
+    const T kappa = T(inv_eps);
+    const double phi_a = pb.phi_a, phi_b = pb.phi_b;
+    const bool relaxed = phi_a < 1.0 || phi_b < 1.0;
+    const int threads = std::max(1, n_threads);
+
+    std::vector<T> alpha(std::size_t(B) * n), beta(std::size_t(B) * m), cshift(std::size_t(B) * m);
+    std::vector<double> partial(std::size_t(B) * nch * m), lse_col(std::size_t(B) * m);
+    std::vector<double> dmax(std::size_t(B) * nch, 0.0), cmax(std::size_t(B) * nch, 0.0);
+    std::vector<std::uint8_t> item_bad(std::size_t(B) * nch, 0), done(B, 0), bad(B, 0);
+    std::vector<double> dg(B, 0.0), gnew(std::size_t(B) * m);
+    std::vector<index_t> act;
+
+    auto A = [&](index_t b, index_t i) { return pb.log_a[b * n + i] + st.f[b * n + i] * inv_eps; };
+    auto vrow_term = [&](index_t b) { return pb.log_av[b] + st.fv[b] * inv_eps; };
+    auto logaddexp = [](double x, double y) {
+        const double mx = std::max(x, y);
+        if (!(mx > LOG_ZERO / 2)) return mx;
+        return mx + std::log(std::exp(x - mx) + std::exp(y - mx));
+    };
+
+    // Exact column LSEs of alpha_i - C_ij kappa (+ the virtual row) for the listed problems:
+    // column maxima, then shifted sums.
+    auto exact_columns = [&](const std::vector<index_t>& list) {
+        if (list.empty()) return;
+        const index_t cnt = index_t(list.size());
+        std::vector<T> cm(std::size_t(cnt) * nch * m);
+        detail::parallel_items(cnt * nch, threads, interrupt, [&](index_t it) {
+            const index_t q = it / nch, ch = it % nch, b = list[q];
+            T* mx = cm.data() + (q * nch + ch) * m;
+            std::fill(mx, mx + m, -std::numeric_limits<T>::infinity());
+            const index_t r0 = ch * R, r1 = std::min(n, r0 + R);
+            for (index_t i = r0; i < r1; ++i)
+                detail::col_max(pb.C + (b * n + i) * m, m, alpha[b * n + i], kappa, mx);
+        });
+        for (index_t q = 0; q < cnt; ++q) {
+            T* sh = cshift.data() + list[q] * m;
+            for (index_t j = 0; j < m; ++j) {
+                T mx = cm[(q * nch) * m + j];
+                for (index_t ch = 1; ch < nch; ++ch) mx = std::max(mx, cm[(q * nch + ch) * m + j]);
+                sh[j] = mx;
+            }
+        }
+        detail::parallel_items(cnt * nch, threads, interrupt, [&](index_t it) {
+            const index_t b = list[it / nch], ch = it % nch;
+            double* acc = partial.data() + (b * nch + ch) * m;
+            std::fill(acc, acc + m, 0.0);
+            const index_t r0 = ch * R, r1 = std::min(n, r0 + R);
+            for (index_t i = r0; i < r1; ++i)
+                detail::col_accum(pb.C + (b * n + i) * m, m, alpha[b * n + i], kappa,
+                                  cshift.data() + b * m, acc);
+        });
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && cnt > 1)
+        for (index_t q = 0; q < cnt; ++q) {
+            const index_t b = list[q];
+            const T* sh = cshift.data() + b * m;
+            double* L = lse_col.data() + b * m;
+            for (index_t j = 0; j < m; ++j) {
+                double s = 0.0;
+                for (index_t ch = 0; ch < nch; ++ch) s += partial[(b * nch + ch) * m + j];
+                L[j] = double(sh[j]) + std::log(s);
+                if (pb.vrow) L[j] = logaddexp(L[j], vrow_term(b));
+            }
+        }
+    };
+
+    // Column LSEs from the sums of the sweep; problems where they are not trustworthy are
+    // recomputed exactly.
+    auto sweep_columns = [&](const std::vector<index_t>& list) {
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && list.size() > 1)
+        for (index_t q = 0; q < index_t(list.size()); ++q) {
+            const index_t b = list[q];
+            bool ok = true;
+            double cm = 0.0;
+            for (index_t ch = 0; ch < nch; ++ch) {
+                ok = ok && !item_bad[b * nch + ch];
+                cm = std::max(cm, cmax[b * nch + ch]);
+            }
+            double* L = lse_col.data() + b * m;
+            const T* bt = beta.data() + b * m;
+            for (index_t j = 0; ok && j < m; ++j) {
+                double s = 0.0;
+                for (index_t ch = 0; ch < nch; ++ch) s += partial[(b * nch + ch) * m + j];
+                if (!(s >= 1e-200 * cm && s <= 1e300)) {
+                    ok = false;
+                    break;
+                }
+                L[j] = std::log(s) - double(bt[j]);
+                if (pb.vrow) L[j] = logaddexp(L[j], vrow_term(b));
+            }
+            bad[b] = !ok;
+        }
+        std::vector<index_t> redo;
+        for (index_t b : list)
+            if (bad[b]) redo.push_back(b);
+        exact_columns(redo);
+    };
+
+    act.clear();
+    for (index_t b = 0; b < B; ++b) {
+        act.push_back(b);
+        st.n_iter[b] = 0;
+        st.err[b] = std::numeric_limits<double>::infinity();
+        st.converged[b] = 0;
+        for (index_t i = 0; i < n; ++i) alpha[b * n + i] = T(A(b, i));
+    }
+    exact_columns(act);  // the column LSEs of the warm-start f
+
+    for (index_t iter = 1; iter <= max_iter && !act.empty(); ++iter) {
+        interrupt();
+        // g-update (O(m) per problem from the column LSEs), its check, the virtual points.
+#pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && act.size() > 1)
+        for (index_t q = 0; q < index_t(act.size()); ++q) {
+            const index_t b = act[q];
+            double* g = st.g + b * m;
+            double* gn = gnew.data() + b * m;
+            const double* L = lse_col.data() + b * m;
+            for (index_t j = 0; j < m; ++j) gn[j] = -phi_b * eps * L[j];
+            double gv_new = 0.0;
+            if (pb.vcol) gv_new = -eps * detail::lse(n, [&](index_t i) { return A(b, i); });
+            if (!relaxed && iter >= 2) {
+                double err = 0.0;
+                for (index_t j = 0; j < m; ++j)
+                    err += std::exp(pb.log_b[b * m + j]) * std::fabs(std::expm1((g[j] - gn[j]) * inv_eps));
+                if (pb.vcol)
+                    err += std::exp(pb.log_bv[b]) * std::fabs(std::expm1((st.gv[b] - gv_new) * inv_eps));
+                st.err[b] = err;
+                if (err < tol) {
+                    st.converged[b] = 1;
+                    st.n_iter[b] = iter - 1;
+                    done[b] = 1;
+                    continue;
+                }
+            }
+            double d = 0.0;
+            for (index_t j = 0; j < m; ++j) d = std::max(d, std::fabs(gn[j] - g[j]));
+            std::copy(gn, gn + m, g);
+            if (pb.vcol) {
+                d = std::max(d, std::fabs(gv_new - st.gv[b]));
+                st.gv[b] = gv_new;
+            }
+            if (pb.vrow) {
+                const double fv_new =
+                    -eps * detail::lse(m, [&](index_t j) { return pb.log_b[b * m + j] + g[j] * inv_eps; });
+                d = std::max(d, std::fabs(fv_new - st.fv[b]));
+                st.fv[b] = fv_new;
+            }
+            dg[b] = d;
+            for (index_t j = 0; j < m; ++j) beta[b * m + j] = T(pb.log_b[b * m + j] + g[j] * inv_eps);
+        }
+        {
+            std::vector<index_t> still;
+            for (index_t b : act)
+                if (!done[b]) still.push_back(b);
+            act.swap(still);
+        }
+        if (act.empty()) break;
+
+        // The sweep: f-update of every row (one exp per entry, kept in L1), then the row's share
+        // of the next column sums.
+        detail::parallel_items(index_t(act.size()) * nch, threads, interrupt, [&](index_t it) {
+            thread_local std::vector<T> e;
+            e.resize(std::size_t(m));
+            const index_t b = act[it / nch], ch = it % nch;
+            double* acc = partial.data() + (b * nch + ch) * m;
+            std::fill(acc, acc + m, 0.0);
+            const T* bt = beta.data() + b * m;
+            const double vcol_term = pb.vcol ? pb.log_bv[b] + st.gv[b] * inv_eps : 0.0;
+            const index_t r0 = ch * R, r1 = std::min(n, r0 + R);
+            double d = 0.0, cm = 0.0;
+            bool item_ok = true;
+            for (index_t i = r0; i < r1; ++i) {
+                const T* c = pb.C + (b * n + i) * m;
+                double& fi = st.f[b * n + i];
+                T shift = T(-fi / (phi_a * eps));
+                double s = detail::row_exp(c, bt, m, kappa, shift, e.data());
+                if (pb.vcol) s += std::exp(vcol_term - double(shift));
+                if (!detail::in_range<T>(s)) {
+                    shift = detail::row_max(c, bt, m, kappa);
+                    if (pb.vcol) shift = std::max(shift, T(vcol_term));
+                    s = detail::row_exp(c, bt, m, kappa, shift, e.data());
+                    if (pb.vcol) s += std::exp(vcol_term - double(shift));
+                }
+                const double fn = -phi_a * eps * (double(shift) + std::log(s));
+                d = std::max(d, std::fabs(fn - fi));
+                fi = fn;
+                const double la = pb.log_a[b * n + i];
+                const double al = la + fn * inv_eps;
+                alpha[b * n + i] = T(al);
+                if (la <= LOG_ZERO / 2) continue;  // a zero-weight row adds nothing
+                const double lc = al + double(shift);
+                if (!(std::fabs(lc) <= 300.0)) {
+                    item_ok = false;
+                    continue;
+                }
+                const double ci = std::exp(lc);
+                cm = std::max(cm, ci);
+                detail::axpy(ci, e.data(), m, acc);
+            }
+            dmax[b * nch + ch] = d;
+            cmax[b * nch + ch] = cm;
+            item_bad[b * nch + ch] = !item_ok;
+        });
+        sweep_columns(act);
+
+        for (index_t b : act) {
+            st.n_iter[b] = iter;
+            if (relaxed) {
+                double d = dg[b];
+                for (index_t ch = 0; ch < nch; ++ch) d = std::max(d, dmax[b * nch + ch]);
+                st.err[b] = d * inv_eps;
+                if (st.err[b] < tol) {
+                    st.converged[b] = 1;
+                    done[b] = 1;
+                }
+            }
+        }
+        std::vector<index_t> still;
+        for (index_t b : act)
+            if (!done[b]) still.push_back(b);
+        act.swap(still);
+    }
+
+    // Balanced problems that ran out of iterations: their column violation, from the column
+    // LSEs of the last sweep (no update).
+    if (!relaxed) {
+        for (index_t b : act) {
+            const double* L = lse_col.data() + b * m;
+            const double* g = st.g + b * m;
+            double err = 0.0;
+            for (index_t j = 0; j < m; ++j)
+                err += std::exp(pb.log_b[b * m + j]) * std::fabs(std::expm1((g[j] + eps * L[j]) * inv_eps));
+            if (pb.vcol) {
+                const double gv_new = -eps * detail::lse(n, [&](index_t i) { return A(b, i); });
+                err += std::exp(pb.log_bv[b]) * std::fabs(std::expm1((st.gv[b] - gv_new) * inv_eps));
+            }
+            st.err[b] = err;
+            st.converged[b] = err < tol;
+        }
+    }
+}
+
+// The plans P_ij = a_i b_j exp((f_i + g_j - C_ij) / eps) of the real rows and columns.
+template <class T>
+void plan(const Problem<T>& pb, const double* f, const double* g, T* out, int n_threads,
+          InterruptCheck& interrupt) {
+    const index_t B = pb.B, n = pb.n, m = pb.m;
+    const index_t R = rows_per_chunk(m), nch = (n + R - 1) / R;
+    const double inv_eps = 1.0 / pb.eps;
+    std::vector<double> beta(std::size_t(B) * m);
+    for (index_t b = 0; b < B; ++b)
+        for (index_t j = 0; j < m; ++j)
+            beta[b * m + j] = pb.log_b[b * m + j] + g[b * m + j] * inv_eps;
+    detail::parallel_items(B * nch, n_threads, interrupt, [&](index_t it) {
+        const index_t b = it / nch, ch = it % nch;
+        const index_t r0 = ch * R, r1 = std::min(n, r0 + R);
+        for (index_t i = r0; i < r1; ++i)
+            detail::plan_row(pb.C + (b * n + i) * m, beta.data() + b * m, m,
+                             pb.log_a[b * n + i] + f[b * n + i] * inv_eps, inv_eps,
+                             out + (b * n + i) * m);
+    });
+}
+
+}  // namespace partita::sinkhorn

@@ -1,0 +1,686 @@
+"""Optimal-transport assignment: :func:`sinkhorn`, :class:`SinkhornKMeans`, :func:`equipartition`.
+
+Batched log-domain Sinkhorn scaling runs in C++ (``cpp/include/partita/sinkhorn.hpp``): one
+fused streaming pass over the cost matrix per iteration (the f-update of a row and that row's
+share of the next g-update's column sums while it is in cache), each problem of a batch
+stopping on its own tolerance. This module validates the input, maps the balanced, KL-relaxed
+and partial variants onto the kernel, and builds the clustering estimator on top of it. The
+algorithms are specified in ``ALGORITHMS.md`` section 2.
+
+Conventions (KL, as POT's ``sinkhorn_log`` and ``sinkhorn_unbalanced(reg_type="kl")``)::
+
+    min_P <C, P> + reg KL(P | a b^T) + rho_a KL(P 1 | a) + rho_b KL(P^T 1 | b)
+    P_ij = a_i b_j exp((f_i + g_j - C_ij) / reg)
+
+POT's log-scalings relate to the potentials by ``log_u = log a + f / reg`` and
+``log_v = log b + g / reg``.
+"""
+import math
+import numbers
+from typing import NamedTuple
+
+import numpy as np
+from sklearn.base import (
+    BaseEstimator,
+    ClassNamePrefixFeaturesOutMixin,
+    ClusterMixin,
+    TransformerMixin,
+)
+from sklearn.cluster import kmeans_plusplus
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.utils import check_random_state
+from sklearn.utils.validation import check_is_fitted, validate_data
+
+from . import _core, _validation
+from ._backend import n_threads, resolve_device
+from ._validation import check_int, check_n_clusters, check_sample_weight
+
+__all__ = ["sinkhorn", "SinkhornResult", "SinkhornKMeans", "equipartition"]
+
+_LOG_ZERO = -1e30  # log 0 as the kernel expects it (finite in float32 and float64)
+_SUM_RTOL = 1e-6   # balanced problems: sum(a) and sum(b) must agree to this relative tolerance
+
+
+class SinkhornResult(NamedTuple):
+    """Result of :func:`sinkhorn`; per problem (leading batch axis) when C is a batch.
+
+    plan : ndarray (n, m) or (B, n, m), C's dtype, or None when ``return_plan=False``
+        P_ij = a_i b_j exp((f_i + g_j - C_ij) / reg) (the real rows and columns only).
+    f, g : ndarray (n,) / (m,) or (B, n) / (B, m), float64
+        Dual potentials, KL convention (balanced: defined up to f + c, g - c).
+    n_iter : int or ndarray (B,)
+        Iterations (one g-update and one f-update each) of the returned state.
+    err : float or ndarray (B,)
+        Balanced (and partial): L1 violation of the column marginal ||P^T 1 - b||_1 (the rows
+        are exact). KL-relaxed: sup-norm change of the potentials in the last iteration, divided
+        by reg (the largest relative change of a plan entry).
+    converged : bool or ndarray (B,)
+        err < tol.
+    """
+    plan: object
+    f: object
+    g: object
+    n_iter: object
+    err: object
+    converged: object
+
+
+# ---- validation ----------------------------------------------------------------------------
+
+def _real(value, name):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    return float(value)
+
+
+def _check_reg(reg):
+    if reg is None:
+        raise ValueError("reg (the entropic regularisation) is required")
+    reg = _real(reg, "reg")
+    if not (math.isfinite(reg) and reg > 0):
+        raise ValueError(f"reg must be positive and finite, got {reg!r}")
+    return reg
+
+
+def _check_reg_m(reg_m):
+    """(rho_a, rho_b), inf for a hard side."""
+    if reg_m is None:
+        return math.inf, math.inf
+    if isinstance(reg_m, (tuple, list, np.ndarray)):
+        vals = list(np.asarray(reg_m, dtype=object).ravel())
+        if len(vals) != 2:
+            raise ValueError(f"reg_m must be a number or a pair (rho_a, rho_b), got {reg_m!r}")
+    else:
+        vals = [reg_m, reg_m]
+    out = []
+    for v in vals:
+        v = math.inf if v is None else _real(v, "reg_m")
+        if not v > 0 or math.isnan(v):
+            raise ValueError(f"reg_m must be positive (inf for a hard marginal), got {reg_m!r}")
+        out.append(v)
+    return tuple(out)
+
+
+def _check_mass(mass):
+    if mass is None:
+        return None
+    mass = _real(mass, "mass")
+    if not (0.0 < mass <= 1.0):
+        raise ValueError(f"mass must be in (0, 1], got {mass!r}")
+    return mass
+
+
+def _check_cost(C):
+    arr = np.asarray(C)
+    if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
+        raise ValueError(f"C must be a numeric array, got dtype {arr.dtype}")
+    if np.iscomplexobj(arr):
+        raise ValueError("C must be real")
+    dtype = _validation.float_dtype(arr)
+    if arr.ndim not in (2, 3):
+        raise ValueError(f"C must have shape (n, m) or (B, n, m), got shape {arr.shape}")
+    if arr.size == 0 or min(arr.shape) == 0:
+        raise ValueError(f"C must not be empty, got shape {arr.shape}")
+    arr = np.ascontiguousarray(arr, dtype=dtype)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError("C contains NaN or infinity; costs must be finite")
+    if arr.min() < 0:
+        raise ValueError(f"costs must be non-negative; the smallest entry of C is {arr.min():g} "
+                         "(add a constant: it does not change the plan of a balanced problem)")
+    return arr
+
+
+def _check_marginal(w, B, n, name, batched):
+    if w is None:
+        return np.full((B, n), 1.0 / n)
+    w = np.asarray(w, dtype=np.float64)
+    if w.ndim == 1 and w.shape[0] == n:
+        w = np.broadcast_to(w, (B, n))
+    elif not (batched and w.shape == (B, n)):
+        want = f"({n},)" + (f" or ({B}, {n})" if batched else "")
+        raise ValueError(f"{name}.shape == {w.shape}, expected {want} to match C")
+    if not np.all(np.isfinite(w)):
+        raise ValueError(f"{name} contains NaN or infinity")
+    if np.any(w < 0):
+        raise ValueError(f"{name} must be non-negative")
+    if np.any(~(w.sum(axis=1) > 0)):
+        raise ValueError(f"{name} must have a positive sum")
+    return np.ascontiguousarray(w)
+
+
+def _check_potential(p, B, n, name, batched):
+    if p is None:
+        return np.zeros((B, n))
+    p = np.asarray(p, dtype=np.float64)
+    if p.ndim == 1 and p.shape[0] == n:
+        p = np.broadcast_to(p, (B, n))
+    elif not (batched and p.shape == (B, n)):
+        want = f"({n},)" + (f" or ({B}, {n})" if batched else "")
+        raise ValueError(f"{name}.shape == {p.shape}, expected {want} to match C")
+    if not np.all(np.isfinite(p)):
+        raise ValueError(f"{name} contains NaN or infinity")
+    return np.array(p, dtype=np.float64, order="C")  # a copy: the kernel updates it in place
+
+
+def _safe_log(w):
+    with np.errstate(divide="ignore"):
+        out = np.log(w)
+    out[w == 0] = _LOG_ZERO
+    return out
+
+
+def _solve(C3, a, b, reg, rho, mass, max_iter, tol, f0, g0, threads, virtual_column=False):
+    """The kernel call on validated arrays (C3 (B, n, m), a (B, n), b (B, m) float64).
+
+    Partial transport (mass not None, hard rows): with ``virtual_column`` or relaxed columns,
+    one virtual column receives exactly (1 - mass) sum a and the real columns target
+    mass sum a b / sum b (P^2OT); otherwise (hard columns) a virtual row and a virtual column
+    make P 1 <= a, P^T 1 <= b with mass min(sum a, sum b) transported.
+
+    Returns (f, g, fv, gv, report, log_a, log_b): fv / gv are the potentials of the virtual
+    row / column (None when absent)."""
+    B = C3.shape[0]
+    rho_a, rho_b = rho
+    hard_a, hard_b = math.isinf(rho_a), math.isinf(rho_b)
+    sa, sb = a.sum(axis=1), b.sum(axis=1)
+    log_av = log_bv = None
+    if mass is None:
+        if hard_a and hard_b:
+            bad = np.abs(sa - sb) > _SUM_RTOL * np.maximum(sa, sb)
+            if np.any(bad):
+                i = int(np.argmax(bad))
+                raise ValueError(
+                    f"a balanced problem needs sum(a) == sum(b); got {sa[i]:.17g} and {sb[i]:.17g}"
+                    " (use reg_m for unbalanced transport, or mass for partial transport)")
+            b = b * (sa / sb)[:, None]  # exact totals, so that err can reach tol
+    elif not hard_a:
+        raise ValueError("partial transport (mass) needs hard sample (row) marginals: use "
+                         "reg_m=None or reg_m=(inf, rho_b)")
+    elif hard_b and not virtual_column:
+        moved = mass * np.minimum(sa, sb)
+        if np.any(sa - moved > 0):
+            log_bv = _safe_log(np.maximum(sa - moved, 0.0))
+        if np.any(sb - moved > 0):
+            log_av = _safe_log(np.maximum(sb - moved, 0.0))
+    else:
+        moved = mass * sa
+        b = b * (moved / sb)[:, None]
+        if mass < 1.0:
+            log_bv = _safe_log(sa - moved)
+    phi_a = 1.0 if hard_a else rho_a / (rho_a + reg)
+    phi_b = 1.0 if hard_b else rho_b / (rho_b + reg)
+    log_a, log_b = _safe_log(a), _safe_log(b)
+    fv, gv = np.zeros(B), np.zeros(B)
+    rep = _core.sinkhorn_solve(C3, log_a.ravel(), log_b.ravel(),
+                               None if log_av is None else np.ascontiguousarray(log_av),
+                               None if log_bv is None else np.ascontiguousarray(log_bv),
+                               f0.reshape(-1), g0.reshape(-1), fv, gv, reg, phi_a, phi_b,
+                               int(max_iter), float(tol), threads)
+    return (f0, g0, None if log_av is None else fv, None if log_bv is None else gv, rep,
+            log_a, log_b)
+
+
+def sinkhorn(C, a=None, b=None, *, reg, reg_m=None, mass=None, max_iter=1000, tol=1e-9,
+             f0=None, g0=None, return_plan=True, n_jobs=None):
+    """Entropic optimal transport by log-domain Sinkhorn scaling, one problem or a batch.
+
+    Solves ``min_P <C, P> + reg KL(P | a b^T) + rho_a KL(P 1 | a) + rho_b KL(P^T 1 | b)``
+    (KL convention, the same problem and potentials as POT's ``ot.sinkhorn(...,
+    method="sinkhorn_log")`` and ``ot.unbalanced.sinkhorn_unbalanced(..., reg_type="kl")``).
+    Updates, one iteration = a g-update then an f-update, phi = rho / (rho + reg)::
+
+        g_j <- -phi_b reg LSE_i(log a_i + (f_i - C_ij) / reg)
+        f_i <- -phi_a reg LSE_j(log b_j + (g_j - C_ij) / reg)
+        P_ij = a_i b_j exp((f_i + g_j - C_ij) / reg)
+
+    Never overflows (no NaN or inf for any reg > 0 in float64). Each iteration streams the cost
+    matrix once (C++, OpenMP over the problems and fixed chunks of rows; the result does not
+    depend on the thread count).
+
+    Parameters
+    ----------
+    C : array-like of shape (n, m) or (B, n, m)
+        Non-negative finite costs; a 3-d array is a batch of B independent problems. float32
+        stays float32 (the plan too), anything else becomes float64.
+    a, b : array-like of shape (n,) / (m,), or (B, n) / (B, m) for a batch, default uniform
+        Non-negative marginals with a positive sum. Balanced problems need sum(a) == sum(b)
+        (to a relative 1e-6; b is then rescaled to a's total exactly).
+    reg : float
+        Entropic regularisation eps > 0, in the units of C.
+    reg_m : float, pair of floats or None, default=None
+        KL marginal penalties: one number for both sides or (rho_a, rho_b); ``inf`` (or None)
+        keeps a side hard. None: balanced. ``(inf, rho)``: semi-relaxed (rows exact).
+    mass : float in (0, 1] or None, default=None
+        Partial transport. With both sides hard, exactly ``mass * min(sum a, sum b)`` is
+        transported, ``P 1 <= a`` and ``P^T 1 <= b`` (entropic version of
+        ``ot.partial.partial_wasserstein``; it tends to it as reg -> 0), through a virtual
+        column and a virtual row of cost 0. With the columns KL-relaxed (``reg_m=(inf, rho)``)
+        it is the P^2OT semi-relaxed setting: the rows are exact, a virtual column receives
+        exactly ``(1 - mass) sum a``, the real columns are relaxed towards ``mass * sum a * b /
+        sum b``. The sample (row) side must be hard.
+    max_iter : int, default=1000
+        Iterations per problem (>= 1).
+    tol : float, default=1e-9
+        Every problem stops on its own when its ``err`` (see :class:`SinkhornResult`) is below
+        tol; a stopped problem costs nothing. ``tol=0`` runs exactly max_iter iterations.
+    f0, g0 : array-like of shape (n,) / (m,) (or (B, n) / (B, m)), default zeros
+        Warm start (KL-convention potentials, e.g. a previous result's f and g).
+    return_plan : bool, default=True
+        Whether to build the n x m plan (it takes one more pass and C's memory).
+    n_jobs : int or None, default=None
+        Threads (None: all cores). Never changes the result.
+
+    Returns
+    -------
+    SinkhornResult
+        ``(plan, f, g, n_iter, err, converged)``, per problem when C is a batch.
+
+    Notes
+    -----
+    POT's ``sinkhorn_log`` returns log-scalings ``u = log a + f / reg``, ``v = log b + g / reg``
+    and measures the L2 (not L1) column violation every 10 iterations; compare after a fixed
+    number of iterations, or after convergence. float32: the exponent (f + g - C) / reg
+    carries C's rounding, about max(C) 6e-8 / reg, so plans are accurate to roughly that
+    relative error (1e-3 for max(C) / reg = 1e4); sums are accumulated in float64 and
+    potentials are float64 in both precisions.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from partita.transport import sinkhorn
+    >>> C = np.array([[0.0, 1.0], [1.0, 0.0]])
+    >>> r = sinkhorn(C, reg=0.1)
+    >>> np.round(r.plan, 4).tolist(), bool(r.converged)
+    ([[0.5, 0.0], [0.0, 0.5]], True)
+    """
+    reg = _check_reg(reg)
+    rho = _check_reg_m(reg_m)
+    mass = _check_mass(mass)
+    max_iter = check_int(max_iter, "max_iter", min_value=1)
+    tol = _real(tol, "tol")
+    if not (tol >= 0 and math.isfinite(tol)):
+        raise ValueError(f"tol must be >= 0 and finite, got {tol!r}")
+    if not isinstance(return_plan, (bool, np.bool_)):
+        raise ValueError(f"return_plan must be True or False, got {return_plan!r}")
+    if mass is not None and not math.isinf(rho[0]):
+        raise ValueError("partial transport (mass) needs hard sample (row) marginals: use "
+                         "reg_m=None or reg_m=(inf, rho_b)")
+    threads = n_threads(n_jobs)
+    Carr = _check_cost(C)
+    batched = Carr.ndim == 3
+    C3 = Carr if batched else Carr[None]
+    B, n, m = C3.shape
+    A = _check_marginal(a, B, n, "a", batched)
+    Bm = _check_marginal(b, B, m, "b", batched)
+    f = _check_potential(f0, B, n, "f0", batched)
+    g = _check_potential(g0, B, m, "g0", batched)
+    if return_plan:
+        _validation.check_fits_in_memory(C3.nbytes, f"the {B} x {n} x {m} plan",
+                                         "use return_plan=False and the potentials f, g")
+    f, g, _, _, rep, log_a, log_b = _solve(C3, A, Bm, reg, rho, mass, max_iter, tol, f, g,
+                                           threads)
+    plan = None
+    if return_plan:
+        plan = _core.sinkhorn_plan(C3, log_a.ravel(), log_b.ravel(), f.reshape(-1),
+                                   g.reshape(-1), reg, threads)
+    n_iter = np.asarray(rep["n_iter"], dtype=np.int64)
+    err = np.asarray(rep["err"], dtype=np.float64)
+    conv = np.asarray(rep["converged"], dtype=bool)
+    if batched:
+        return SinkhornResult(plan, f, g, n_iter, err, conv)
+    return SinkhornResult(None if plan is None else plan[0], f[0], g[0], int(n_iter[0]),
+                          float(err[0]), bool(conv[0]))
+
+
+def equipartition(scores, *, reg=0.05, n_iter=3, n_jobs=None):
+    """Equipartition pseudo-labels from a score matrix (SwAV / SeLa), by a few Sinkhorn steps.
+
+    Reproduces SwAV's ``distributed_sinkhorn`` (Caron et al., 2020: ``epsilon=0.05``,
+    ``sinkhorn_iterations=3``) on one device: ``Q = exp(scores / reg)``, then ``n_iter`` times
+    scale the columns (prototypes) to 1/K and the rows (samples) to 1/N; returns ``N Q``, whose
+    rows sum to 1. SeLa (Asano et al., 2020) is the same step run to convergence with
+    ``reg = 1 / lambda`` (lambda = 25: ``reg=0.04``; use a large n_iter). It is exactly
+    ``N * sinkhorn(scores.max() - scores, reg=reg, max_iter=n_iter, tol=0).plan`` (uniform
+    marginals; a constant shift of the costs does not change the plan), computed in the log
+    domain, so small reg does not overflow.
+
+    Parameters
+    ----------
+    scores : array-like of shape (N, K) or (B, N, K)
+        Similarities of N samples to K prototypes (higher = closer); finite.
+    reg : float, default=0.05
+        Entropic regularisation (SwAV's epsilon).
+    n_iter : int, default=3
+        Sinkhorn iterations (one column and one row normalisation each).
+    n_jobs : int or None, default=None
+
+    Returns
+    -------
+    Q : ndarray of shape (N, K) (or (B, N, K)), float32 for float32 scores else float64
+        Soft assignments; rows sum to 1 and columns to N / K (exactly, after enough iterations).
+    """
+    S = np.asarray(scores)
+    if S.ndim not in (2, 3) or S.size == 0:
+        raise ValueError(f"scores must have shape (N, K) or (B, N, K), got {S.shape}")
+    S = np.asarray(S, dtype=_validation.float_dtype(S))
+    if not np.all(np.isfinite(S)):
+        raise ValueError("scores contain NaN or infinity")
+    n_iter = check_int(n_iter, "n_iter", min_value=1)
+    top = S.max(axis=(-2, -1), keepdims=True)
+    C = np.ascontiguousarray(top - S)
+    r = sinkhorn(C, reg=reg, max_iter=n_iter, tol=0.0, n_jobs=n_jobs)
+    return (r.plan * S.shape[-2]).astype(S.dtype, copy=False)
+
+
+# ---- the estimator -------------------------------------------------------------------------
+
+def _sq_dist(X, centres):
+    """||x_i - c_j||^2 (n, k) in float64, cluster by cluster (no BLAS: the same bits on any
+    thread count)."""
+    X64 = np.asarray(X, dtype=np.float64)
+    D = np.empty((X64.shape[0], centres.shape[0]))
+    for j in range(centres.shape[0]):
+        diff = X64 - centres[j]
+        D[:, j] = np.einsum("ij,ij->i", diff, diff)
+    return D
+
+
+class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin,
+                     BaseEstimator):
+    """k-means with an optimal-transport assignment step (balanced or size-constrained
+    clustering, with an optional reject option).
+
+    Lloyd's iterations (ALGORITHMS.md 2): (1) C_ij = ||x_i - c_j||^2; (2) solve the entropic
+    OT between the samples (weights a = sample_weight / sum) and the clusters (weights
+    b = cluster_weights, uniform by default) by log-domain Sinkhorn in C++, warm-started from
+    the previous potentials; (3) c_j = sum_i P_ij x_i / sum_i P_ij. Stops when the squared
+    centre shift is at most ``tol`` times the mean feature variance (as scikit-learn's KMeans).
+    A final assignment step with the final centres gives the labels and the potentials.
+
+    Parameters
+    ----------
+    n_clusters : int, default=8
+    reg : float, default=0.05
+        Entropic regularisation, relative to the data's scale: eps = reg * (weighted mean
+        squared distance of the samples to their mean), stored as ``epsilon_``. Smaller is
+        harder (closer to a hard balanced assignment) and needs more Sinkhorn iterations.
+    cluster_weights : array-like of shape (n_clusters,) or None, default=None
+        Target fractions of the clusters (normalised to sum 1); None: equal sizes.
+    reg_m : float or None, default=None
+        KL relaxation of the cluster sizes (relative to the same scale as reg); None: the sizes
+        are exact (balanced). The samples' marginal is always exact.
+    mass : float in (0, 1], default=1.0
+        Fraction of the total sample weight assigned to the clusters; the rest goes to a
+        virtual cluster of cost 0 (P^2OT), and samples whose mass goes mostly there get label -1
+        (the ones farthest from every centre, relative to the cluster prices).
+    init : {"k-means++", "random"} or array of shape (n_clusters, n_features), default="k-means++"
+    n_init : int, default=1
+        Initialisations; the run with the lowest transport cost <C, P> is kept.
+    max_iter : int, default=100
+        Lloyd iterations per run.
+    tol : float, default=1e-4
+    sinkhorn_max_iter : int, default=1000
+        Sinkhorn iterations per assignment step.
+    sinkhorn_tol : float, default=1e-6
+        Tolerance of each Sinkhorn solve (see :func:`sinkhorn`).
+    random_state : int, RandomState instance or None, default=None
+    n_jobs : int or None, default=None
+        Threads of the Sinkhorn kernel (None: all cores). Never changes the result.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Only "cpu" has kernels so far; "cuda" raises ValueError.
+
+    Attributes
+    ----------
+    cluster_centers_ : ndarray of shape (n_clusters, n_features)
+    labels_ : ndarray of shape (n_samples,)
+        argmax_j of the final plan's row (the virtual cluster included: -1), which equals
+        ``predict(X)``.
+    cluster_potentials_ : ndarray of shape (n_clusters,)
+        Cluster prices g_j (plain convention: P_ij is proportional to exp((g_j - C_ij) / eps)
+        within a row; the KL-convention potential plus eps log b_j).
+    unassigned_potential_ : float or None
+        Price of the virtual cluster (cost 0) when mass < 1.
+    cluster_sizes_ : ndarray of shape (n_clusters,)
+        Sample weight transported to every cluster (sum_i P_ij times the total weight).
+    inertia_ : float
+        Weighted sum of squared distances of the assigned samples to their centre.
+    transport_cost_ : float
+        <C, P> of the final assignment, times the total weight.
+    epsilon_ : float
+        The absolute entropic regularisation used.
+    n_iter_ : int
+        Lloyd iterations of the kept run.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+
+    Notes
+    -----
+    ``predict(X) = argmin_j (C_ij - g_j)`` (with the virtual cluster's cost 0 and price when
+    mass < 1) keeps the learned prices, so the balance carries over to new data from the same
+    distribution; ``predict_proba(X) = softmax_j((g_j - C_ij) / eps)`` over the real clusters;
+    ``transform(X)`` returns the squared distances C.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from partita import SinkhornKMeans
+    >>> X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
+    >>> km = SinkhornKMeans(n_clusters=2, random_state=0).fit(X)
+    >>> sorted(np.bincount(km.labels_).tolist())
+    [3, 3]
+    """
+
+    def __init__(self, n_clusters=8, *, reg=0.05, cluster_weights=None, reg_m=None, mass=1.0,
+                 init="k-means++", n_init=1, max_iter=100, tol=1e-4, sinkhorn_max_iter=1000,
+                 sinkhorn_tol=1e-6, random_state=None, n_jobs=None, device="cpu"):
+        self.n_clusters = n_clusters
+        self.reg = reg
+        self.cluster_weights = cluster_weights
+        self.reg_m = reg_m
+        self.mass = mass
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.sinkhorn_max_iter = sinkhorn_max_iter
+        self.sinkhorn_tol = sinkhorn_tol
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.device = device
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "cluster_centers_")
+
+    def _validate_X(self, X, reset):
+        return validate_data(self, X, reset=reset, accept_sparse=False,
+                             dtype=[np.float64, np.float32], order="C", ensure_min_samples=1)
+
+    def _check_params(self, n_samples, n_features):
+        k = check_n_clusters(self.n_clusters, n_samples)
+        reg = _check_reg(self.reg)
+        if self.reg_m is None:
+            reg_m = math.inf
+        else:
+            reg_m = _real(self.reg_m, "reg_m")
+            if not reg_m > 0:
+                raise ValueError(f"reg_m must be positive (None: exact cluster sizes), got {self.reg_m!r}")
+        mass = _check_mass(self.mass)
+        if self.cluster_weights is None:
+            cw = np.full(k, 1.0 / k)
+        else:
+            cw = np.asarray(self.cluster_weights, dtype=np.float64)
+            if cw.shape != (k,):
+                raise ValueError(f"cluster_weights.shape == {cw.shape}, expected ({k},)")
+            if not np.all(np.isfinite(cw)) or np.any(cw <= 0):
+                raise ValueError("cluster_weights must be positive and finite")
+            cw = cw / cw.sum()
+        if isinstance(self.init, str):
+            _validation.check_choice(self.init, "init", ("k-means++", "random"))
+        else:
+            init = np.asarray(self.init, dtype=np.float64)
+            if init.shape != (k, n_features) or not np.all(np.isfinite(init)):
+                raise ValueError(f"init as an array must be finite with shape ({k}, {n_features}),"
+                                 f" got {init.shape}")
+        check_int(self.n_init, "n_init", min_value=1)
+        check_int(self.max_iter, "max_iter", min_value=1)
+        check_int(self.sinkhorn_max_iter, "sinkhorn_max_iter", min_value=1)
+        for name in ("tol", "sinkhorn_tol"):
+            v = _real(getattr(self, name), name)
+            if not (v >= 0 and math.isfinite(v)):
+                raise ValueError(f"{name} must be >= 0 and finite, got {v!r}")
+        resolve_device(self.device, supported=("cpu",))
+        return k, reg, reg_m, mass, cw
+
+    def _assign(self, D, a, cw, eps, rho, mass, g0, f0, threads):
+        """One OT assignment on squared distances D (n, k). Returns (P, g_plain, gv_plain,
+        g_kl, f, report)."""
+        C3 = np.ascontiguousarray(D[None])
+        f0 = np.zeros((1, D.shape[0])) if f0 is None else np.array(f0[None], dtype=np.float64)
+        g0 = np.zeros((1, D.shape[1])) if g0 is None else np.array(g0[None], dtype=np.float64)
+        m = None if mass >= 1.0 else mass
+        f, g, _, gv, rep, log_a, log_b = _solve(C3, a[None], cw[None], eps, (math.inf, rho), m,
+                                                int(self.sinkhorn_max_iter),
+                                                float(self.sinkhorn_tol), f0, g0, threads,
+                                                virtual_column=True)
+        P = _core.sinkhorn_plan(C3, log_a.ravel(), log_b.ravel(), f.ravel(), g.ravel(), eps,
+                                threads)[0]
+        g_plain = g[0] + eps * log_b[0]
+        gv_plain = None
+        if gv is not None:
+            with np.errstate(divide="ignore"):
+                gv_plain = float(gv[0] + eps * np.log(a.sum() * (1.0 - mass)))
+        return P, g_plain, gv_plain, g[0], f[0], rep
+
+    @staticmethod
+    def _labels(D, g_plain, gv_plain):
+        """argmin_j (C_ij - g_j); -1 where the virtual cluster (cost 0) is cheaper."""
+        E = D - g_plain[None, :]
+        labels = np.argmin(E, axis=1).astype(np.int64)
+        if gv_plain is not None:
+            labels[-gv_plain < E[np.arange(E.shape[0]), labels]] = -1
+        return labels
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Cluster X (sample_weight: non-negative weights, the samples' marginal)."""
+        for name in [k for k in self.__dict__ if k.endswith("_") and not k.startswith("__")]:
+            del self.__dict__[name]
+        try:
+            return self._fit(X, sample_weight)
+        except BaseException:
+            for name in [k for k in self.__dict__ if k.endswith("_") and not k.startswith("__")]:
+                del self.__dict__[name]
+            raise
+
+    def _fit(self, X, sample_weight):
+        X = self._validate_X(X, reset=True)
+        n, d = X.shape
+        k, reg, reg_m, mass, cw = self._check_params(n, d)
+        w = check_sample_weight(sample_weight, n)
+        total = float(w.sum())
+        a = w / total
+        threads = n_threads(self.n_jobs)
+        rng = check_random_state(self.random_state)
+        X64 = np.asarray(X, dtype=np.float64)
+        mean = np.einsum("i,ij->j", a, X64)
+        scale = float(np.einsum("i,i->", a, _sq_dist(X64, mean[None])[:, 0]))
+        if not scale > 0:
+            scale = 1.0  # all samples coincide: any eps gives the same (trivial) clustering
+        eps = reg * scale
+        rho = math.inf if math.isinf(reg_m) else reg_m * scale
+        var = float(np.mean(np.einsum("i,ij->j", a, (X64 - mean) ** 2)))
+        tol_abs = float(self.tol) * var
+
+        best = None
+        for _ in range(int(self.n_init)):
+            if isinstance(self.init, str) and self.init == "k-means++":
+                centres, _ = kmeans_plusplus(X64, k, sample_weight=w,
+                                             random_state=rng.randint(2**31 - 1))
+            elif isinstance(self.init, str):
+                idx = rng.choice(n, k, replace=False, p=None)
+                centres = X64[idx].copy()
+            else:
+                centres = np.array(self.init, dtype=np.float64)
+            g_kl = f = None
+            n_iter = 0
+            for n_iter in range(1, int(self.max_iter) + 1):
+                D = _sq_dist(X64, centres)
+                P, _, _, g_kl, f, _ = self._assign(D, a, cw, eps, rho, mass, g_kl, f, threads)
+                mass_j = P.sum(axis=0)
+                new = centres.copy()
+                for j in range(k):
+                    if mass_j[j] > 0:
+                        new[j] = np.einsum("i,ij->j", P[:, j], X64) / mass_j[j]
+                shift = float(((new - centres) ** 2).sum())
+                centres = new
+                if shift <= tol_abs:
+                    break
+            D = _sq_dist(X64, centres)
+            P, g_plain, gv_plain, g_kl, f, rep = self._assign(D, a, cw, eps, rho, mass, g_kl, f,
+                                                              threads)
+            cost = float(np.einsum("ij,ij->", D, P))
+            if best is None or cost < best[0]:
+                best = (cost, centres, P, D, g_plain, gv_plain, n_iter, rep)
+
+        cost, centres, P, D, g_plain, gv_plain, n_iter, rep = best
+        if not bool(rep["converged"][0]):
+            import warnings
+            warnings.warn(f"the final Sinkhorn assignment did not reach sinkhorn_tol="
+                          f"{self.sinkhorn_tol} in sinkhorn_max_iter={self.sinkhorn_max_iter} "
+                          "iterations; increase it or reg", ConvergenceWarning)
+        labels = self._labels(D, g_plain, gv_plain)
+        self.cluster_centers_ = centres.astype(X.dtype)
+        self._centres64 = centres
+        self.labels_ = labels
+        self.cluster_potentials_ = g_plain
+        self.unassigned_potential_ = gv_plain
+        self.cluster_sizes_ = P.sum(axis=0) * total
+        assigned = labels >= 0
+        self.inertia_ = float(np.dot(w[assigned], D[assigned, labels[assigned]]))
+        self.transport_cost_ = cost * total
+        self.epsilon_ = eps
+        self.n_iter_ = int(n_iter)
+        self._n_features_out = k
+        return self
+
+    def transform(self, X):
+        """Squared euclidean distances to the cluster centres, shape (n_samples, n_clusters)."""
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return _sq_dist(X, self._centres64).astype(X.dtype, copy=False)
+
+    def predict(self, X):
+        """argmin_j (||x - c_j||^2 - g_j) with the learned prices g; -1 (unassigned) where the
+        virtual cluster is cheaper (mass < 1)."""
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        return self._labels(_sq_dist(X, self._centres64), self.cluster_potentials_,
+                            self.unassigned_potential_)
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def predict_proba(self, X):
+        """Soft assignment softmax_j((g_j - ||x - c_j||^2) / eps) over the real clusters; rows
+        sum to 1."""
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        Z = (self.cluster_potentials_[None, :] - _sq_dist(X, self._centres64)) / self.epsilon_
+        Z -= Z.max(axis=1, keepdims=True)
+        E = np.exp(Z)
+        return E / E.sum(axis=1, keepdims=True)
+
+    def score(self, X, y=None, sample_weight=None):
+        """Negative weighted sum of squared distances of the assigned samples to the centre of
+        their predicted cluster (equals -inertia_ on the training data)."""
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        D = _sq_dist(X, self._centres64)
+        labels = self._labels(D, self.cluster_potentials_, self.unassigned_potential_)
+        w = check_sample_weight(sample_weight, D.shape[0])
+        ok = labels >= 0
+        return -float(np.dot(w[ok], D[ok, labels[ok]]))

@@ -1,0 +1,155 @@
+"""SinkhornKMeans: a NumPy reference loop on the oracle, balance, reject option, predict /
+predict_proba consistency, determinism, and scikit-learn's estimator checks."""
+import numpy as np
+import pytest
+from sklearn.datasets import make_blobs
+from sklearn.utils.estimator_checks import parametrize_with_checks
+
+from partita import SinkhornKMeans
+
+try:
+    from tests.oracles.sinkhorn import plan_of, sinkhorn_log
+except ImportError:  # run from inside tests/
+    from oracles.sinkhorn import plan_of, sinkhorn_log
+
+
+def _blobs(n=300, seed=0, sizes=(0.6, 0.25, 0.15)):
+    rng = np.random.default_rng(seed)
+    parts = [rng.normal(c, 0.8, (int(n * s), 2)) for c, s in zip(([0, 0], [4, 0], [0, 4]), sizes)]
+    return np.vstack(parts)
+
+
+def _reference(X, init, reg, max_iter, tol, s_tol, s_max_iter, cw=None):
+    """Lloyd with the oracle's OT assignment, warm-started, as documented in the estimator."""
+    n, k = X.shape[0], init.shape[0]
+    a = np.full(n, 1 / n)
+    b = np.full(k, 1 / k) if cw is None else np.asarray(cw) / np.sum(cw)
+    mean = X.mean(0)
+    eps = reg * np.mean(((X - mean) ** 2).sum(1))
+    tol_abs = tol * np.mean(X.var(0))
+    c = init.copy()
+    f = g = None
+    for it in range(1, max_iter + 1):
+        D = ((X[:, None, :] - c[None]) ** 2).sum(-1)
+        f, g, *_ = sinkhorn_log(D, a, b, eps, max_iter=s_max_iter, tol=s_tol, f0=f, g0=g)
+        P = plan_of(D, a, b, f, g, eps)
+        new = (P.T @ X) / P.sum(0)[:, None]
+        shift = ((new - c) ** 2).sum()
+        c = new
+        if shift <= tol_abs:
+            break
+    D = ((X[:, None, :] - c[None]) ** 2).sum(-1)
+    f, g, *_ = sinkhorn_log(D, a, b, eps, max_iter=s_max_iter, tol=s_tol, f0=f, g0=g)
+    P = plan_of(D, a, b, f, g, eps)
+    return c, P, g + eps * np.log(b), it
+
+
+@pytest.mark.parametrize("cw", [None, [0.5, 0.3, 0.2]])
+def test_equals_numpy_reference_loop(cw):
+    X = _blobs()
+    init = X[[0, 200, 290]].copy()
+    km = SinkhornKMeans(3, reg=0.05, init=init, cluster_weights=cw, tol=1e-6,
+                        sinkhorn_tol=1e-9).fit(X)
+    c, P, g, it = _reference(X, init, 0.05, 100, 1e-6, 1e-9, 1000, cw)
+    assert km.n_iter_ == it
+    np.testing.assert_allclose(km.cluster_centers_, c, atol=1e-8)
+    np.testing.assert_allclose(km.cluster_potentials_ - km.cluster_potentials_[0],
+                               g - g[0], atol=1e-8)
+    np.testing.assert_array_equal(km.labels_, np.argmax(P, axis=1))
+    np.testing.assert_allclose(km.cluster_sizes_, P.sum(0) * len(X), atol=1e-7)
+
+
+@pytest.mark.parametrize("cw", [None, [0.2, 0.3, 0.5]])
+def test_cluster_sizes_follow_weights(cw):
+    X = _blobs(seed=1)
+    km = SinkhornKMeans(3, reg=0.02, cluster_weights=cw, random_state=0).fit(X)
+    target = np.full(3, 1 / 3) if cw is None else np.asarray(cw)
+    np.testing.assert_allclose(km.cluster_sizes_ / len(X), target, atol=1e-5)
+    # hard labels at small reg follow the sizes too (imbalanced blobs, balanced clusters)
+    counts = np.bincount(km.labels_, minlength=3) / len(X)
+    np.testing.assert_allclose(counts, target, atol=0.03)
+
+
+def test_reg_m_relaxes_sizes_towards_the_data():
+    X = _blobs(seed=2)
+    hard = SinkhornKMeans(3, reg=0.02, random_state=0).fit(X)
+    soft = SinkhornKMeans(3, reg=0.02, reg_m=0.05, random_state=0).fit(X)
+    assert np.ptp(soft.cluster_sizes_) > 5 * np.ptp(hard.cluster_sizes_)
+
+
+@pytest.mark.parametrize("mass", [0.9, 0.7])
+def test_mass_leaves_a_fraction_unassigned(mass):
+    X = _blobs(seed=3)
+    km = SinkhornKMeans(3, reg=0.01, mass=mass, sinkhorn_max_iter=5000, random_state=0).fit(X)
+    frac = np.mean(km.labels_ == -1)
+    assert abs(frac - (1 - mass)) < 0.03
+    np.testing.assert_allclose(km.cluster_sizes_.sum() / len(X), mass, atol=1e-5)
+    # the unassigned points are the far ones: their cost to every centre is larger
+    D = km.transform(X)
+    assert np.median(D[km.labels_ == -1].min(1)) > np.median(D[km.labels_ >= 0].min(1))
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+
+
+def test_predict_uses_prices_and_proba():
+    X = _blobs(seed=4)
+    km = SinkhornKMeans(3, reg=0.05, random_state=0).fit(X)
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+    D = km.transform(X)
+    np.testing.assert_array_equal(km.labels_, np.argmin(D - km.cluster_potentials_, axis=1))
+    P = km.predict_proba(X)
+    np.testing.assert_allclose(P.sum(1), 1.0, rtol=1e-12)
+    np.testing.assert_array_equal(np.argmax(P, 1), km.labels_)
+    assert np.isclose(km.score(X), -km.inertia_)
+    Xn = np.random.default_rng(0).normal(size=(50, 2)) * 3
+    assert km.predict(Xn).shape == (50,) and km.predict_proba(Xn).shape == (50, 3)
+
+
+def test_deterministic_and_n_jobs_independent():
+    X = _blobs(seed=5)
+    a = SinkhornKMeans(3, random_state=7, n_jobs=1).fit(X)
+    b = SinkhornKMeans(3, random_state=7, n_jobs=2).fit(X)
+    np.testing.assert_array_equal(a.cluster_centers_, b.cluster_centers_)
+    np.testing.assert_array_equal(a.labels_, b.labels_)
+
+
+def test_float32_and_weights():
+    X = _blobs(seed=6)
+    km32 = SinkhornKMeans(3, random_state=0).fit(X.astype(np.float32))
+    km64 = SinkhornKMeans(3, random_state=0).fit(X)
+    assert km32.cluster_centers_.dtype == np.float32
+    assert km32.transform(X.astype(np.float32)).dtype == np.float32
+    np.testing.assert_allclose(km32.cluster_centers_, km64.cluster_centers_, atol=1e-4)
+    w = np.ones(len(X))
+    np.testing.assert_allclose(SinkhornKMeans(3, random_state=0).fit(X, sample_weight=w)
+                               .cluster_centers_, km64.cluster_centers_)
+
+
+def test_blobs_recovered():
+    X, y = make_blobs(300, centers=3, cluster_std=0.5, random_state=0)
+    km = SinkhornKMeans(3, random_state=0).fit(X)
+    from sklearn.metrics import adjusted_rand_score
+    assert adjusted_rand_score(y, km.labels_) > 0.95
+
+
+# Only checks that scikit-learn lists for KMeans in
+# sklearn/utils/_test_common/instance_generator.py::PER_ESTIMATOR_XFAIL_CHECKS may appear.
+EXPECTED_FAILED_CHECKS = {
+    "check_sample_weight_equivalence_on_dense_data":
+        "sample_weight is not equivalent to removing/repeating samples: the k-means++ "
+        "initialisation draws differ (as for KMeans)",
+}
+
+
+@parametrize_with_checks([SinkhornKMeans(n_clusters=3, random_state=0),
+                          SinkhornKMeans(n_clusters=3, reg_m=0.5, mass=0.9, random_state=0)],
+                         expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
+def test_sklearn_compatible_estimator(estimator, check):
+    check(estimator)
+
+
+def test_expected_failures_are_ones_sklearn_accepts_for_kmeans():
+    instance_generator = pytest.importorskip("sklearn.utils._test_common.instance_generator")
+    from sklearn.cluster import KMeans
+
+    accepted = instance_generator.PER_ESTIMATOR_XFAIL_CHECKS.get(KMeans, {})
+    assert set(EXPECTED_FAILED_CHECKS) <= set(accepted)
