@@ -16,6 +16,7 @@ namespace partita::bindings {
 void register_medoids(py::module_& m);
 void register_kernel_kmeans(py::module_& m);
 void register_sinkhorn(py::module_& m);
+void register_multicut(py::module_& m);
 }
 
 PYBIND11_MODULE(_core, m) {
@@ -39,4 +40,5 @@ PYBIND11_MODULE(_core, m) {
     partita::bindings::register_medoids(m);
     partita::bindings::register_kernel_kmeans(m);
     partita::bindings::register_sinkhorn(m);
+    partita::bindings::register_multicut(m);
 }

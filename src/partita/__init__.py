@@ -17,10 +17,15 @@ optimal-transport assignment
     size-constrained OT assignment and a reject option) and
     :func:`partita.transport.equipartition` (SwAV / SeLa pseudo-labels).
 
+dense multicut
+    :class:`DenseMulticut` (correlation clustering of feature vectors, the number of clusters
+    found from the data: exact-order GAEC or kNN rounds on the complete graph without any
+    n x n matrix, then local moves) and :func:`partita.multicut.multicut_objective`.
 """
 from ._backend import cuda_available, show_config
 from .kernel_kmeans import KernelKMeans
 from .medoids import CLARA, CLARANS, KMedoids
+from .multicut import DenseMulticut
 from . import transport
 from .transport import SinkhornKMeans
 

@@ -1,0 +1,319 @@
+"""Dense multicut (correlation clustering): :class:`DenseMulticut`, :func:`multicut_objective`.
+
+The graph is complete and its edge costs are inner products of node features,
+``c_ij = <f_i, f_j> - offset`` (positive: attractive, negative: repulsive). A cluster A carries
+F_A = sum of its features and |A|, so the cost between two clusters is
+``<F_A, F_B> - offset |A| |B|`` and no n x n matrix is ever stored. The solvers run in C++
+(``cpp/include/partita/multicut.hpp``): exact-order greedy additive edge contraction with a
+best-partner heap, contraction on exact kNN graphs rebuilt in rounds, and local node moves.
+This module validates the input and presents the result as a scikit-learn estimator. The
+algorithms are specified in ``ALGORITHMS.md`` section 4.
+"""
+import math
+import numbers
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.utils.validation import check_array, check_is_fitted, validate_data
+
+from . import _core, _validation
+from ._backend import n_threads, resolve_device
+from ._validation import check_choice, check_int
+
+__all__ = ["DenseMulticut", "multicut_objective"]
+
+_METRICS = ("dot", "cosine")
+_ALGORITHMS = {"gaec": 0, "lazy": 1}
+_DEFAULT_N_NEIGHBORS = 10
+# Passes of single-node moves per refinement (each pass stops early when nothing moves).
+_MAX_PASSES = 20
+
+
+def _check_offset(offset):
+    if isinstance(offset, (bool, np.bool_)) or not isinstance(offset, numbers.Real):
+        raise ValueError(f"offset must be a real number, got {offset!r}")
+    offset = float(offset)
+    if not math.isfinite(offset) or offset < 0:
+        raise ValueError(
+            f"offset must be finite and >= 0 (the cost of an edge is <f_i, f_j> - offset), "
+            f"got {offset!r}"
+        )
+    return offset
+
+
+def _check_rows(X, metric):
+    """With metric='cosine', every row needs a direction."""
+    if metric == "cosine" and X.shape[0]:
+        norms = np.einsum("ij,ij->i", X, X, dtype=np.float64)
+        zero = np.flatnonzero(~(norms > 0))
+        if zero.size:
+            raise ValueError(
+                f"metric='cosine' needs rows with a non-zero norm; {zero.size} row(s) are all "
+                f"zeros (the first is row {zero[0]}); remove them or use metric='dot'"
+            )
+
+
+def _memory_estimate(n, d, n_neighbors, algorithm, refine):
+    """Bytes the C++ solver allocates at its peak: float64 rows, a feature-major copy, the kNN
+    lists, heap and adjacency (nothing quadratic)."""
+    rows = 8 * n * d
+    total = 4 * rows + 64 * n
+    if algorithm == "lazy" or refine:
+        total += n * n_neighbors * (16 + 16 + 56)
+    return total
+
+
+def multicut_objective(X, labels, *, offset=0.0, metric="dot"):
+    """The multicut objective of a clustering: the sum of the costs of the edges it cuts.
+
+    With edge costs ``c_ij = <f_i, f_j> - offset`` (``f_i`` the rows of X, unit-normalised with
+    ``metric="cosine"``), the objective is ``sum_{i < j, labels_i != labels_j} c_ij``; lower is
+    better and a single cluster scores 0. Computed in O(n d) without any n x n matrix, as
+    ``(1/2) sum_C [<F_C, S - F_C> - offset |C| (n - |C|)]`` (F_C the sum of the features of
+    cluster C, S of all), accumulated in float64.
+
+    Parameters
+    ----------
+    X : array-like of shape (n_samples, n_features)
+    labels : array-like of shape (n_samples,)
+        Any integer labels; every distinct value is one cluster (-1 included).
+    offset : float, default=0.0
+        Non-negative cost offset a.
+    metric : {"dot", "cosine"}, default="dot"
+
+    Returns
+    -------
+    float
+    """
+    offset = _check_offset(offset)
+    check_choice(metric, "metric", _METRICS)
+    X = check_array(X, dtype=[np.float64, np.float32], order="C", ensure_min_samples=1)
+    _check_rows(X, metric)
+    labels = np.asarray(labels)
+    if labels.ndim != 1 or labels.shape[0] != X.shape[0]:
+        raise ValueError(f"labels must have shape ({X.shape[0]},), got {labels.shape}")
+    if labels.dtype.kind not in "iu":
+        if labels.dtype.kind == "f" and np.all(np.isfinite(labels)) and np.all(labels == np.round(labels)):
+            labels = labels.astype(np.int64)
+        else:
+            raise ValueError("labels must be integers")
+    _, inverse = np.unique(labels, return_inverse=True)
+    inverse = np.ascontiguousarray(inverse.reshape(-1), dtype=np.int64)
+    c = int(inverse.max()) + 1
+    return float(_core.multicut_objective(X, inverse, c, offset, metric == "cosine"))
+
+
+class DenseMulticut(ClusterMixin, BaseEstimator):
+    """Dense multicut (correlation clustering) of feature vectors; finds the number of clusters.
+
+    The samples are the nodes of a complete graph whose edge costs are
+    ``c_ij = <f_i, f_j> - offset``: positive costs attract, negative ones repel. The clustering
+    minimises the multicut objective, the sum of the costs of the edges between clusters (a
+    single cluster scores 0), so the number of clusters follows from the data and the offset.
+    No n x n matrix is stored: a cluster is represented by the sum of its features, and the
+    cost between clusters A and B is ``<F_A, F_B> - offset |A| |B|``.
+
+    Parameters
+    ----------
+    offset : float, default=0.0
+        The non-negative offset a subtracted from every inner product. Larger values give more,
+        smaller clusters; with unit vectors (``metric="cosine"``), two samples attract when their
+        cosine similarity exceeds the offset.
+    metric : {"dot", "cosine"}, default="dot"
+        ``"dot"``: the features as given; ``"cosine"``: rows unit-normalised first (a row of
+        zeros is an error).
+    algorithm : {"lazy", "gaec"}, default="lazy"
+        ``"gaec"``: greedy additive edge contraction on the complete graph in exactly its greedy
+        order: the positive edge of largest cost is contracted first, ties to the pair whose
+        smallest sample indices (lo, hi) are lexicographically smallest. Each active cluster
+        keeps its best partner (an exact maximum inner-product search over the active clusters,
+        O(c d), threaded) in a heap. Memory O(n d), time about O(n^2 d).
+        ``"lazy"``: greedy contraction on exact kNN graphs of the active clusters (blocked,
+        threaded dense dot products with a top-k selection), rebuilt over the remaining clusters
+        until a rebuild finds no positive edge. The result has no positive merge left between
+        its clusters; the order of merges, and so the partition, can differ from ``"gaec"``.
+    n_neighbors : int, default=10
+        Neighbours per cluster in the kNN graphs of ``"lazy"`` (capped at the number of
+        clusters minus one), and of the contraction that follows local moves when
+        ``refine=True``. Unused (and so an error to change) with ``algorithm="gaec"`` and
+        ``refine=False``.
+    refine : bool, default=True
+        After contraction, move single samples to another cluster (or a new one of their own)
+        while that lowers the objective, then contract again (kNN rounds) and repeat until
+        nothing changes (at most 10 alternations of at most 20 passes of moves). Each move is
+        applied only when its exact gain is positive, so refinement never worsens the
+        objective.
+    n_jobs : int or None, default=None
+        OpenMP threads of the kNN search, the best-partner search and the move evaluation
+        (None: all cores, or what OMP_NUM_THREADS / threadpoolctl allow; -1: all cores). The
+        result does not depend on it.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Only the CPU is implemented; ``"cuda"`` raises a ValueError and ``"auto"`` uses the CPU.
+
+    Attributes
+    ----------
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of every sample, 0 .. n_clusters_-1, numbered in the order of each cluster's
+        first sample.
+    n_clusters_ : int
+    objective_ : float
+        The multicut objective of ``labels_`` (see :func:`multicut_objective`).
+    n_merges_ : int
+        Number of contractions (two clusters merged into one), including those after refinement.
+    n_moves_ : int
+        Number of single-sample moves made by refinement.
+    n_rounds_ : int
+        Number of kNN graphs built (``"lazy"``, and the contractions after refinement).
+    cluster_sums_ : ndarray of shape (n_clusters_, n_features)
+        F_C, the sum of the (normalised, for cosine) features of every cluster, in float64.
+    cluster_sizes_ : ndarray of shape (n_clusters_,)
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined only when X has feature names that are all strings.
+
+    Notes
+    -----
+    The same data gives the same partition on every run and every thread count: every cost is
+    computed by the same float64 operations (a sum over the features in order, however it is
+    vectorised), and the searches combine fixed partitions in order. float32 input is
+    converted to float64 rows once.
+
+    ``predict`` assigns a new sample to the training cluster with the largest positive total
+    affinity ``<f, F_C> - offset |C|`` (the gain of adding it to C), or -1 when no cluster
+    attracts it.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from partita import DenseMulticut
+    >>> X = np.array([[1.0, 0.0], [1.0, 0.0], [0.0, 1.0], [0.0, 1.0]])
+    >>> mc = DenseMulticut(offset=0.5).fit(X)
+    >>> mc.labels_, mc.objective_
+    (array([0, 0, 1, 1]), -2.0)
+    """
+
+    def __init__(self, *, offset=0.0, metric="dot", algorithm="lazy", n_neighbors=10,
+                 refine=True, n_jobs=None, device="cpu"):
+        self.offset = offset
+        self.metric = metric
+        self.algorithm = algorithm
+        self.n_neighbors = n_neighbors
+        self.refine = refine
+        self.n_jobs = n_jobs
+        self.device = device
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.allow_nan = False
+        return tags
+
+    def __sklearn_is_fitted__(self):
+        return hasattr(self, "labels_")
+
+    def _check_params(self):
+        offset = _check_offset(self.offset)
+        check_choice(self.metric, "metric", _METRICS)
+        check_choice(self.algorithm, "algorithm", tuple(_ALGORITHMS))
+        if not isinstance(self.refine, (bool, np.bool_)):
+            raise ValueError(f"refine must be True or False, got {self.refine!r}")
+        k = check_int(self.n_neighbors, "n_neighbors", min_value=1)
+        if self.algorithm == "gaec" and not self.refine and k != _DEFAULT_N_NEIGHBORS:
+            raise ValueError(
+                "n_neighbors is used by algorithm='lazy' and by the contraction after "
+                "refine=True; algorithm='gaec' with refine=False does not use it"
+            )
+        resolve_device(self.device, supported=("cpu",))
+        return offset, k, n_threads(self.n_jobs)
+
+    def _validate_X(self, X, reset):
+        X = validate_data(self, X, reset=reset, accept_sparse=False,
+                          dtype=[np.float64, np.float32], order="C", ensure_min_samples=1)
+        _check_rows(X, self.metric)
+        return X
+
+    def fit(self, X, y=None):
+        """Cluster X.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+
+        Returns
+        -------
+        self
+        """
+        return self._fit_guarded(self._fit, X)
+
+    def _fit_guarded(self, fit, X):
+        """Run `fit`; if it fails (bad input, MemoryError, Ctrl-C) leave no fitted state."""
+        for name in ("labels_", "n_features_in_", "feature_names_in_"):
+            self.__dict__.pop(name, None)
+        try:
+            return fit(X)
+        except BaseException:
+            for name in list(self.__dict__):
+                if name.endswith("_") and not name.startswith("__"):
+                    del self.__dict__[name]
+            raise
+
+    def _fit(self, X):
+        offset, k, threads = self._check_params()
+        X = self._validate_X(X, reset=True)
+        n, d = X.shape
+        _validation.check_fits_in_memory(
+            _memory_estimate(n, d, k, self.algorithm, bool(self.refine)),
+            f"dense multicut of {n} samples x {d} features",
+            "reduce n_neighbors, the number of features (e.g. PCA) or the number of samples")
+        r = _core.multicut_solve(X, offset, _ALGORITHMS[self.algorithm], k, bool(self.refine),
+                                 _MAX_PASSES, self.metric == "cosine", threads)
+        labels = np.asarray(r["labels"], dtype=np.int64)
+        c = int(r["n_clusters"])
+        Xd = np.asarray(X, dtype=np.float64)
+        if self.metric == "cosine":
+            Xd = Xd / np.sqrt(np.einsum("ij,ij->i", Xd, Xd))[:, None]
+        sums = np.zeros((c, d))
+        np.add.at(sums, labels, Xd)
+        self.labels_ = labels
+        self.n_clusters_ = c
+        self.objective_ = float(r["objective"])
+        self.n_merges_ = int(r["n_merges"])
+        self.n_moves_ = int(r["n_moves"])
+        self.n_rounds_ = int(r["n_rounds"])
+        self.cluster_sums_ = sums
+        self.cluster_sizes_ = np.bincount(labels, minlength=c).astype(np.int64)
+        return self
+
+    def fit_predict(self, X, y=None):
+        """Cluster X and return ``labels_``."""
+        return self.fit(X).labels_
+
+    def affinity(self, X):
+        """Total affinity of new samples to the training clusters, shape (n_samples, n_clusters_):
+        ``<f, F_C> - offset |C|``, the change of the objective's uncut weight when f joins C."""
+        check_is_fitted(self)
+        X = self._validate_X(X, reset=False)
+        Xd = np.asarray(X, dtype=np.float64)
+        if self.metric == "cosine":
+            Xd = Xd / np.sqrt(np.einsum("ij,ij->i", Xd, Xd))[:, None]
+        return Xd @ self.cluster_sums_.T - float(self.offset) * self.cluster_sizes_
+
+    def predict(self, X):
+        """The training cluster with the largest positive total affinity (ties to the smallest
+        label), or -1 when every cluster repels the sample.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+        """
+        A = self.affinity(X)
+        out = np.full(A.shape[0], -1, dtype=np.int64)
+        if A.shape[1]:
+            best = np.argmax(A, axis=1)
+            ok = A[np.arange(A.shape[0]), best] > 0
+            out[ok] = best[ok]
+        return out

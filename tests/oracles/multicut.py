@@ -1,0 +1,92 @@
+"""NumPy oracles of the dense multicut (ALGORITHMS.md section 4), written for clarity, not speed.
+
+Edge costs c_ij = <f_i, f_j> - offset on the complete graph; the objective is the sum of the
+costs of the cut edges (lower is better; one cluster scores 0).
+"""
+import numpy as np
+
+
+def edge_costs(X, offset, metric="dot"):
+    """The explicit n x n cost matrix (diagonal unused)."""
+    X = np.asarray(X, dtype=np.float64)
+    if metric == "cosine":
+        X = X / np.linalg.norm(X, axis=1, keepdims=True)
+    return X @ X.T - offset
+
+
+def objective(X, labels, offset, metric="dot"):
+    """Sum of c_ij over the pairs i < j in different clusters."""
+    C = edge_costs(X, offset, metric)
+    labels = np.asarray(labels)
+    cut = labels[:, None] != labels[None, :]
+    return float(np.sum(np.triu(C * cut, 1)))
+
+
+def canonical(labels):
+    """Labels renumbered 0..c-1 in the order of each cluster's first sample."""
+    labels = np.asarray(labels)
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    order = np.argsort(np.argsort(first))
+    return order[inverse.reshape(-1)]
+
+
+def gaec(X, offset, metric="dot"):
+    """Greedy additive edge contraction on the explicit complete graph.
+
+    W holds the summed cost between every two active clusters (-inf on the diagonal and for
+    clusters merged away); each step contracts the active pair with the largest positive W,
+    ties to the lexicographically smallest pair (lo, hi) of representatives (a cluster's
+    representative, and its row in W, is its smallest sample). W is symmetric, so the first
+    maximum in row-major order lies in row lo at column hi. Returns (labels, n_merges).
+    """
+    W = edge_costs(X, offset, metric)
+    n = W.shape[0]
+    np.fill_diagonal(W, -np.inf)
+    labels = np.arange(n)
+    merges = 0
+    while n > 1:
+        lo, hi = np.unravel_index(np.argmax(W), W.shape)
+        if not W[lo, hi] > 0:
+            break
+        merged = W[lo, :] + W[hi, :]
+        W[lo, :] = merged
+        W[:, lo] = merged
+        W[lo, lo] = -np.inf
+        W[hi, :] = -np.inf
+        W[:, hi] = -np.inf
+        labels[labels == hi] = lo
+        merges += 1
+    return canonical(labels), merges
+
+
+def set_partitions(n):
+    """Every partition of range(n) as a restricted growth string (labels)."""
+    labels = [0] * n
+
+    def rec(i, top):
+        if i == n:
+            yield list(labels)
+            return
+        for v in range(top + 2):
+            labels[i] = v
+            yield from rec(i + 1, max(top, v))
+
+    if n == 0:
+        yield []
+        return
+    yield from rec(1, 0)
+
+
+def exhaustive(X, offset, metric="dot"):
+    """The optimal objective over all partitions (n <= 10) and one optimal labelling."""
+    C = edge_costs(X, offset, metric)
+    n = C.shape[0]
+    iu = np.triu_indices(n, 1)
+    costs = C[iu]
+    best, best_labels = np.inf, None
+    for labels in set_partitions(n):
+        lab = np.asarray(labels)
+        value = float(costs[lab[iu[0]] != lab[iu[1]]].sum())
+        if value < best:
+            best, best_labels = value, lab
+    return best, best_labels
