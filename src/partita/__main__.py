@@ -13,7 +13,7 @@ from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 from sklearn.preprocessing import StandardScaler
 
 import partita
-from partita import CLARA, CLARANS, KernelKMeans, KMedoids
+from partita import CLARA, CLARANS, DenseMulticut, KernelKMeans, KMedoids, SinkhornKMeans
 
 
 def _estimators(k, seed):
@@ -34,6 +34,9 @@ def _estimators(k, seed):
     runs.append(("KernelKMeans rbf, 5 inits", KernelKMeans(k, n_init=5, random_state=seed)))
     runs.append(("KernelKMeans linear (= k-means)", KernelKMeans(k, kernel="linear", n_init=5,
                                                                  random_state=seed)))
+    runs.append(("SinkhornKMeans balanced", SinkhornKMeans(k, random_state=seed)))
+    runs.append(("SinkhornKMeans 90% mass", SinkhornKMeans(k, mass=0.9, random_state=seed)))
+    runs.append(("DenseMulticut cosine (k from data)", DenseMulticut(metric="cosine", offset=0.2)))
     return runs
 
 
@@ -63,11 +66,15 @@ def main(argv=None):
         elapsed = time.perf_counter() - t0
         ari = adjusted_rand_score(y, labels)
         nmi = normalized_mutual_info_score(y, labels)
-        n_clusters = len(np.unique(labels))
-        objective = ("kernel k-means inertia" if isinstance(est, KernelKMeans)
-                     else "total deviation")
+        n_clusters = len(np.unique(labels[labels >= 0]))  # -1: left unassigned
+        if isinstance(est, DenseMulticut):
+            objective, value = "multicut objective", est.objective_
+        else:
+            value = est.inertia_
+            objective = {KernelKMeans: "kernel k-means inertia",
+                         SinkhornKMeans: "k-means inertia"}.get(type(est), "total deviation")
         print(f"{label:34s} {n_clusters:8d} {elapsed:9.3f} {ari:6.3f} {nmi:6.3f}  "
-              f"{objective} {est.inertia_:.2f}")
+              f"{objective} {value:.2f}")
     print("\nARI / NMI: agreement with the true digit labels (1 = perfect). The objective is each "
           "estimator's own loss: lower is better within a metric.")
     return 0
