@@ -44,6 +44,7 @@
 #include <vector>
 
 #include "partita/common.hpp"
+#include "partita/simd.hpp"
 
 namespace partita::sinkhorn {
 
@@ -52,47 +53,14 @@ constexpr double LOG_ZERO = -1e30;
 
 namespace detail {
 
-template <class T>
-struct Vec;
-template <>
-struct Vec<double> {
-    typedef double type __attribute__((vector_size(64)));
-    typedef std::int64_t itype __attribute__((vector_size(64)));
-    using scalar_int = std::int64_t;
-    static constexpr int lanes = 8;
-};
-template <>
-struct Vec<float> {
-    typedef float type __attribute__((vector_size(64)));
-    typedef std::int32_t itype __attribute__((vector_size(64)));
-    using scalar_int = std::int32_t;
-    static constexpr int lanes = 16;
-};
+using simd::bits;
+using simd::load;
+using simd::splat;
+using simd::store;
+using simd::Vec;
+
 typedef double d8 __attribute__((vector_size(64)));
 typedef float f8 __attribute__((vector_size(32)));
-
-template <class V>
-inline __attribute__((always_inline)) V load(const void* p) {
-    V v;
-    __builtin_memcpy(&v, p, sizeof(V));
-    return v;
-}
-template <class V>
-inline __attribute__((always_inline)) void store(void* p, const V& v) {
-    __builtin_memcpy(p, &v, sizeof(V));
-}
-template <class To, class From>
-inline __attribute__((always_inline)) To bits(const From& v) {
-    static_assert(sizeof(To) == sizeof(From), "bit cast between different sizes");
-    To out;
-    __builtin_memcpy(&out, &v, sizeof(To));
-    return out;
-}
-template <class S, class T>
-inline __attribute__((always_inline)) S splat(T c) {
-    if constexpr (std::is_arithmetic_v<S>) return S(c);
-    else return S{} + c;
-}
 
 // exp(x) on scalars or vectors, branch-free, the same operations in both (so a vector lane and
 // the scalar tail agree). Arguments above 709 (float: 88) are clamped there; below -708
