@@ -2,6 +2,8 @@
 // SIMD multiversioning. Free of Python: the bindings adapt these to pybind11.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -78,5 +80,51 @@ struct EvenSplit {
     index_t parts;
     index_t begin(index_t p) const { return (n * p) / parts; }
 };
+
+// Runs body(u, state) for every work unit u in [0, count), dynamically scheduled over up to
+// n_threads threads, each with its own state = make_state() (scratch buffers). Ctrl-C is polled
+// from the master thread; when it fires the remaining units are skipped and Interrupted is
+// thrown after the loop. One thread (or one unit) runs without an OpenMP team. A unit's result
+// must not depend on the thread that runs it: that keeps results independent of n_threads.
+template <class MakeState, class Body>
+void parallel_units(index_t count, int n_threads, InterruptCheck& interrupt,
+                    MakeState&& make_state, Body&& body) {
+    if (count <= 0) return;
+    const int threads = int(std::max<index_t>(1, std::min<index_t>(n_threads, count)));
+    if (threads == 1) {
+        auto state = make_state();
+        for (index_t u = 0; u < count; ++u) {
+            interrupt();
+            body(u, state);
+        }
+        return;
+    }
+    std::atomic<bool> stop{false};
+#pragma omp parallel num_threads(threads)
+    {
+        auto state = make_state();
+#pragma omp for schedule(dynamic, 1)
+        for (index_t u = 0; u < count; ++u) {
+            if (stop.load(std::memory_order_relaxed)) continue;
+            if (omp_get_thread_num() == 0) {
+                try {
+                    interrupt();
+                } catch (const Interrupted&) {
+                    stop = true;
+                    continue;
+                }
+            }
+            body(u, state);
+        }
+    }
+    if (stop) throw Interrupted();
+}
+
+// The same without per-thread state: body(u).
+template <class Body>
+void parallel_units(index_t count, int n_threads, InterruptCheck& interrupt, Body&& body) {
+    parallel_units(
+        count, n_threads, interrupt, [] { return 0; }, [&](index_t u, int&) { body(u); });
+}
 
 }  // namespace partita

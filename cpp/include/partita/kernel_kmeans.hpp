@@ -54,65 +54,15 @@ using simd::splat;
 using simd::store;
 using simd::Vec;
 
-// exp(x) for x <= 0 on scalars or vectors, branch-free, the same operations in both, so that a
-// Gram entry does not depend on whether it was computed in a vector lane or the scalar tail.
-// Arguments below the smallest normal result are clamped there (exp(-708) ~ 3e-308 in double,
-// exp(-87) ~ 1.6e-38 in float).
-template <class S, class I>
-inline __attribute__((always_inline)) S exp_nonpositive_f64(S x) {
-    const S lo = splat<S>(-708.0), zero = splat<S>(0.0), magic = splat<S>(6755399441055744.0);
-    x = x < lo ? lo : x;
-    x = x > zero ? zero : x;
-    const S t = x * 1.4426950408889634 + magic;  // adding 1.5 * 2^52 rounds to an integer
-    const S n = t - magic;
-    S r = x - n * 0.6931471803691238;  // ln 2, high part
-    r = r - n * 1.9082149292705877e-10;  // ln 2, low part
-    // Taylor series of exp on |r| <= ln2 / 2 to degree 13 (truncation < 1e-17 relative).
-    S p = splat<S>(1.0 / 6227020800.0);
-    p = p * r + 1.0 / 479001600.0;
-    p = p * r + 1.0 / 39916800.0;
-    p = p * r + 1.0 / 3628800.0;
-    p = p * r + 1.0 / 362880.0;
-    p = p * r + 1.0 / 40320.0;
-    p = p * r + 1.0 / 5040.0;
-    p = p * r + 1.0 / 720.0;
-    p = p * r + 1.0 / 120.0;
-    p = p * r + 1.0 / 24.0;
-    p = p * r + 1.0 / 6.0;
-    p = p * r + 0.5;
-    p = p * r + 1.0;
-    p = p * r + 1.0;
-    const I e = (bits<I>(t) - bits<I>(magic) + 1023) << 52;  // 2^n, n in [-1022, 0]
-    return p * bits<S>(e);
-}
-
-template <class S, class I>
-inline __attribute__((always_inline)) S exp_nonpositive_f32(S x) {
-    const S lo = splat<S>(-87.0f), zero = splat<S>(0.0f), magic = splat<S>(12582912.0f);
-    x = x < lo ? lo : x;
-    x = x > zero ? zero : x;
-    const S t = x * 1.44269504f + magic;  // 1.5 * 2^23
-    const S n = t - magic;
-    S r = x - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    S p = splat<S>(1.0f / 5040.0f);
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    const I e = (bits<I>(t) - bits<I>(magic) + 127) << 23;
-    return p * bits<S>(e);
-}
-
+// exp(x) for x <= 0 (a Gram entry of the rbf / laplacian kernels). Arguments below the
+// smallest normal result are clamped there (exp(-708) ~ 3e-308 in double, exp(-87) ~ 1.6e-38 in
+// float) rather than flushed to 0.
 template <class T, class S>
 inline __attribute__((always_inline)) S exp_nonpositive(S x) {
-    using I = std::conditional_t<std::is_arithmetic_v<S>, typename Vec<T>::scalar_int,
-                                 typename Vec<T>::itype>;
-    if constexpr (std::is_same_v<T, double>) return exp_nonpositive_f64<S, I>(x);
-    else return exp_nonpositive_f32<S, I>(x);
+    const S lo = splat<S>(simd::ExpRange<T>::lo), zero = splat<S>(T(0));
+    x = x < lo ? lo : x;
+    x = x > zero ? zero : x;
+    return simd::exp_reduced<T>(x);
 }
 
 enum class Op { dot, l1 };
@@ -400,26 +350,11 @@ struct ComputedGram {
 template <class T, class Body>
 void chunked_pass(index_t n, int n_threads, InterruptCheck& interrupt, Body&& body) {
     const index_t n_chunks = (n + CHUNK - 1) / CHUNK;
-    std::atomic<bool> stop{false};
-    const int threads = int(std::max<index_t>(1, std::min<index_t>(n_threads, n_chunks)));
-#pragma omp parallel num_threads(threads)
-    {
-        std::vector<T> scratch;
-#pragma omp for schedule(dynamic, 1)
-        for (index_t ch = 0; ch < n_chunks; ++ch) {
-            if (stop.load(std::memory_order_relaxed)) continue;
-            if (omp_get_thread_num() == 0) {
-                try {
-                    interrupt();
-                } catch (const Interrupted&) {
-                    stop = true;
-                    continue;
-                }
-            }
+    parallel_units(
+        n_chunks, n_threads, interrupt, [] { return std::vector<T>(); },
+        [&](index_t ch, std::vector<T>& scratch) {
             body(ch * CHUNK, std::min(n, (ch + 1) * CHUNK), scratch);
-        }
-    }
-    if (stop) throw Interrupted();
+        });
 }
 
 // The full n x n Gram matrix of X into out (row-major): only the blocks on and above the
@@ -430,21 +365,9 @@ template <class T>
 void fill_gram(const FeatureKernel<T>& X, T* out, int n_threads, InterruptCheck& interrupt) {
     const index_t n = X.size();
     const index_t n_blocks = (n + ROW_BLOCK - 1) / ROW_BLOCK;
-    std::atomic<bool> stop{false};
-#pragma omp parallel num_threads(std::max(1, n_threads))
-    {
-        std::vector<index_t> js(ROW_BLOCK);
-#pragma omp for schedule(dynamic, 1)
-        for (index_t blk = 0; blk < n_blocks; ++blk) {
-            if (stop.load(std::memory_order_relaxed)) continue;
-            if (omp_get_thread_num() == 0) {
-                try {
-                    interrupt();
-                } catch (const Interrupted&) {
-                    stop = true;
-                    continue;
-                }
-            }
+    parallel_units(
+        n_blocks, n_threads, interrupt, [] { return std::vector<index_t>(ROW_BLOCK); },
+        [&](index_t blk, std::vector<index_t>& js) {
             const index_t r0 = blk * ROW_BLOCK, cnt = std::min(ROW_BLOCK, n - r0);
             for (index_t r = 0; r < cnt; ++r) js[r] = r0 + r;
             for (index_t b = r0; b < n; b += CHUNK) {
@@ -457,9 +380,7 @@ void fill_gram(const FeatureKernel<T>& X, T* out, int n_threads, InterruptCheck&
             // Inside the diagonal block, the entries below its diagonal.
             for (index_t r = 0; r < cnt; ++r)
                 for (index_t q = 0; q < r; ++q) out[(r0 + r) * n + r0 + q] = out[(r0 + q) * n + r0 + r];
-        }
-    }
-    if (stop) throw Interrupted();
+        });
 }
 
 struct Result {
@@ -677,22 +598,15 @@ void cross_sums(const FeatureKernel<T>& X, const MatrixView<T>& Y, const std::in
     std::copy(diag.begin(), diag.end(), self);
     std::fill(out, out + m * k, 0.0);
     const index_t n_blocks = (m + ROW_BLOCK - 1) / ROW_BLOCK;
-    std::atomic<bool> stop{false};
-#pragma omp parallel num_threads(std::max(1, n_threads))
-    {
-        std::vector<T> buf(std::size_t(ROW_BLOCK) * CHUNK);
-        std::vector<const T*> a(ROW_BLOCK);
-#pragma omp for schedule(dynamic, 1)
-        for (index_t blk = 0; blk < n_blocks; ++blk) {
-            if (stop.load(std::memory_order_relaxed)) continue;
-            if (omp_get_thread_num() == 0) {
-                try {
-                    interrupt();
-                } catch (const Interrupted&) {
-                    stop = true;
-                    continue;
-                }
-            }
+    struct Scratch {
+        std::vector<T> buf = std::vector<T>(std::size_t(ROW_BLOCK) * CHUNK);
+        std::vector<const T*> a = std::vector<const T*>(ROW_BLOCK);
+    };
+    parallel_units(
+        n_blocks, n_threads, interrupt, [] { return Scratch(); },
+        [&](index_t blk, Scratch& scratch) {
+            auto& buf = scratch.buf;
+            auto& a = scratch.a;
             const index_t r0 = blk * ROW_BLOCK, cnt = std::min(ROW_BLOCK, m - r0);
             for (index_t r = 0; r < cnt; ++r) a[r] = rows.data() + (r0 + r) * X.n_features();
             for (index_t b = 0; b < n; b += CHUNK) {
@@ -705,9 +619,7 @@ void cross_sums(const FeatureKernel<T>& X, const MatrixView<T>& Y, const std::in
                         if (w[b + i] != 0) o[L[b + i]] += w[b + i] * double(seg[i]);
                 }
             }
-        }
-    }
-    if (stop) throw Interrupted();
+        });
 }
 
 }  // namespace partita::kernel_kmeans

@@ -144,34 +144,6 @@ inline void transpose_into(const T* src, index_t rows, index_t cols, T* dst) {
         }
 }
 
-// Runs `body(u)` for u in [0, count) in parallel (dynamic schedule: every u is independent, so
-// the result does not depend on the thread that runs it), polling for Ctrl-C from the master.
-template <class Body>
-void parallel_units(index_t count, int n_threads, InterruptCheck& interrupt, Body&& body) {
-    std::atomic<bool> stop{false};
-    const int threads = int(std::max<index_t>(1, std::min<index_t>(n_threads, count)));
-    if (threads == 1) {
-        for (index_t u = 0; u < count; ++u) {
-            interrupt();
-            body(u);
-        }
-        return;
-    }
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-    for (index_t u = 0; u < count; ++u) {
-        if (stop.load(std::memory_order_relaxed)) continue;
-        if (omp_get_thread_num() == 0) {
-            try {
-                interrupt();
-            } catch (const Interrupted&) {
-                stop = true;
-                continue;
-            }
-        }
-        body(u);
-    }
-    if (stop) throw Interrupted();
-}
 
 }  // namespace detail
 
@@ -361,7 +333,7 @@ inline void knn_positive(const double* F, const double* s, index_t m, index_t d,
 
     auto run = [&](auto zero, const auto* rows, const auto* FT) {
         using T = decltype(zero);
-        detail::parallel_units(index_t(unit_i.size()), n_threads, interrupt, [&](index_t u) {
+        parallel_units(index_t(unit_i.size()), n_threads, interrupt, [&](index_t u) {
             const index_t I = unit_i[u], J = unit_j[u];
             const index_t i0 = I * BLOCK, i1 = std::min(m, i0 + BLOCK);
             const index_t j0 = J * BLOCK, j1 = std::min(m, j0 + BLOCK);

@@ -62,58 +62,15 @@ using simd::Vec;
 typedef double d8 __attribute__((vector_size(64)));
 typedef float f8 __attribute__((vector_size(32)));
 
-// exp(x) on scalars or vectors, branch-free, the same operations in both (so a vector lane and
-// the scalar tail agree). Arguments above 709 (float: 88) are clamped there; below -708
-// (float: -87) the result is 0 (also for -inf and LOG_ZERO).
-template <class S, class I>
-inline __attribute__((always_inline)) S exp_f64(S x) {
-    const S lo = splat<S>(-708.0), hi = splat<S>(709.0), magic = splat<S>(6755399441055744.0);
-    S xc = x < lo ? lo : x;
-    xc = xc > hi ? hi : xc;
-    const S t = xc * 1.4426950408889634 + magic;  // adding 1.5 * 2^52 rounds to an integer
-    const S n = t - magic;
-    S r = xc - n * 0.6931471803691238;   // ln 2, high part
-    r = r - n * 1.9082149292705877e-10;  // ln 2, low part
-    // Taylor series on |r| <= ln2 / 2 to degree 10 (truncation < 3e-13 relative), evaluated by
-    // Estrin's scheme: a shorter dependency chain than Horner's (the sums are latency-bound).
-    const S r2 = r * r, r4 = r2 * r2, r8 = r4 * r4;
-    const S p01 = r + 1.0, p23 = r * (1.0 / 6.0) + 0.5, p45 = r * (1.0 / 120.0) + 1.0 / 24.0;
-    const S p67 = r * (1.0 / 5040.0) + 1.0 / 720.0, p89 = r * (1.0 / 362880.0) + 1.0 / 40320.0;
-    const S q0 = p01 + p23 * r2, q1 = p45 + p67 * r2, q2 = p89 + r2 * (1.0 / 3628800.0);
-    const S p = (q0 + q1 * r4) + q2 * r8;
-    const I e = (bits<I>(t) - bits<I>(magic) + 1023) << 52;  // 2^n, n in [-1022, 1023]
-    const S res = p * bits<S>(e);
-    return x < lo ? splat<S>(0.0) : res;
-}
-
-template <class S, class I>
-inline __attribute__((always_inline)) S exp_f32(S x) {
-    const S lo = splat<S>(-87.0f), hi = splat<S>(88.0f), magic = splat<S>(12582912.0f);
-    S xc = x < lo ? lo : x;
-    xc = xc > hi ? hi : xc;
-    const S t = xc * 1.44269504f + magic;  // 1.5 * 2^23
-    const S n = t - magic;
-    S r = xc - n * 0.693359375f;
-    r = r - n * -2.12194440e-4f;
-    S p = splat<S>(1.0f / 5040.0f);
-    p = p * r + 1.0f / 720.0f;
-    p = p * r + 1.0f / 120.0f;
-    p = p * r + 1.0f / 24.0f;
-    p = p * r + 1.0f / 6.0f;
-    p = p * r + 0.5f;
-    p = p * r + 1.0f;
-    p = p * r + 1.0f;
-    const I e = (bits<I>(t) - bits<I>(magic) + 127) << 23;
-    const S res = p * bits<S>(e);
-    return x < lo ? splat<S>(0.0f) : res;
-}
-
+// exp(x) for any x: clamped at 709 (float: 88) above, exactly 0 below -708 (float: -87), also
+// for -inf and LOG_ZERO.
 template <class T, class S>
 inline __attribute__((always_inline)) S vexp(S x) {
-    using I = std::conditional_t<std::is_arithmetic_v<S>, typename Vec<T>::scalar_int,
-                                 typename Vec<T>::itype>;
-    if constexpr (std::is_same_v<T, double>) return exp_f64<S, I>(x);
-    else return exp_f32<S, I>(x);
+    const S lo = splat<S>(simd::ExpRange<T>::lo), hi = splat<S>(simd::ExpRange<T>::hi);
+    S xc = x < lo ? lo : x;
+    xc = xc > hi ? hi : xc;
+    const S res = simd::exp_reduced<T>(xc);
+    return x < lo ? splat<S>(T(0)) : res;
 }
 
 // Adds the lanes of a T vector, widened to double, to acc (16 floats -> two d8 accumulators).
@@ -310,34 +267,6 @@ double lse(index_t len, F&& value) {
     return mx + std::log(s);
 }
 
-// body(item) for item in [0, count), in parallel, polling Ctrl-C from the master thread.
-template <class Body>
-void parallel_items(index_t count, int n_threads, InterruptCheck& interrupt, Body&& body) {
-    if (count <= 0) return;
-    std::atomic<bool> stop{false};
-    const int threads = int(std::max<index_t>(1, std::min<index_t>(n_threads, count)));
-    if (threads == 1) {  // no team to wake up: small problems iterate without OpenMP overhead
-        for (index_t it = 0; it < count; ++it) {
-            interrupt();
-            body(it);
-        }
-        return;
-    }
-#pragma omp parallel for num_threads(threads) schedule(dynamic, 1)
-    for (index_t it = 0; it < count; ++it) {
-        if (stop.load(std::memory_order_relaxed)) continue;
-        if (omp_get_thread_num() == 0) {
-            try {
-                interrupt();
-            } catch (const Interrupted&) {
-                stop = true;
-                continue;
-            }
-        }
-        body(it);
-    }
-    if (stop) throw Interrupted();
-}
 
 }  // namespace detail
 
@@ -413,7 +342,7 @@ void solve(const Problem<T>& pb, State& st, index_t max_iter, double tol, int n_
         if (list.empty()) return;
         const index_t cnt = index_t(list.size());
         std::vector<T> cm(std::size_t(cnt) * nch * m);
-        detail::parallel_items(cnt * nch, threads, interrupt, [&](index_t it) {
+        parallel_units(cnt * nch, threads, interrupt, [&](index_t it) {
             const index_t q = it / nch, ch = it % nch, b = list[q];
             T* mx = cm.data() + (q * nch + ch) * m;
             std::fill(mx, mx + m, -std::numeric_limits<T>::infinity());
@@ -429,7 +358,7 @@ void solve(const Problem<T>& pb, State& st, index_t max_iter, double tol, int n_
                 sh[j] = mx;
             }
         }
-        detail::parallel_items(cnt * nch, threads, interrupt, [&](index_t it) {
+        parallel_units(cnt * nch, threads, interrupt, [&](index_t it) {
             const index_t b = list[it / nch], ch = it % nch;
             double* acc = partial.data() + (b * nch + ch) * m;
             std::fill(acc, acc + m, 0.0);
@@ -546,7 +475,7 @@ void solve(const Problem<T>& pb, State& st, index_t max_iter, double tol, int n_
 
         // The sweep: f-update of every row (one exp per entry, kept in L1), then the row's share
         // of the next column sums.
-        detail::parallel_items(index_t(act.size()) * nch, threads, interrupt, [&](index_t it) {
+        parallel_units(index_t(act.size()) * nch, threads, interrupt, [&](index_t it) {
             thread_local std::vector<T> e;
             e.resize(std::size_t(m));
             const index_t b = act[it / nch], ch = it % nch;
@@ -639,7 +568,7 @@ void plan(const Problem<T>& pb, const double* f, const double* g, T* out, int n_
     for (index_t b = 0; b < B; ++b)
         for (index_t j = 0; j < m; ++j)
             beta[b * m + j] = pb.log_b[b * m + j] + g[b * m + j] * inv_eps;
-    detail::parallel_items(B * nch, n_threads, interrupt, [&](index_t it) {
+    parallel_units(B * nch, n_threads, interrupt, [&](index_t it) {
         const index_t b = it / nch, ch = it % nch;
         const index_t r0 = ch * R, r1 = std::min(n, r0 + R);
         for (index_t i = r0; i < r1; ++i)
