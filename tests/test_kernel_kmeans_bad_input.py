@@ -3,7 +3,6 @@ kernels; scikit-learn's estimator checks."""
 import numpy as np
 import pytest
 from sklearn.exceptions import NotFittedError
-from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted
 
 from partita import KernelKMeans
@@ -109,33 +108,6 @@ def test_predict_input_checks(X):
     kp = KernelKMeans(3, kernel="precomputed", random_state=0).fit(X @ X.T)
     with pytest.raises(ValueError, match="30 features|training samples"):
         kp.predict(np.ones((2, 5)))
-
-
-# ---- scikit-learn's estimator checks ----------------------------------------------------------
-
-ESTIMATORS = [
-    KernelKMeans(n_clusters=3, random_state=0),
-    KernelKMeans(n_clusters=3, kernel="linear", init="random", n_init=2, random_state=0),
-]
-# check name -> reason; only checks scikit-learn lists for KMeans
-# (instance_generator.PER_ESTIMATOR_XFAIL_CHECKS) may appear here.
-EXPECTED_FAILED_CHECKS = {
-    "check_sample_weight_equivalence_on_dense_data":
-        "sample_weight is not equivalent to removing/repeating samples.",
-}
-
-
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
-
-
-def test_expected_failures_are_ones_sklearn_accepts_for_kmeans():
-    instance_generator = pytest.importorskip("sklearn.utils._test_common.instance_generator")
-    from sklearn.cluster import KMeans
-
-    accepted = instance_generator.PER_ESTIMATOR_XFAIL_CHECKS.get(KMeans, {})
-    assert set(EXPECTED_FAILED_CHECKS) <= set(accepted)
 
 
 @pytest.mark.parametrize("kernel, pairwise", [("precomputed", True), ("rbf", False)])

@@ -6,15 +6,13 @@ and CLARANS (ALGORITHMS.md section 1, "CLARA", "CLARANS", "On-the-fly distances"
   distance matrix ``FeatureSpace(X, code, 0).distance_matrix(1)``;
 * the C++ FeatureSpace distances agree with scikit-learn and are exactly symmetric;
 * numba-jitted metrics run in the C++ kernels, on a matrix or on the fly, and are validated;
-* CLARA and CLARANS: parameters, invariants (labels, loss, determinism, threads) and
-  scikit-learn's estimator checks.
+* CLARA and CLARANS: parameters and invariants (labels, loss, determinism, threads); their
+  scikit-learn estimator checks are in test_sklearn_checks.py.
 
 Checks that could crash the interpreter run in a child process (``run_isolated``) so that a
 crash fails the test instead of ending the whole pytest run.
 """
 import concurrent.futures
-import functools
-import inspect
 import math
 import multiprocessing
 import warnings
@@ -25,7 +23,6 @@ from scipy.spatial.distance import cdist
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
 from sklearn.metrics import pairwise_distances
-from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted
 
 import partita
@@ -965,57 +962,6 @@ def test_clarans_float32(clarans_data):
 # ----------------------------------------------------------------------------------------------
 # 7. scikit-learn's estimator checks
 # ----------------------------------------------------------------------------------------------
-
-SKLEARN_ESTIMATORS = [CLARA(n_clusters=3, random_state=0), CLARANS(n_clusters=3, random_state=0)]
-
-# estimator class -> {check name: reason}. Only checks that scikit-learn lists for KMeans in
-# sklearn/utils/_test_common/instance_generator.py::PER_ESTIMATOR_XFAIL_CHECKS may appear.
-EXPECTED_FAILED_CHECKS = {
-    CLARA: {},
-    CLARANS: {
-        # The random restarts and candidate draws depend on n, so repeating a sample is not
-        # the same as doubling its weight.
-        "check_sample_weight_equivalence_on_dense_data":
-            "sample_weight is not equivalent to removing/repeating samples.",
-    },
-}
-
-
-def _expected_failed_checks(estimator):
-    return EXPECTED_FAILED_CHECKS[type(estimator)]
-
-
-def _fits_one_cluster(check):
-    """Whether the check sets n_clusters = 1 before fitting."""
-    func = check
-    while isinstance(func, functools.partial):
-        func = func.func
-    try:
-        return "n_clusters = 1" in inspect.getsource(func)
-    except (OSError, TypeError):
-        return False
-
-
-@parametrize_with_checks(SKLEARN_ESTIMATORS, expected_failed_checks=_expected_failed_checks)
-def test_sklearn_compatible_estimator(estimator, check):
-    if isinstance(estimator, CLARANS) and _fits_one_cluster(check):
-        # CLARANS(n_clusters=1) corrupts the heap (see test_clarans_single_cluster): these
-        # checks run in a child process so that a crash fails them without ending the run.
-        run_isolated(check, estimator)
-    else:
-        check(estimator)
-
-
-def test_expected_failures_are_ones_sklearn_accepts_for_kmeans():
-    instance_generator = pytest.importorskip("sklearn.utils._test_common.instance_generator")
-    from sklearn.cluster import KMeans
-
-    accepted = instance_generator.PER_ESTIMATOR_XFAIL_CHECKS.get(KMeans, {})
-    for failures in EXPECTED_FAILED_CHECKS.values():
-        assert set(failures) <= set(accepted)
-        for name, reason in failures.items():
-            assert isinstance(reason, str) and reason
-
 
 @pytest.mark.parametrize("cls", [CLARA, CLARANS])
 def test_pairwise_tag_follows_metric(cls):

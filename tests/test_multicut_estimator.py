@@ -4,7 +4,6 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.exceptions import NotFittedError
-from sklearn.utils.estimator_checks import parametrize_with_checks
 from sklearn.utils.validation import check_is_fitted
 
 from partita import DenseMulticut
@@ -121,37 +120,3 @@ def test_clone_and_params():
     mc = DenseMulticut(offset=0.3, metric="cosine", algorithm="gaec", n_neighbors=10,
                        refine=False, n_jobs=2)
     assert clone(mc).get_params() == mc.get_params()
-
-
-# ---- scikit-learn's estimator checks ---------------------------------------------------------
-
-# metric="cosine" is left out: scikit-learn's checks fit integer data with rows of zeros, which
-# have no direction and are rejected by design (test_zero_rows_with_cosine).
-ESTIMATORS = [
-    DenseMulticut(),
-    DenseMulticut(offset=0.5, algorithm="gaec"),
-    DenseMulticut(offset=1.0, algorithm="lazy", refine=False, n_neighbors=3),
-]
-
-# check name -> reason. Only checks that scikit-learn lists for KMeans may appear (see
-# test_expected_failures_are_ones_sklearn_accepts_for_kmeans); currently none is needed: the
-# number of clusters is found from the data, which check_clustering accepts for an estimator
-# without an n_clusters parameter.
-EXPECTED_FAILED_CHECKS = {}
-
-
-def _expected_failed_checks(estimator):
-    return EXPECTED_FAILED_CHECKS
-
-
-@parametrize_with_checks(ESTIMATORS, expected_failed_checks=_expected_failed_checks)
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
-
-
-def test_expected_failures_are_ones_sklearn_accepts_for_kmeans():
-    instance_generator = pytest.importorskip("sklearn.utils._test_common.instance_generator")
-    from sklearn.cluster import KMeans
-
-    accepted = instance_generator.PER_ESTIMATOR_XFAIL_CHECKS.get(KMeans, {})
-    assert set(EXPECTED_FAILED_CHECKS) <= set(accepted)

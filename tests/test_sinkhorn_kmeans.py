@@ -3,7 +3,6 @@ predict_proba consistency, determinism, and scikit-learn's estimator checks."""
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
-from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from partita import SinkhornKMeans
 
@@ -129,27 +128,3 @@ def test_blobs_recovered():
     km = SinkhornKMeans(3, random_state=0).fit(X)
     from sklearn.metrics import adjusted_rand_score
     assert adjusted_rand_score(y, km.labels_) > 0.95
-
-
-# Only checks that scikit-learn lists for KMeans in
-# sklearn/utils/_test_common/instance_generator.py::PER_ESTIMATOR_XFAIL_CHECKS may appear.
-EXPECTED_FAILED_CHECKS = {
-    "check_sample_weight_equivalence_on_dense_data":
-        "sample_weight is not equivalent to removing/repeating samples: the k-means++ "
-        "initialisation draws differ (as for KMeans)",
-}
-
-
-@parametrize_with_checks([SinkhornKMeans(n_clusters=3, random_state=0),
-                          SinkhornKMeans(n_clusters=3, reg_m=0.5, mass=0.9, random_state=0)],
-                         expected_failed_checks=lambda est: EXPECTED_FAILED_CHECKS)
-def test_sklearn_compatible_estimator(estimator, check):
-    check(estimator)
-
-
-def test_expected_failures_are_ones_sklearn_accepts_for_kmeans():
-    instance_generator = pytest.importorskip("sklearn.utils._test_common.instance_generator")
-    from sklearn.cluster import KMeans
-
-    accepted = instance_generator.PER_ESTIMATOR_XFAIL_CHECKS.get(KMeans, {})
-    assert set(EXPECTED_FAILED_CHECKS) <= set(accepted)
