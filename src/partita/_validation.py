@@ -126,3 +126,21 @@ def check_precomputed_distances(D, n_threads):
             f"{report['max_asymmetry']:g}"
         )
     return report
+
+
+def fit_or_leave_unfitted(estimator, fit, *args, private=()):
+    """Run ``fit(*args)`` so that a failed fit (bad input, MemoryError, Ctrl-C) never leaves the
+    estimator looking fitted or half-updated: every fitted attribute (trailing underscore, plus
+    the ``private`` names of fit-time state) is removed before the fit and again if it raises."""
+
+    def clear():
+        for name in list(vars(estimator)):
+            if (name.endswith("_") and not name.startswith("__")) or name in private:
+                delattr(estimator, name)
+
+    clear()
+    try:
+        return fit(*args)
+    except BaseException:
+        clear()
+        raise

@@ -26,7 +26,13 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _core, _validation
 from ._backend import n_threads, resolve_device
-from ._validation import check_choice, check_int, check_n_clusters, check_sample_weight
+from ._validation import (
+    check_choice,
+    check_int,
+    check_n_clusters,
+    check_sample_weight,
+    fit_or_leave_unfitted,
+)
 
 __all__ = ["KernelKMeans"]
 
@@ -315,16 +321,8 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         -------
         self
         """
-        for name in ("_centre_labels", "n_features_in_", "feature_names_in_"):
-            self.__dict__.pop(name, None)
-        try:
-            return self._fit(X, sample_weight)
-        except BaseException:
-            for name in list(self.__dict__):
-                if name.endswith("_") and not name.startswith("__") or name in (
-                        "_centre_labels", "_source", "_X_fit"):
-                    del self.__dict__[name]
-            raise
+        return fit_or_leave_unfitted(self, self._fit, X, sample_weight,
+                                     private=("_centre_labels", "_source", "_X_fit"))
 
     def _gram_source(self, X, threads):
         """(source, mode): a stored Gram matrix or the C++ features for blocked rows."""

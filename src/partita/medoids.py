@@ -30,6 +30,7 @@ from ._validation import (
     check_n_clusters,
     check_precomputed_distances,
     check_sample_weight,
+    fit_or_leave_unfitted,
 )
 
 __all__ = ["KMedoids", "CLARA", "CLARANS"]
@@ -258,18 +259,6 @@ class _MedoidsBase(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
             ensure_all_finite=not (reset and self.metric == "precomputed"),
         )
 
-    def _fit_guarded(self, fit, X, sample_weight):
-        """Run `fit`; if it fails (bad input, MemoryError, Ctrl-C) leave no fitted state."""
-        for name in ("medoid_indices_", "n_features_in_", "feature_names_in_"):
-            self.__dict__.pop(name, None)
-        try:
-            return fit(X, sample_weight)
-        except BaseException:
-            for name in list(self.__dict__):
-                if name.endswith("_") and not name.startswith("__"):
-                    del self.__dict__[name]
-            raise
-
     def _set_result(self, X, result, k):
         self.medoid_indices_ = np.asarray(result["medoids"], dtype=np.int64)
         self.labels_ = np.asarray(result["labels"], dtype=np.int64)
@@ -433,7 +422,7 @@ class KMedoids(_MedoidsBase):
         -------
         self
         """
-        return self._fit_guarded(self._fit, X, sample_weight)
+        return fit_or_leave_unfitted(self, self._fit, X, sample_weight)
 
     def _fit(self, X, sample_weight):
         check_choice(self.method, "method", _METHODS)
@@ -554,7 +543,7 @@ class CLARA(_MedoidsBase):
 
     def fit(self, X, y=None, sample_weight=None):
         """Find the medoids from samples of X, scored on all of X; returns self."""
-        return self._fit_guarded(self._fit, X, sample_weight)
+        return fit_or_leave_unfitted(self, self._fit, X, sample_weight)
 
     def _sample_distances(self, X, space, sample, threads):
         if self.metric == "precomputed":
@@ -687,7 +676,7 @@ class CLARANS(_MedoidsBase):
 
     def fit(self, X, y=None, sample_weight=None):
         """Search the medoids; returns self."""
-        return self._fit_guarded(self._fit, X, sample_weight)
+        return fit_or_leave_unfitted(self, self._fit, X, sample_weight)
 
     def _fit(self, X, sample_weight):
         _check_metric(self.metric)

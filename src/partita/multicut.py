@@ -18,7 +18,7 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _core, _validation
 from ._backend import n_threads, resolve_device
-from ._validation import check_choice, check_int
+from ._validation import check_choice, check_int, fit_or_leave_unfitted
 
 __all__ = ["DenseMulticut", "multicut_objective"]
 
@@ -243,19 +243,7 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         -------
         self
         """
-        return self._fit_guarded(self._fit, X)
-
-    def _fit_guarded(self, fit, X):
-        """Run `fit`; if it fails (bad input, MemoryError, Ctrl-C) leave no fitted state."""
-        for name in ("labels_", "n_features_in_", "feature_names_in_"):
-            self.__dict__.pop(name, None)
-        try:
-            return fit(X)
-        except BaseException:
-            for name in list(self.__dict__):
-                if name.endswith("_") and not name.startswith("__"):
-                    del self.__dict__[name]
-            raise
+        return fit_or_leave_unfitted(self, self._fit, X)
 
     def _fit(self, X):
         offset, k, threads = self._check_params()

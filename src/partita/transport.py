@@ -33,7 +33,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _core, _validation
 from ._backend import n_threads, resolve_device
-from ._validation import check_int, check_n_clusters, check_sample_weight
+from ._validation import check_int, check_n_clusters, check_sample_weight, fit_or_leave_unfitted
 
 __all__ = ["sinkhorn", "SinkhornResult", "SinkhornKMeans", "equipartition"]
 
@@ -567,14 +567,7 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
 
     def fit(self, X, y=None, sample_weight=None):
         """Cluster X (sample_weight: non-negative weights, the samples' marginal)."""
-        for name in [k for k in self.__dict__ if k.endswith("_") and not k.startswith("__")]:
-            del self.__dict__[name]
-        try:
-            return self._fit(X, sample_weight)
-        except BaseException:
-            for name in [k for k in self.__dict__ if k.endswith("_") and not k.startswith("__")]:
-                del self.__dict__[name]
-            raise
+        return fit_or_leave_unfitted(self, self._fit, X, sample_weight)
 
     def _fit(self, X, sample_weight):
         X = self._validate_X(X, reset=True)
