@@ -54,11 +54,23 @@ template <class T>
 py::dict run_solve(const py::array& C, const py::array& log_a, const py::array& log_b,
                    const py::object& log_av, const py::object& log_bv, const py::array& f,
                    const py::array& g, const py::array& fv, const py::array& gv, double eps,
-                   double phi_a, double phi_b, index_t max_iter, double tol, int n_threads) {
+                   double phi_a, double phi_b, index_t max_iter, double tol,
+                   const py::object& buffer, bool absorb, bool write_plan, int n_threads) {
     const Problem<T> pb = make_problem<T>(C, log_a, log_b, log_av, log_bv, eps, phi_a, phi_b);
+    T* buf = nullptr;
+    if (!buffer.is_none()) {
+        const py::array arr = buffer.cast<py::array>();
+        if (!py::isinstance<py::array_t<T>>(arr) || !(arr.flags() & py::array::c_style) ||
+            !arr.writeable() || arr.size() != pb.B * pb.n * pb.m)
+            throw std::invalid_argument("buffer: expected a writeable C-contiguous array of C's "
+                                        "dtype and size");
+        buf = static_cast<T*>(const_cast<void*>(arr.data()));
+    }
+    require(buf != nullptr || (!absorb && !write_plan), "absorb and write_plan need a buffer");
     py::array_t<std::int64_t> n_iter(pb.B);
     py::array_t<double> err(pb.B);
     py::array_t<std::uint8_t> converged(pb.B);
+    py::array_t<std::int64_t> n_log_sweeps(pb.B);
     State st;
     st.f = mutable_vector(f, pb.B * pb.n, "f");
     st.g = mutable_vector(g, pb.B * pb.m, "g");
@@ -67,34 +79,19 @@ py::dict run_solve(const py::array& C, const py::array& log_a, const py::array& 
     st.n_iter = n_iter.mutable_data();
     st.err = err.mutable_data();
     st.converged = converged.mutable_data();
+    st.n_log_sweeps = n_log_sweeps.mutable_data();
     const int threads = resolve_threads(n_threads);
     without_gil([&] {
         InterruptCheck interrupt = python_interrupt_check();
-        solve(pb, st, max_iter, tol, threads, interrupt);
+        solve(pb, st, max_iter, tol, buf, absorb, write_plan, threads, interrupt);
         return 0;
     });
     py::dict d;
     d["n_iter"] = n_iter;
     d["err"] = err;
     d["converged"] = converged;
+    d["n_log_sweeps"] = n_log_sweeps;
     return d;
-}
-
-template <class T>
-py::array run_plan(const py::array& C, const py::array& log_a, const py::array& log_b,
-                   const py::array& f, const py::array& g, double eps, int n_threads) {
-    const Problem<T> pb = make_problem<T>(C, log_a, log_b, py::none(), py::none(), eps, 1.0, 1.0);
-    const double* fp = vector_data<double>(f, pb.B * pb.n, "f");
-    const double* gp = vector_data<double>(g, pb.B * pb.m, "g");
-    py::array_t<T> out({pb.B, pb.n, pb.m});
-    T* o = out.mutable_data();
-    const int threads = resolve_threads(n_threads);
-    without_gil([&] {
-        InterruptCheck interrupt = python_interrupt_check();
-        plan(pb, fp, gp, o, threads, interrupt);
-        return 0;
-    });
-    return out;
 }
 
 }  // namespace
@@ -105,33 +102,25 @@ void register_sinkhorn(py::module_& m) {
         [](const py::array& C, const py::array& log_a, const py::array& log_b,
            const py::object& log_av, const py::object& log_bv, const py::array& f,
            const py::array& g, const py::array& fv, const py::array& gv, double eps,
-           double phi_a, double phi_b, index_t max_iter, double tol, int n_threads) {
+           double phi_a, double phi_b, index_t max_iter, double tol, const py::object& buffer,
+           bool absorb, bool write_plan, int n_threads) {
             if (is_float32(C))
                 return run_solve<float>(C, log_a, log_b, log_av, log_bv, f, g, fv, gv, eps, phi_a,
-                                        phi_b, max_iter, tol, n_threads);
+                                        phi_b, max_iter, tol, buffer, absorb, write_plan,
+                                        n_threads);
             if (!py::isinstance<py::array_t<double>>(C))
                 throw std::invalid_argument("C: expected float32 or float64");
             return run_solve<double>(C, log_a, log_b, log_av, log_bv, f, g, fv, gv, eps, phi_a,
-                                     phi_b, max_iter, tol, n_threads);
+                                     phi_b, max_iter, tol, buffer, absorb, write_plan, n_threads);
         },
         py::arg("C"), py::arg("log_a"), py::arg("log_b"), py::arg("log_av"), py::arg("log_bv"),
         py::arg("f"), py::arg("g"), py::arg("fv"), py::arg("gv"), py::arg("eps"),
         py::arg("phi_a"), py::arg("phi_b"), py::arg("max_iter"), py::arg("tol"),
-        py::arg("n_threads"),
+        py::arg("buffer"), py::arg("absorb"), py::arg("write_plan"), py::arg("n_threads"),
         "Batched log-domain Sinkhorn (KL convention) on C (B, n, m); updates the float64 "
-        "potentials f (B*n), g (B*m), fv (B), gv (B) in place; returns n_iter, err, converged.");
-    m.def(
-        "sinkhorn_plan",
-        [](const py::array& C, const py::array& log_a, const py::array& log_b, const py::array& f,
-           const py::array& g, double eps, int n_threads) {
-            if (is_float32(C)) return run_plan<float>(C, log_a, log_b, f, g, eps, n_threads);
-            if (!py::isinstance<py::array_t<double>>(C))
-                throw std::invalid_argument("C: expected float32 or float64");
-            return run_plan<double>(C, log_a, log_b, f, g, eps, n_threads);
-        },
-        py::arg("C"), py::arg("log_a"), py::arg("log_b"), py::arg("f"), py::arg("g"),
-        py::arg("eps"), py::arg("n_threads"),
-        "P_ij = a_i b_j exp((f_i + g_j - C_ij) / eps) for every problem, shape (B, n, m).");
+        "potentials f (B*n), g (B*m), fv (B), gv (B) in place; returns n_iter, err, converged, n_log_sweeps (sweeps with an exp per entry). "
+        "buffer (None or C's shape and dtype): the stored Gibbs kernel when absorb (stabilised "
+        "scaling), and the plans at the end when write_plan.");
 }
 
 }  // namespace partita::bindings

@@ -169,7 +169,34 @@ def _safe_log(w):
     return out
 
 
-def _solve(C3, a, b, reg, rho, mass, max_iter, tol, f0, g0, threads, virtual_column=False):
+_METHODS = ("auto", "sinkhorn_log", "sinkhorn_stabilized")
+
+
+def _check_method(method):
+    if not isinstance(method, str) or method not in _METHODS:
+        raise ValueError(f"method must be one of {', '.join(map(repr, _METHODS))}; "
+                         f"got {method!r}")
+    return method
+
+
+def _stores_kernel(method, nbytes, max_iter, return_plan):
+    """Whether the stabilised scaling runs (it needs one array the size of C: the plan's when
+    the plan is returned). "auto": from two iterations on, when that array fits comfortably."""
+    if method == "sinkhorn_log":
+        return False
+    if method == "sinkhorn_stabilized":
+        if not return_plan:
+            _validation.check_fits_in_memory(nbytes, "the stored Gibbs kernel",
+                                             'use method="sinkhorn_log"')
+        return True
+    if max_iter < 2:
+        return False
+    available = _validation.available_memory()
+    return return_plan or available is None or nbytes <= available // 4
+
+
+def _solve(C3, a, b, reg, rho, mass, max_iter, tol, f0, g0, threads, virtual_column=False,
+           method="auto", return_plan=False):
     """The kernel call on validated arrays (C3 (B, n, m), a (B, n), b (B, m) float64).
 
     Partial transport (mass not None, hard rows): with ``virtual_column`` or relaxed columns,
@@ -177,8 +204,9 @@ def _solve(C3, a, b, reg, rho, mass, max_iter, tol, f0, g0, threads, virtual_col
     mass sum a b / sum b (P^2OT); otherwise (hard columns) a virtual row and a virtual column
     make P 1 <= a, P^T 1 <= b with mass min(sum a, sum b) transported.
 
-    Returns (f, g, fv, gv, report, log_a, log_b): fv / gv are the potentials of the virtual
-    row / column (None when absent)."""
+    Returns (f, g, fv, gv, report, plan, log_b): fv / gv are the potentials of the virtual row /
+    column (None when absent), plan the (B, n, m) plans of the real rows and columns (None
+    unless return_plan), log_b the log of the column marginal the kernel used."""
     B = C3.shape[0]
     rho_a, rho_b = rho
     hard_a, hard_b = math.isinf(rho_a), math.isinf(rho_b)
@@ -211,17 +239,20 @@ def _solve(C3, a, b, reg, rho, mass, max_iter, tol, f0, g0, threads, virtual_col
     phi_b = 1.0 if hard_b else rho_b / (rho_b + reg)
     log_a, log_b = _safe_log(a), _safe_log(b)
     fv, gv = np.zeros(B), np.zeros(B)
+    absorb = _stores_kernel(method, C3.nbytes, max_iter, return_plan)
+    buffer = np.empty_like(C3) if (absorb or return_plan) else None
     rep = _core.sinkhorn_solve(C3, log_a.ravel(), log_b.ravel(),
                                None if log_av is None else np.ascontiguousarray(log_av),
                                None if log_bv is None else np.ascontiguousarray(log_bv),
                                f0.reshape(-1), g0.reshape(-1), fv, gv, reg, phi_a, phi_b,
-                               int(max_iter), float(tol), threads)
+                               int(max_iter), float(tol), buffer, absorb, bool(return_plan),
+                               threads)
     return (f0, g0, None if log_av is None else fv, None if log_bv is None else gv, rep,
-            log_a, log_b)
+            buffer if return_plan else None, log_b)
 
 
 def sinkhorn(C, a=None, b=None, *, reg, reg_m=None, mass=None, max_iter=1000, tol=1e-9,
-             f0=None, g0=None, return_plan=True, n_jobs=None):
+             f0=None, g0=None, return_plan=True, method="auto", n_jobs=None):
     """Entropic optimal transport by log-domain Sinkhorn scaling, one problem or a batch.
 
     Solves ``min_P <C, P> + reg KL(P | a b^T) + rho_a KL(P 1 | a) + rho_b KL(P^T 1 | b)``
@@ -234,8 +265,8 @@ def sinkhorn(C, a=None, b=None, *, reg, reg_m=None, mass=None, max_iter=1000, to
         P_ij = a_i b_j exp((f_i + g_j - C_ij) / reg)
 
     Never overflows (no NaN or inf for any reg > 0 in float64). Each iteration streams the cost
-    matrix once (C++, OpenMP over the problems and fixed chunks of rows; the result does not
-    depend on the thread count).
+    matrix (or the stored kernel, see ``method``) once (C++, OpenMP over the problems and fixed
+    chunks of rows; the result does not depend on the thread count).
 
     Parameters
     ----------
@@ -266,7 +297,21 @@ def sinkhorn(C, a=None, b=None, *, reg, reg_m=None, mass=None, max_iter=1000, to
     f0, g0 : array-like of shape (n,) / (m,) (or (B, n) / (B, m)), default zeros
         Warm start (KL-convention potentials, e.g. a previous result's f and g).
     return_plan : bool, default=True
-        Whether to build the n x m plan (it takes one more pass and C's memory).
+        Whether to build the n x m plan (C's memory; one more pass over it).
+    method : {"auto", "sinkhorn_log", "sinkhorn_stabilized"}, default="auto"
+        How an iteration is computed; the iterates are the same up to rounding (about 1e-15
+        relative in float64), so is the result. "sinkhorn_log": every iteration evaluates
+        ``exp((f_i + g_j - C_ij) / reg)`` for every entry (no memory beyond C and the plan).
+        "sinkhorn_stabilized": log-domain stabilised scaling (Schmitzer 2019; POT's
+        ``sinkhorn_stabilized``): a log-domain iteration stores the Gibbs kernel with the
+        current potentials absorbed, ``K_ij = a_i b_j exp((f_i + g_j - C_ij) / reg)``, in an
+        array of C's size (the plan's own memory when the plan is returned); then iterations
+        only multiply K by scalings ``u, v``, no exp, and a problem goes back to a log-domain
+        iteration (absorbing u, v into f, g and a fresh K) when a scaling leaves [1e-30, 1e30]
+        (float32: [1e-5, 1e5]) or a row sum underflows. It never overflows either. Problems
+        with a zero weight in a or b, and problems whose scaled iterations keep failing, stay
+        in the log domain. "auto": stabilised when max_iter >= 2 and the kernel array is the
+        returned plan or fits in a quarter of the available memory.
     n_jobs : int or None, default=None
         Threads (None: all cores). Never changes the result.
 
@@ -302,6 +347,7 @@ def sinkhorn(C, a=None, b=None, *, reg, reg_m=None, mass=None, max_iter=1000, to
         raise ValueError(f"tol must be >= 0 and finite, got {tol!r}")
     if not isinstance(return_plan, (bool, np.bool_)):
         raise ValueError(f"return_plan must be True or False, got {return_plan!r}")
+    method = _check_method(method)
     if mass is not None and not math.isinf(rho[0]):
         raise ValueError("partial transport (mass) needs hard sample (row) marginals: use "
                          "reg_m=None or reg_m=(inf, rho_b)")
@@ -317,12 +363,8 @@ def sinkhorn(C, a=None, b=None, *, reg, reg_m=None, mass=None, max_iter=1000, to
     if return_plan:
         _validation.check_fits_in_memory(C3.nbytes, f"the {B} x {n} x {m} plan",
                                          "use return_plan=False and the potentials f, g")
-    f, g, _, _, rep, log_a, log_b = _solve(C3, A, Bm, reg, rho, mass, max_iter, tol, f, g,
-                                           threads)
-    plan = None
-    if return_plan:
-        plan = _core.sinkhorn_plan(C3, log_a.ravel(), log_b.ravel(), f.reshape(-1),
-                                   g.reshape(-1), reg, threads)
+    f, g, _, _, rep, plan, _ = _solve(C3, A, Bm, reg, rho, mass, max_iter, tol, f, g, threads,
+                                   method=method, return_plan=bool(return_plan))
     n_iter = np.asarray(rep["n_iter"], dtype=np.int64)
     err = np.asarray(rep["err"], dtype=np.float64)
     conv = np.asarray(rep["converged"], dtype=bool)
@@ -543,12 +585,11 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         f0 = np.zeros((1, D.shape[0])) if f0 is None else np.array(f0[None], dtype=np.float64)
         g0 = np.zeros((1, D.shape[1])) if g0 is None else np.array(g0[None], dtype=np.float64)
         m = None if mass >= 1.0 else mass
-        f, g, _, gv, rep, log_a, log_b = _solve(C3, a[None], cw[None], eps, (math.inf, rho), m,
-                                                int(self.sinkhorn_max_iter),
-                                                float(self.sinkhorn_tol), f0, g0, threads,
-                                                virtual_column=True)
-        P = _core.sinkhorn_plan(C3, log_a.ravel(), log_b.ravel(), f.ravel(), g.ravel(), eps,
-                                threads)[0]
+        f, g, _, gv, rep, P, log_b = _solve(C3, a[None], cw[None], eps, (math.inf, rho), m,
+                                            int(self.sinkhorn_max_iter),
+                                            float(self.sinkhorn_tol), f0, g0, threads,
+                                            virtual_column=True, return_plan=True)
+        P = P[0]
         g_plain = g[0] + eps * log_b[0]
         gv_plain = None
         if gv is not None:

@@ -223,6 +223,65 @@ inline __attribute__((always_inline)) void plan_row_body(const T* __restrict c,
     for (; j < m; ++j) out[j] = T(vexp<double>((alpha + beta[j]) - double(c[j]) * kappa));
 }
 
+// sum_j k_j v_j, products in T, accumulated in double in a fixed order (the stabilised pass).
+template <class T>
+inline __attribute__((always_inline)) double row_dot_body(const T* __restrict k,
+                                                          const T* __restrict v, index_t m) {
+    using V = typename Vec<T>::type;
+    constexpr index_t L = Vec<T>::lanes;
+    d8 a0 = splat<d8>(0.0), a1 = splat<d8>(0.0), a2 = splat<d8>(0.0), a3 = splat<d8>(0.0);
+    index_t j = 0;
+    for (; j + 2 * L <= m; j += 2 * L) {
+        widen_add<T>(load<V>(k + j) * load<V>(v + j), a0, a1);
+        widen_add<T>(load<V>(k + j + L) * load<V>(v + j + L), a2, a3);
+    }
+    double tail = 0.0;
+    for (; j < m; ++j) tail += double(k[j] * v[j]);
+    return ((hsum(a0) + hsum(a1)) + (hsum(a2) + hsum(a3))) + tail;
+}
+
+// e_j <- T(w e_j) (a stored kernel row from the row terms), acc_j += e_j in double. In double
+// this adds exactly what axpy_body adds.
+template <class T>
+inline __attribute__((always_inline)) void scale_accumulate_body(double w, T* __restrict e,
+                                                                 index_t m,
+                                                                 double* __restrict acc) {
+    const d8 wv = splat<d8>(w);
+    index_t j = 0;
+    for (; j + 8 <= m; j += 8) {
+        if constexpr (std::is_same_v<T, double>) {
+            const d8 p = load<d8>(e + j) * wv;
+            store(e + j, p);
+            store(acc + j, load<d8>(acc + j) + p);
+        } else {
+            const f8 p = __builtin_convertvector(__builtin_convertvector(load<f8>(e + j), d8) * wv, f8);
+            store(e + j, p);
+            store(acc + j, load<d8>(acc + j) + __builtin_convertvector(p, d8));
+        }
+    }
+    for (; j < m; ++j) {
+        e[j] = T(w * double(e[j]));
+        acc[j] += double(e[j]);
+    }
+}
+
+// k_j <- T(u k_j v_j), computed in double: a plan row from a stored kernel row.
+template <class T>
+inline __attribute__((always_inline)) void scale_row_body(double u, const double* __restrict v,
+                                                          index_t m, T* __restrict k) {
+    const d8 uv = splat<d8>(u);
+    index_t j = 0;
+    for (; j + 8 <= m; j += 8) {
+        if constexpr (std::is_same_v<T, double>) {
+            store(k + j, (uv * load<d8>(k + j)) * load<d8>(v + j));
+        } else {
+            const d8 kv = __builtin_convertvector(load<f8>(k + j), d8);
+            store(k + j, __builtin_convertvector((uv * kv) * load<d8>(v + j), f8));
+        }
+    }
+    for (; j < m; ++j) k[j] = T((u * double(k[j])) * v[j]);
+}
+
 #define PARTITA_SINKHORN_KERNELS(T)                                                              \
     PARTITA_MULTIVERSION static double row_exp(const T* c, const T* beta, index_t m, T kappa,    \
                                                T shift, T* e) {                                  \
@@ -244,6 +303,15 @@ inline __attribute__((always_inline)) void plan_row_body(const T* __restrict c,
     PARTITA_MULTIVERSION static void plan_row(const T* c, const double* beta, index_t m,         \
                                               double alpha, double kappa, T* out) {              \
         plan_row_body<T>(c, beta, m, alpha, kappa, out);                                         \
+    }                                                                                            \
+    PARTITA_MULTIVERSION static double row_dot(const T* k, const T* v, index_t m) {              \
+        return row_dot_body<T>(k, v, m);                                                         \
+    }                                                                                            \
+    PARTITA_MULTIVERSION static void scale_accumulate(double w, T* e, index_t m, double* acc) {  \
+        scale_accumulate_body<T>(w, e, m, acc);                                                  \
+    }                                                                                            \
+    PARTITA_MULTIVERSION static void scale_row(double u, const double* v, index_t m, T* k) {     \
+        scale_row_body<T>(u, v, m, k);                                                           \
     }
 PARTITA_SINKHORN_KERNELS(double)
 PARTITA_SINKHORN_KERNELS(float)
@@ -254,6 +322,23 @@ template <class T>
 inline bool in_range(double s) {
     if constexpr (std::is_same_v<T, double>) return s >= 1e-200 && s <= 1e300;
     else return s >= 1e-20 && s <= 1e30;
+}
+
+// Trusted sums. A sum of terms w_i e_i (e_i in T, possibly underflowed; products in double) is
+// trusted when it is at least floor * max(max_i w_i, 1): what underflow lost, below
+// terms x max(w, 1) x 2.2e-308 in double (1.2e-38 in float), is then far below its rounding
+// error. A stored kernel row is c_i e_ij, and is only kept when c_i <= exp(log_c_max), so that
+// its underflowed entries stay below that bound too; the scalings stay within [1/tau, tau].
+template <class T>
+struct Stabilised {
+    static constexpr double floor = std::is_same_v<T, double> ? 1e-200 : 1e-20;
+    static constexpr double log_c_max = std::is_same_v<T, double> ? 100.0 : 20.0;
+    static constexpr double log_tau = std::is_same_v<T, double> ? 230.0 : 34.0;  // 1e100, 1e15
+};
+
+template <class T>
+inline bool trusted(double sum, double max_weight) {
+    return sum >= Stabilised<T>::floor * std::max(max_weight, 1.0) && sum <= 1e300;
 }
 
 // Exact log-sum-exp of a short double sequence (the virtual points).
@@ -297,6 +382,7 @@ struct State {
     std::int64_t* n_iter = nullptr;
     double* err = nullptr;
     std::uint8_t* converged = nullptr;
+    std::int64_t* n_log_sweeps = nullptr;  // sweeps that evaluated exp per entry (optional)
 };
 
 // Runs at most max_iter iterations (>= 1) on every problem; each stops on its own at err < tol.
@@ -308,11 +394,26 @@ struct State {
 // entry per iteration and one multiply-add. When some c_i is far from 1 (|log c_i| > 300, a large
 // change of f) or a sum is out of range, that problem's column LSEs are recomputed exactly (two
 // passes, column maxima as shifts).
+//
+// Stabilised scaling (`kernel` not null and `absorb`; Schmitzer's absorption): c_i e_ij is the
+// entry K_ij = exp(kA_i + kB_j - C_ij kappa) of the Gibbs kernel with the potentials absorbed
+// (kA = alpha with the new f, kB = beta), so the log sweep stores it in `kernel` at the price of
+// a store. The following iterations are multiplications by the scalings v_j = exp(beta_j - kB_j)
+// and u_i = exp(alpha_i - kA_i) only: row i's LSE is log(sum_j K_ij v_j) - kA_i and its share of
+// the column sums is u_i K_ij, one read of K and no exp per entry. A problem goes back to a log
+// sweep (which absorbs the scalings into a fresh K) when a scaling leaves [1/tau, tau] or a sum
+// is no longer trusted (Stabilised); a failed stabilised sweep is redone in the log domain. A
+// kernel that served fewer than two sweeps was not worth its store: the next 1, 3, 7, ... (at
+// most 31) log sweeps of that problem do not store one. Problems with a zero marginal weight
+// always stay in the log domain.
+//
+// With `write_plan`, `kernel` receives the plans at the end (u_i K_ij v_j where K is stored).
 template <class T>
-void solve(const Problem<T>& pb, State& st, index_t max_iter, double tol, int n_threads,
-           InterruptCheck& interrupt) {
+void solve(const Problem<T>& pb, State& st, index_t max_iter, double tol, T* kernel, bool absorb,
+           bool write_plan, int n_threads, InterruptCheck& interrupt) {
     require(max_iter >= 1, "max_iter must be >= 1");
     require(pb.eps > 0, "eps must be positive");
+    require(kernel != nullptr || (!absorb && !write_plan), "absorb / write_plan need a buffer");
     const index_t B = pb.B, n = pb.n, m = pb.m;
     const index_t R = rows_per_chunk(m), nch = (n + R - 1) / R;
     const double eps = pb.eps, inv_eps = 1.0 / eps;
@@ -320,12 +421,31 @@ void solve(const Problem<T>& pb, State& st, index_t max_iter, double tol, int n_
     const double phi_a = pb.phi_a, phi_b = pb.phi_b;
     const bool relaxed = phi_a < 1.0 || phi_b < 1.0;
     const int threads = std::max(1, n_threads);
+    constexpr double LOG_TAU = detail::Stabilised<T>::log_tau;
 
     std::vector<T> alpha(std::size_t(B) * n), beta(std::size_t(B) * m), cshift(std::size_t(B) * m);
     std::vector<double> partial(std::size_t(B) * nch * m), lse_col(std::size_t(B) * m);
     std::vector<double> dmax(std::size_t(B) * nch, 0.0), cmax(std::size_t(B) * nch, 0.0);
     std::vector<std::uint8_t> item_bad(std::size_t(B) * nch, 0), done(B, 0), bad(B, 0);
+    std::vector<std::uint8_t> item_kernel_bad(std::size_t(B) * nch, 0);
     std::vector<double> dg(B, 0.0), gnew(std::size_t(B) * m);
+    // kB: beta of the last log sweep (the column sums' reference); kA: its alpha. Stabilised
+    // scaling state: has_kernel (K of the problem is current), can_absorb, the scalings v.
+    std::vector<double> kA(std::size_t(B) * n), kB(std::size_t(B) * m);
+    std::vector<std::uint8_t> has_kernel(B, 0), can_absorb(B, 0), store_now(B, 0);
+    std::vector<T> vscale(absorb ? std::size_t(B) * m : 0);
+    std::vector<double> vmax(B, 0.0), f_prev(absorb ? std::size_t(B) * n : 0);
+    // Backoff: log sweeps left without a store, current backoff, sweeps served by the kernel.
+    std::vector<index_t> hold(B, 0), backoff(B, 0), kernel_uses(B, 0);
+    auto drop_kernel = [&](index_t b) {
+        if (kernel_uses[b] < 2) {
+            backoff[b] = std::min<index_t>(2 * backoff[b] + 1, 31);
+            hold[b] = backoff[b];
+        } else {
+            backoff[b] = 0;
+        }
+        has_kernel[b] = 0;
+    };
     std::vector<index_t> act;
 
     auto A = [&](index_t b, index_t i) { return pb.log_a[b * n + i] + st.f[b * n + i] * inv_eps; };
@@ -381,8 +501,8 @@ void solve(const Problem<T>& pb, State& st, index_t max_iter, double tol, int n_
         }
     };
 
-    // Column LSEs from the sums of the sweep; problems where they are not trustworthy are
-    // recomputed exactly.
+    // Column LSEs from the sums of the sweep (log sum - kB); problems where they are not
+    // trustworthy are recomputed exactly.
     auto sweep_columns = [&](const std::vector<index_t>& list) {
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && list.size() > 1)
         for (index_t q = 0; q < index_t(list.size()); ++q) {
@@ -394,15 +514,15 @@ void solve(const Problem<T>& pb, State& st, index_t max_iter, double tol, int n_
                 cm = std::max(cm, cmax[b * nch + ch]);
             }
             double* L = lse_col.data() + b * m;
-            const T* bt = beta.data() + b * m;
+            const double* ref = kB.data() + b * m;
             for (index_t j = 0; ok && j < m; ++j) {
                 double s = 0.0;
                 for (index_t ch = 0; ch < nch; ++ch) s += partial[(b * nch + ch) * m + j];
-                if (!(s >= 1e-200 * cm && s <= 1e300)) {
+                if (!detail::trusted<T>(s, cm)) {
                     ok = false;
                     break;
                 }
-                L[j] = std::log(s) - double(bt[j]);
+                L[j] = std::log(s) - ref[j];
                 if (pb.vrow) L[j] = logaddexp(L[j], vrow_term(b));
             }
             bad[b] = !ok;
@@ -413,19 +533,129 @@ void solve(const Problem<T>& pb, State& st, index_t max_iter, double tol, int n_
         exact_columns(redo);
     };
 
+    // Log sweep of rows [r0, r1) of problem b: f-update of every row (one exp per entry, kept in
+    // L1; in the stored kernel when the problem absorbs), then the row's share of the next
+    // column sums.
+    auto log_item = [&](index_t b, index_t ch, std::vector<T>& e) {
+        double* acc = partial.data() + (b * nch + ch) * m;
+        std::fill(acc, acc + m, 0.0);
+        const T* bt = beta.data() + b * m;
+        const bool store_kernel = store_now[b];
+        const double vcol_term = pb.vcol ? pb.log_bv[b] + st.gv[b] * inv_eps : 0.0;
+        const index_t r0 = ch * R, r1 = std::min(n, r0 + R);
+        double d = 0.0, cm = 0.0;
+        bool item_ok = true, kernel_ok = true;
+        for (index_t i = r0; i < r1; ++i) {
+            const T* c = pb.C + (b * n + i) * m;
+            T* row = store_kernel ? kernel + (b * n + i) * m : e.data();
+            double& fi = st.f[b * n + i];
+            T shift = T(-fi / (phi_a * eps));
+            double s = detail::row_exp(c, bt, m, kappa, shift, row);
+            if (pb.vcol) s += std::exp(vcol_term - double(shift));
+            if (!detail::in_range<T>(s)) {
+                shift = detail::row_max(c, bt, m, kappa);
+                if (pb.vcol) shift = std::max(shift, T(vcol_term));
+                s = detail::row_exp(c, bt, m, kappa, shift, row);
+                if (pb.vcol) s += std::exp(vcol_term - double(shift));
+            }
+            const double fn = -phi_a * eps * (double(shift) + std::log(s));
+            d = std::max(d, std::fabs(fn - fi));
+            fi = fn;
+            const double la = pb.log_a[b * n + i];
+            const double al = la + fn * inv_eps;
+            alpha[b * n + i] = T(al);
+            kA[b * n + i] = al;
+            if (la <= LOG_ZERO / 2) continue;  // a zero-weight row adds nothing
+            const double lc = al + double(shift);
+            if (!(std::fabs(lc) <= 300.0)) {
+                item_ok = false;
+                continue;
+            }
+            const double ci = std::exp(lc);
+            cm = std::max(cm, ci);
+            kernel_ok = kernel_ok && lc <= detail::Stabilised<T>::log_c_max;
+            if (store_kernel) detail::scale_accumulate(ci, row, m, acc);
+            else detail::axpy(ci, row, m, acc);
+        }
+        dmax[b * nch + ch] = d;
+        cmax[b * nch + ch] = cm;
+        item_bad[b * nch + ch] = !item_ok;
+        item_kernel_bad[b * nch + ch] = !(item_ok && kernel_ok);
+    };
+
+    // Stabilised sweep of rows [r0, r1) of problem b from its stored kernel; false when a row
+    // sum or a scaling left its range (the problem is then redone by a log sweep).
+    auto scaled_item = [&](index_t b, index_t ch) {
+        double* acc = partial.data() + (b * nch + ch) * m;
+        std::fill(acc, acc + m, 0.0);
+        const T* v = vscale.data() + b * m;
+        const double vcol_term = pb.vcol ? pb.log_bv[b] + st.gv[b] * inv_eps : 0.0;
+        const index_t r0 = ch * R, r1 = std::min(n, r0 + R);
+        double d = 0.0, cm = 0.0;
+        for (index_t i = r0; i < r1; ++i) {
+            const T* k = kernel + (b * n + i) * m;
+            const double s = detail::row_dot(k, v, m);
+            double lse = std::log(s) - kA[b * n + i];
+            // The virtual column (scaled units: exp(vcol_term + kA_i)) counts in the total.
+            const double total = pb.vcol ? s + std::exp(std::min(vcol_term + kA[b * n + i], 700.0)) : s;
+            if (!detail::trusted<T>(total, vmax[b])) return false;
+            if (pb.vcol) lse = logaddexp(lse, vcol_term);
+            const double fn = -phi_a * eps * lse;
+            double& fi = st.f[b * n + i];
+            d = std::max(d, std::fabs(fn - fi));
+            fi = fn;
+            const double al = pb.log_a[b * n + i] + fn * inv_eps;
+            alpha[b * n + i] = T(al);
+            const double lu = al - kA[b * n + i];
+            if (!(std::fabs(lu) <= LOG_TAU)) return false;
+            const double ui = std::exp(lu);
+            cm = std::max(cm, ui);
+            detail::axpy(ui, k, m, acc);
+        }
+        dmax[b * nch + ch] = d;
+        cmax[b * nch + ch] = cm;
+        item_bad[b * nch + ch] = 0;
+        return true;
+    };
+
+    // Before a log sweep of problem b: whether it stores a kernel.
+    auto start_log_sweep = [&](index_t b) {
+        store_now[b] = can_absorb[b] && hold[b] == 0;
+        if (hold[b] > 0) --hold[b];
+        if (st.n_log_sweeps) ++st.n_log_sweeps[b];
+    };
+    // After it: kB is its beta, and its kernel is current where stored.
+    auto finish_log_sweep = [&](index_t b) {
+        std::copy(beta.begin() + b * m, beta.begin() + (b + 1) * m, kB.begin() + b * m);
+        kernel_uses[b] = 0;
+        if (!store_now[b]) return;
+        bool ok = true;
+        for (index_t ch = 0; ok && ch < nch; ++ch) ok = !item_kernel_bad[b * nch + ch];
+        has_kernel[b] = 1;
+        if (!ok) drop_kernel(b);  // the store was wasted
+    };
+
     act.clear();
     for (index_t b = 0; b < B; ++b) {
         act.push_back(b);
         st.n_iter[b] = 0;
         st.err[b] = std::numeric_limits<double>::infinity();
         st.converged[b] = 0;
-        for (index_t i = 0; i < n; ++i) alpha[b * n + i] = T(A(b, i));
+        bool positive = true;
+        for (index_t i = 0; i < n; ++i) {
+            alpha[b * n + i] = T(A(b, i));
+            positive = positive && pb.log_a[b * n + i] > LOG_ZERO / 2;
+        }
+        for (index_t j = 0; j < m; ++j) positive = positive && pb.log_b[b * m + j] > LOG_ZERO / 2;
+        can_absorb[b] = absorb && positive;
+        if (st.n_log_sweeps) st.n_log_sweeps[b] = 0;
     }
     exact_columns(act);  // the column LSEs of the warm-start f
 
     for (index_t iter = 1; iter <= max_iter && !act.empty(); ++iter) {
         interrupt();
-        // g-update (O(m) per problem from the column LSEs), its check, the virtual points.
+        // g-update (O(m) per problem from the column LSEs), its check, the virtual points, and
+        // the scalings v of a stored kernel (absorbed when out of range).
 #pragma omp parallel for num_threads(threads) schedule(static) if (threads > 1 && act.size() > 1)
         for (index_t q = 0; q < index_t(act.size()); ++q) {
             const index_t b = act[q];
@@ -464,6 +694,18 @@ void solve(const Problem<T>& pb, State& st, index_t max_iter, double tol, int n_
             }
             dg[b] = d;
             for (index_t j = 0; j < m; ++j) beta[b * m + j] = T(pb.log_b[b * m + j] + g[j] * inv_eps);
+            if (has_kernel[b]) {
+                double vm = 0.0;
+                bool ok = true;
+                for (index_t j = 0; j < m && ok; ++j) {
+                    const double lv = double(beta[b * m + j]) - kB[b * m + j];
+                    ok = std::fabs(lv) <= LOG_TAU;
+                    vscale[b * m + j] = T(std::exp(lv));
+                    vm = std::max(vm, double(vscale[b * m + j]));
+                }
+                vmax[b] = vm;
+                if (!ok) drop_kernel(b);  // absorb: this sweep is a log sweep
+            }
         }
         {
             std::vector<index_t> still;
@@ -473,51 +715,43 @@ void solve(const Problem<T>& pb, State& st, index_t max_iter, double tol, int n_
         }
         if (act.empty()) break;
 
-        // The sweep: f-update of every row (one exp per entry, kept in L1), then the row's share
-        // of the next column sums.
-        parallel_units(index_t(act.size()) * nch, threads, interrupt, [&](index_t it) {
-            thread_local std::vector<T> e;
-            e.resize(std::size_t(m));
-            const index_t b = act[it / nch], ch = it % nch;
-            double* acc = partial.data() + (b * nch + ch) * m;
-            std::fill(acc, acc + m, 0.0);
-            const T* bt = beta.data() + b * m;
-            const double vcol_term = pb.vcol ? pb.log_bv[b] + st.gv[b] * inv_eps : 0.0;
-            const index_t r0 = ch * R, r1 = std::min(n, r0 + R);
-            double d = 0.0, cm = 0.0;
-            bool item_ok = true;
-            for (index_t i = r0; i < r1; ++i) {
-                const T* c = pb.C + (b * n + i) * m;
-                double& fi = st.f[b * n + i];
-                T shift = T(-fi / (phi_a * eps));
-                double s = detail::row_exp(c, bt, m, kappa, shift, e.data());
-                if (pb.vcol) s += std::exp(vcol_term - double(shift));
-                if (!detail::in_range<T>(s)) {
-                    shift = detail::row_max(c, bt, m, kappa);
-                    if (pb.vcol) shift = std::max(shift, T(vcol_term));
-                    s = detail::row_exp(c, bt, m, kappa, shift, e.data());
-                    if (pb.vcol) s += std::exp(vcol_term - double(shift));
-                }
-                const double fn = -phi_a * eps * (double(shift) + std::log(s));
-                d = std::max(d, std::fabs(fn - fi));
-                fi = fn;
-                const double la = pb.log_a[b * n + i];
-                const double al = la + fn * inv_eps;
-                alpha[b * n + i] = T(al);
-                if (la <= LOG_ZERO / 2) continue;  // a zero-weight row adds nothing
-                const double lc = al + double(shift);
-                if (!(std::fabs(lc) <= 300.0)) {
-                    item_ok = false;
-                    continue;
-                }
-                const double ci = std::exp(lc);
-                cm = std::max(cm, ci);
-                detail::axpy(ci, e.data(), m, acc);
+        // The sweep: stabilised problems from their kernels, the others in the log domain.
+        std::vector<index_t> scaled, logd;
+        for (index_t b : act) (has_kernel[b] ? scaled : logd).push_back(b);
+        for (index_t b : scaled) std::copy(st.f + b * n, st.f + (b + 1) * n, f_prev.begin() + b * n);
+        for (index_t b : logd) start_log_sweep(b);
+        std::vector<std::uint8_t> item_ok(scaled.size() * nch, 1);
+        parallel_units(
+            index_t(logd.size() + scaled.size()) * nch, threads, interrupt,
+            [&] { return std::vector<T>(std::size_t(m)); },
+            [&](index_t it, std::vector<T>& e) {
+                const index_t q = it / nch, ch = it % nch;
+                if (q < index_t(logd.size())) log_item(logd[q], ch, e);
+                else item_ok[(q - logd.size()) * nch + ch] = scaled_item(scaled[q - logd.size()], ch);
+            });
+        // Failed stabilised problems are redone in the log domain from their previous f.
+        for (index_t b : logd) finish_log_sweep(b);
+        std::vector<index_t> redo;
+        for (std::size_t q = 0; q < scaled.size(); ++q) {
+            const index_t b = scaled[q];
+            bool ok = true;
+            for (index_t ch = 0; ok && ch < nch; ++ch) ok = item_ok[q * nch + ch];
+            if (ok) {
+                ++kernel_uses[b];
+                continue;
             }
-            dmax[b * nch + ch] = d;
-            cmax[b * nch + ch] = cm;
-            item_bad[b * nch + ch] = !item_ok;
-        });
+            std::copy(f_prev.begin() + b * n, f_prev.begin() + (b + 1) * n, st.f + b * n);
+            drop_kernel(b);
+            start_log_sweep(b);
+            redo.push_back(b);
+        }
+        if (!redo.empty()) {
+            parallel_units(
+                index_t(redo.size()) * nch, threads, interrupt,
+                [&] { return std::vector<T>(std::size_t(m)); },
+                [&](index_t it, std::vector<T>& e) { log_item(redo[it / nch], it % nch, e); });
+            for (index_t b : redo) finish_log_sweep(b);
+        }
         sweep_columns(act);
 
         for (index_t b : act) {
@@ -555,26 +789,35 @@ void solve(const Problem<T>& pb, State& st, index_t max_iter, double tol, int n_
             st.converged[b] = err < tol;
         }
     }
-}
 
-// The plans P_ij = a_i b_j exp((f_i + g_j - C_ij) / eps) of the real rows and columns.
-template <class T>
-void plan(const Problem<T>& pb, const double* f, const double* g, T* out, int n_threads,
-          InterruptCheck& interrupt) {
-    const index_t B = pb.B, n = pb.n, m = pb.m;
-    const index_t R = rows_per_chunk(m), nch = (n + R - 1) / R;
-    const double inv_eps = 1.0 / pb.eps;
-    std::vector<double> beta(std::size_t(B) * m);
-    for (index_t b = 0; b < B; ++b)
-        for (index_t j = 0; j < m; ++j)
-            beta[b * m + j] = pb.log_b[b * m + j] + g[b * m + j] * inv_eps;
-    parallel_units(B * nch, n_threads, interrupt, [&](index_t it) {
+    if (!write_plan) return;
+    // The plans: u_i K_ij v_j in place where the kernel is stored and the scalings are in range,
+    // exp((alpha_i + beta_j) - C_ij kappa) otherwise.
+    // scal_* hold the scalings u, v (from a kernel) or alpha, beta (exp path).
+    std::vector<double> scal_a(std::size_t(B) * n), scal_b(std::size_t(B) * m);
+    std::vector<std::uint8_t> from_kernel(B, 0);
+    for (index_t b = 0; b < B; ++b) {
+        double* sa = scal_a.data() + b * n;
+        double* sb = scal_b.data() + b * m;
+        for (index_t i = 0; i < n; ++i) sa[i] = pb.log_a[b * n + i] + st.f[b * n + i] * inv_eps;
+        for (index_t j = 0; j < m; ++j) sb[j] = pb.log_b[b * m + j] + st.g[b * m + j] * inv_eps;
+        bool ok = has_kernel[b];
+        for (index_t i = 0; ok && i < n; ++i) ok = std::fabs(sa[i] - kA[b * n + i]) <= LOG_TAU;
+        for (index_t j = 0; ok && j < m; ++j) ok = std::fabs(sb[j] - kB[b * m + j]) <= LOG_TAU;
+        from_kernel[b] = ok;
+        if (!ok) continue;
+        for (index_t i = 0; i < n; ++i) sa[i] = std::exp(sa[i] - kA[b * n + i]);
+        for (index_t j = 0; j < m; ++j) sb[j] = std::exp(sb[j] - kB[b * m + j]);
+    }
+    parallel_units(B * nch, threads, interrupt, [&](index_t it) {
         const index_t b = it / nch, ch = it % nch;
         const index_t r0 = ch * R, r1 = std::min(n, r0 + R);
-        for (index_t i = r0; i < r1; ++i)
-            detail::plan_row(pb.C + (b * n + i) * m, beta.data() + b * m, m,
-                             pb.log_a[b * n + i] + f[b * n + i] * inv_eps, inv_eps,
-                             out + (b * n + i) * m);
+        for (index_t i = r0; i < r1; ++i) {
+            T* out = kernel + (b * n + i) * m;
+            if (from_kernel[b]) detail::scale_row(scal_a[b * n + i], scal_b.data() + b * m, m, out);
+            else detail::plan_row(pb.C + (b * n + i) * m, scal_b.data() + b * m, m, scal_a[b * n + i],
+                                  inv_eps, out);
+        }
     });
 }
 
