@@ -37,6 +37,8 @@ C = np.random.default_rng(0).uniform(0, 1, (6, 4))
     (dict(f0=np.zeros(5)), "f0.shape"),
     (dict(g0=np.full(4, np.inf)), "g0 contains"),
     (dict(return_plan="yes"), "return_plan"),
+    (dict(method="sinkhorn"), "method must be one of"),
+    (dict(method=None), "method must be one of"),
 ])
 def test_sinkhorn_bad_input(kwargs, match):
     args = dict(C=C, reg=0.1)
@@ -105,3 +107,16 @@ def test_refit_failure_clears_previous_fit():
 def test_bad_sample_weight():
     with pytest.raises(ValueError, match="sample_weight"):
         SinkhornKMeans(3).fit(X, sample_weight=-np.ones(30))
+
+
+def test_stored_kernel_that_does_not_fit(monkeypatch):
+    # The stabilised method needs a C-sized kernel array: an explicit request that cannot fit is
+    # a MemoryError naming the alternative; "auto" falls back to the log domain (same result).
+    import partita._validation as validation
+    ref = sinkhorn(C, reg=0.1, return_plan=False, method="sinkhorn_log")
+    monkeypatch.setattr(validation, "available_memory", lambda: C.nbytes - 1)
+    with pytest.raises(MemoryError, match="sinkhorn_log"):
+        sinkhorn(C, reg=0.1, return_plan=False, method="sinkhorn_stabilized")
+    auto = sinkhorn(C, reg=0.1, return_plan=False)
+    np.testing.assert_array_equal(auto.f, ref.f)
+    np.testing.assert_array_equal(auto.g, ref.g)
