@@ -5,9 +5,11 @@
 Settings (ANCHORS.md, issue 4), random uniform costs in [0, 1], float64, uniform marginals:
 
 * 20000 x 1000, reg 0.05, exactly 100 iterations (tol=0 / stopThr=0), plan returned:
-  partita (1 and 2 threads) against POT ``sinkhorn_log`` (stable) and POT ``sinkhorn``
-  (multiplicative, unstable for small reg). extra_info records the effective bandwidth
-  (one read of C per iteration: 100 x 160 MB / time), to compare with the machine's floor.
+  partita (1 and 2 threads; method "sinkhorn_stabilized", the default here, and
+  "sinkhorn_log") against POT ``sinkhorn_log`` (stable) and POT ``sinkhorn`` (multiplicative,
+  unstable for small reg). extra_info records the effective bandwidth (one read of C or of the
+  stored kernel per iteration: 100 x 160 MB / time), to compare with the machine's floor, and
+  the number of iterations that evaluated an exp per entry.
 * A batch of 64 problems of 2048 x 256, reg 0.05, 100 iterations each: partita's batched call
   against a Python loop over POT ``sinkhorn_log``; and partita with per-problem stopping at
   tol=1e-9 (extra_info: iterations).
@@ -43,9 +45,11 @@ GROUP_BIG = "sinkhorn 20000x1000 float64 reg 0.05, 100 iterations"
 
 
 @pytest.mark.benchmark(group=GROUP_BIG)
+@pytest.mark.parametrize("method", ["sinkhorn_stabilized", "sinkhorn_log"])
 @pytest.mark.parametrize("n_jobs", [1, 2])
-def test_partita_big(benchmark, big, n_jobs):
-    r = benchmark.pedantic(lambda: sinkhorn(big, reg=REG, max_iter=ITERS, tol=0, n_jobs=n_jobs),
+def test_partita_big(benchmark, big, n_jobs, method):
+    r = benchmark.pedantic(lambda: sinkhorn(big, reg=REG, max_iter=ITERS, tol=0, n_jobs=n_jobs,
+                                            method=method),
                            rounds=3, iterations=1)
     assert r.n_iter == ITERS
     t = benchmark.stats.stats.min
@@ -84,10 +88,12 @@ GROUP_BATCH = "sinkhorn batch 64 x 2048x256 float64 reg 0.05"
 
 
 @pytest.mark.benchmark(group=GROUP_BATCH)
+@pytest.mark.parametrize("method", ["sinkhorn_stabilized", "sinkhorn_log"])
 @pytest.mark.parametrize("n_jobs", [1, 2])
-def test_partita_batch_fixed(benchmark, batch, n_jobs):
+def test_partita_batch_fixed(benchmark, batch, n_jobs, method):
     r = benchmark.pedantic(lambda: sinkhorn(batch, reg=REG, max_iter=ITERS, tol=0,
-                                            n_jobs=n_jobs), rounds=3, iterations=1)
+                                            n_jobs=n_jobs, method=method), rounds=3,
+                           iterations=1)
     assert np.all(r.n_iter == ITERS)
 
 

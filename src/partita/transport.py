@@ -3,7 +3,8 @@
 Batched log-domain Sinkhorn scaling runs in C++ (``cpp/include/partita/sinkhorn.hpp``): one
 fused streaming pass over the cost matrix per iteration (the f-update of a row and that row's
 share of the next g-update's column sums while it is in cache), each problem of a batch
-stopping on its own tolerance. This module validates the input, maps the balanced, KL-relaxed
+stopping on its own tolerance; with a stored Gibbs kernel (stabilised scaling, absorption into
+the potentials when the scalings drift) the passes compute no exponentials. This module validates the input, maps the balanced, KL-relaxed
 and partial variants onto the kernel, and builds the clustering estimator on top of it. The
 algorithms are specified in ``ALGORITHMS.md`` section 2.
 
@@ -299,19 +300,22 @@ def sinkhorn(C, a=None, b=None, *, reg, reg_m=None, mass=None, max_iter=1000, to
     return_plan : bool, default=True
         Whether to build the n x m plan (C's memory; one more pass over it).
     method : {"auto", "sinkhorn_log", "sinkhorn_stabilized"}, default="auto"
-        How an iteration is computed; the iterates are the same up to rounding (about 1e-15
-        relative in float64), so is the result. "sinkhorn_log": every iteration evaluates
-        ``exp((f_i + g_j - C_ij) / reg)`` for every entry (no memory beyond C and the plan).
-        "sinkhorn_stabilized": log-domain stabilised scaling (Schmitzer 2019; POT's
-        ``sinkhorn_stabilized``): a log-domain iteration stores the Gibbs kernel with the
-        current potentials absorbed, ``K_ij = a_i b_j exp((f_i + g_j - C_ij) / reg)``, in an
-        array of C's size (the plan's own memory when the plan is returned); then iterations
-        only multiply K by scalings ``u, v``, no exp, and a problem goes back to a log-domain
-        iteration (absorbing u, v into f, g and a fresh K) when a scaling leaves [1e-30, 1e30]
-        (float32: [1e-5, 1e5]) or a row sum underflows. It never overflows either. Problems
-        with a zero weight in a or b, and problems whose scaled iterations keep failing, stay
-        in the log domain. "auto": stabilised when max_iter >= 2 and the kernel array is the
-        returned plan or fits in a quarter of the available memory.
+        How an iteration is computed. The iterates are the same up to rounding: plans agree to
+        about 1e-12 relative in float64 (the log domain's exp is accurate to 3e-13).
+
+        - "sinkhorn_log": every iteration evaluates ``exp((f_i + g_j - C_ij) / reg)`` for every
+          entry; no memory beyond C and the plan.
+        - "sinkhorn_stabilized": stabilised scaling (Schmitzer 2019, POT's
+          ``sinkhorn_stabilized``). A log-domain iteration stores the Gibbs kernel with the
+          current potentials absorbed, ``K_ij = a_i b_j exp((f_i + g_j - C_ij) / reg)``, in an
+          array of C's size (the plan's own array when the plan is returned); the following
+          iterations only multiply K by the scalings ``u, v`` (no exp). A problem goes back to
+          a log-domain iteration, absorbing u, v into f, g and storing a fresh K, when a
+          scaling leaves [1e-100, 1e100] (float32: [1e-15, 1e15]) or a sum gets too small to
+          be trusted; it never overflows either. Problems with a zero weight in a or b stay in
+          the log domain, and a problem that keeps needing fresh kernels stores them less often.
+        - "auto": stabilised when max_iter >= 2 and the kernel array is the returned plan or
+          fits in a quarter of the available memory; otherwise the log domain.
     n_jobs : int or None, default=None
         Threads (None: all cores). Never changes the result.
 
