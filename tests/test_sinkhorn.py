@@ -327,3 +327,27 @@ def test_return_plan_false_same_potentials():
     assert without.plan is None and without.n_iter == with_plan.n_iter
     np.testing.assert_array_equal(without.f, with_plan.f)
     np.testing.assert_array_equal(without.g, with_plan.g)
+
+
+@pytest.mark.parametrize("dtype, reg, iters", [(np.float32, 3e-4, 20), (np.float64, 3e-5, 200)])
+def test_stabilised_plan_keeps_tiny_entries(dtype, reg, iters):
+    # Partial transport where the virtual column takes almost everything: the real plan entries
+    # underflowed when the kernel was stored, but the final potentials lift them into range.
+    # The plan is built from the potentials, entry by entry as in the log domain.
+    rng = np.random.default_rng(1)
+    C = rng.uniform(0, 1, (17, 1)).astype(dtype)
+    a = rng.uniform(0.2, 1, 17)
+    a /= a.sum()
+    kw = dict(reg=reg, mass=0.6, max_iter=iters, tol=0)
+    lg = sinkhorn(C, a, np.ones(1), method="sinkhorn_log", **kw)
+    st = sinkhorn(C, a, np.ones(1), method="sinkhorn_stabilized", **kw)
+    assert lg.plan.max() > 0
+    np.testing.assert_allclose(st.plan, lg.plan, rtol=1e-6 if dtype == np.float32 else 1e-9)
+
+
+def test_float32_plan_never_inf():
+    # Costs / reg ~ 1e10 in float32 is beyond any precision, but the plan must stay finite.
+    C = np.random.default_rng(21).uniform(0, 1e4, (20, 15)).astype(np.float32)
+    for method in METHODS:
+        r = sinkhorn(C, reg=1e-6, max_iter=50, tol=0, method=method)
+        assert np.all(np.isfinite(r.plan)) and np.all(np.isfinite(r.f))

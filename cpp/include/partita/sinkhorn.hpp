@@ -217,10 +217,17 @@ inline __attribute__((always_inline)) void plan_row_body(const T* __restrict c,
         if constexpr (std::is_same_v<T, double>) cv = load<d8>(c + j);
         else cv = __builtin_convertvector(load<f8>(c + j), d8);
         const d8 e = vexp<double>((al + load<d8>(beta + j)) - cv * k);
-        if constexpr (std::is_same_v<T, double>) store(out + j, e);
-        else store(out + j, __builtin_convertvector(e, f8));
+        if constexpr (std::is_same_v<T, double>) {
+            store(out + j, e);
+        } else {
+            const d8 top = splat<d8>(double(std::numeric_limits<float>::max()));
+            store(out + j, __builtin_convertvector(e < top ? e : top, f8));  // no inf in float
+        }
     }
-    for (; j < m; ++j) out[j] = T(vexp<double>((alpha + beta[j]) - double(c[j]) * kappa));
+    for (; j < m; ++j) {
+        const double e = vexp<double>((alpha + beta[j]) - double(c[j]) * kappa);
+        out[j] = T(std::min(e, double(std::numeric_limits<T>::max())));
+    }
 }
 
 // sum_j k_j v_j, products in T, accumulated in double in a fixed order (the stabilised pass).
@@ -265,23 +272,6 @@ inline __attribute__((always_inline)) void scale_accumulate_body(double w, T* __
     }
 }
 
-// k_j <- T(u k_j v_j), computed in double: a plan row from a stored kernel row.
-template <class T>
-inline __attribute__((always_inline)) void scale_row_body(double u, const double* __restrict v,
-                                                          index_t m, T* __restrict k) {
-    const d8 uv = splat<d8>(u);
-    index_t j = 0;
-    for (; j + 8 <= m; j += 8) {
-        if constexpr (std::is_same_v<T, double>) {
-            store(k + j, (uv * load<d8>(k + j)) * load<d8>(v + j));
-        } else {
-            const d8 kv = __builtin_convertvector(load<f8>(k + j), d8);
-            store(k + j, __builtin_convertvector((uv * kv) * load<d8>(v + j), f8));
-        }
-    }
-    for (; j < m; ++j) k[j] = T((u * double(k[j])) * v[j]);
-}
-
 #define PARTITA_SINKHORN_KERNELS(T)                                                              \
     PARTITA_MULTIVERSION static double row_exp(const T* c, const T* beta, index_t m, T kappa,    \
                                                T shift, T* e) {                                  \
@@ -309,9 +299,6 @@ inline __attribute__((always_inline)) void scale_row_body(double u, const double
     }                                                                                            \
     PARTITA_MULTIVERSION static void scale_accumulate(double w, T* e, index_t m, double* acc) {  \
         scale_accumulate_body<T>(w, e, m, acc);                                                  \
-    }                                                                                            \
-    PARTITA_MULTIVERSION static void scale_row(double u, const double* v, index_t m, T* k) {     \
-        scale_row_body<T>(u, v, m, k);                                                           \
     }
 PARTITA_SINKHORN_KERNELS(double)
 PARTITA_SINKHORN_KERNELS(float)
@@ -324,16 +311,18 @@ inline bool in_range(double s) {
     else return s >= 1e-20 && s <= 1e30;
 }
 
-// Trusted sums. A sum of terms w_i e_i (e_i in T, possibly underflowed; products in double) is
-// trusted when it is at least floor * max(max_i w_i, 1): what underflow lost, below
-// terms x max(w, 1) x 2.2e-308 in double (1.2e-38 in float), is then far below its rounding
-// error. A stored kernel row is c_i e_ij, and is only kept when c_i <= exp(log_c_max), so that
-// its underflowed entries stay below that bound too; the scalings stay within [1/tau, tau].
+// Trusted sums. A sum of terms w_i e_i (e_i in T, possibly underflowed) is trusted when it is at
+// least floor * max(max_i w_i, 1): what underflow lost, below terms x max(w, 1) x 2.2e-308 in
+// double (1.2e-38 in float), is then far below its rounding error. A stored kernel entry is
+// c_i e_ij, so its loss is up to max(c, 1) times larger: sums of stored entries use
+// max_i w_i x max(max_i c_i, 1) as the weight. Kernels with c_i > exp(log_c_max) are not kept;
+// the scalings stay within [1/tau, tau].
 template <class T>
 struct Stabilised {
     static constexpr double floor = std::is_same_v<T, double> ? 1e-200 : 1e-20;
     static constexpr double log_c_max = std::is_same_v<T, double> ? 100.0 : 20.0;
-    static constexpr double log_tau = std::is_same_v<T, double> ? 230.0 : 34.0;  // 1e100, 1e15
+    // ln 1e100, ln 1e15
+    static constexpr double log_tau = std::is_same_v<T, double> ? 230.25850929940458 : 34.538776394910684;
 };
 
 template <class T>
@@ -407,7 +396,7 @@ struct State {
 // most 31) log sweeps of that problem do not store one. Problems with a zero marginal weight
 // always stay in the log domain.
 //
-// With `write_plan`, `kernel` receives the plans at the end (u_i K_ij v_j where K is stored).
+// With `write_plan`, `kernel` receives the plans at the end, from the final potentials.
 template <class T>
 void solve(const Problem<T>& pb, State& st, index_t max_iter, double tol, T* kernel, bool absorb,
            bool write_plan, int n_threads, InterruptCheck& interrupt) {
@@ -435,6 +424,7 @@ void solve(const Problem<T>& pb, State& st, index_t max_iter, double tol, T* ker
     std::vector<std::uint8_t> has_kernel(B, 0), can_absorb(B, 0), store_now(B, 0);
     std::vector<T> vscale(absorb ? std::size_t(B) * m : 0);
     std::vector<double> vmax(B, 0.0), f_prev(absorb ? std::size_t(B) * n : 0);
+    std::vector<double> kernel_c(B, 1.0);  // max(1, max_i c_i) of the stored kernel
     // Backoff: log sweeps left without a store, current backoff, sweeps served by the kernel.
     std::vector<index_t> hold(B, 0), backoff(B, 0), kernel_uses(B, 0);
     auto drop_kernel = [&](index_t b) {
@@ -598,7 +588,7 @@ void solve(const Problem<T>& pb, State& st, index_t max_iter, double tol, T* ker
             double lse = std::log(s) - kA[b * n + i];
             // The virtual column (scaled units: exp(vcol_term + kA_i)) counts in the total.
             const double total = pb.vcol ? s + std::exp(std::min(vcol_term + kA[b * n + i], 700.0)) : s;
-            if (!detail::trusted<T>(total, vmax[b])) return false;
+            if (!detail::trusted<T>(total, vmax[b] * kernel_c[b])) return false;
             if (pb.vcol) lse = logaddexp(lse, vcol_term);
             const double fn = -phi_a * eps * lse;
             double& fi = st.f[b * n + i];
@@ -613,7 +603,7 @@ void solve(const Problem<T>& pb, State& st, index_t max_iter, double tol, T* ker
             detail::axpy(ui, k, m, acc);
         }
         dmax[b * nch + ch] = d;
-        cmax[b * nch + ch] = cm;
+        cmax[b * nch + ch] = cm * kernel_c[b];  // the column sums' weight (Stabilised)
         item_bad[b * nch + ch] = 0;
         return true;
     };
@@ -630,7 +620,12 @@ void solve(const Problem<T>& pb, State& st, index_t max_iter, double tol, T* ker
         kernel_uses[b] = 0;
         if (!store_now[b]) return;
         bool ok = true;
-        for (index_t ch = 0; ok && ch < nch; ++ch) ok = !item_kernel_bad[b * nch + ch];
+        double kc = 1.0;
+        for (index_t ch = 0; ch < nch; ++ch) {
+            ok = ok && !item_kernel_bad[b * nch + ch];
+            kc = std::max(kc, cmax[b * nch + ch]);
+        }
+        kernel_c[b] = kc;
         has_kernel[b] = 1;
         if (!ok) drop_kernel(b);  // the store was wasted
     };
@@ -793,31 +788,21 @@ void solve(const Problem<T>& pb, State& st, index_t max_iter, double tol, T* ker
     if (!write_plan) return;
     // The plans: u_i K_ij v_j in place where the kernel is stored and the scalings are in range,
     // exp((alpha_i + beta_j) - C_ij kappa) otherwise.
-    // scal_* hold the scalings u, v (from a kernel) or alpha, beta (exp path).
-    std::vector<double> scal_a(std::size_t(B) * n), scal_b(std::size_t(B) * m);
-    std::vector<std::uint8_t> from_kernel(B, 0);
+    // The plans from the final potentials, exp((alpha_i + beta_j) - C_ij kappa): not u K v,
+    // whose entries that underflowed when K was stored would stay 0 where u v lifts them into
+    // range (the iterates are protected by the trusted-sum checks; single tiny entries of the
+    // plan are not).
+    std::vector<double> al(std::size_t(B) * n), bt(std::size_t(B) * m);
     for (index_t b = 0; b < B; ++b) {
-        double* sa = scal_a.data() + b * n;
-        double* sb = scal_b.data() + b * m;
-        for (index_t i = 0; i < n; ++i) sa[i] = pb.log_a[b * n + i] + st.f[b * n + i] * inv_eps;
-        for (index_t j = 0; j < m; ++j) sb[j] = pb.log_b[b * m + j] + st.g[b * m + j] * inv_eps;
-        bool ok = has_kernel[b];
-        for (index_t i = 0; ok && i < n; ++i) ok = std::fabs(sa[i] - kA[b * n + i]) <= LOG_TAU;
-        for (index_t j = 0; ok && j < m; ++j) ok = std::fabs(sb[j] - kB[b * m + j]) <= LOG_TAU;
-        from_kernel[b] = ok;
-        if (!ok) continue;
-        for (index_t i = 0; i < n; ++i) sa[i] = std::exp(sa[i] - kA[b * n + i]);
-        for (index_t j = 0; j < m; ++j) sb[j] = std::exp(sb[j] - kB[b * m + j]);
+        for (index_t i = 0; i < n; ++i) al[b * n + i] = pb.log_a[b * n + i] + st.f[b * n + i] * inv_eps;
+        for (index_t j = 0; j < m; ++j) bt[b * m + j] = pb.log_b[b * m + j] + st.g[b * m + j] * inv_eps;
     }
     parallel_units(B * nch, threads, interrupt, [&](index_t it) {
         const index_t b = it / nch, ch = it % nch;
         const index_t r0 = ch * R, r1 = std::min(n, r0 + R);
-        for (index_t i = r0; i < r1; ++i) {
-            T* out = kernel + (b * n + i) * m;
-            if (from_kernel[b]) detail::scale_row(scal_a[b * n + i], scal_b.data() + b * m, m, out);
-            else detail::plan_row(pb.C + (b * n + i) * m, scal_b.data() + b * m, m, scal_a[b * n + i],
-                                  inv_eps, out);
-        }
+        for (index_t i = r0; i < r1; ++i)
+            detail::plan_row(pb.C + (b * n + i) * m, bt.data() + b * m, m, al[b * n + i], inv_eps,
+                             kernel + (b * n + i) * m);
     });
 }
 
