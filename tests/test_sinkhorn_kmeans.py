@@ -128,3 +128,17 @@ def test_blobs_recovered():
     km = SinkhornKMeans(3, random_state=0).fit(X)
     from sklearn.metrics import adjusted_rand_score
     assert adjusted_rand_score(y, km.labels_) > 0.95
+
+
+def test_verbose_reports_every_iteration(capsys):
+    X, _ = make_blobs(120, centers=3, random_state=3)
+    km = SinkhornKMeans(3, n_init=2, random_state=0, verbose=1).fit(X)
+    out = capsys.readouterr().out.splitlines()
+    iterations = [line for line in out if "iteration" in line and "centre shift" in line]
+    runs = [line for line in out if "transport cost" in line]
+    assert len(runs) == 2
+    assert len(iterations) >= km.n_iter_  # both runs' iterations; the kept one has n_iter_
+    assert out[0].startswith("[SinkhornKMeans] 120 samples, 3 clusters, epsilon")
+    assert SinkhornKMeans(3, random_state=0).fit(X) is not None and not capsys.readouterr().out
+    with pytest.raises(ValueError, match="verbose"):
+        SinkhornKMeans(3, verbose=-1).fit(X)

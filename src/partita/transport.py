@@ -18,6 +18,7 @@ POT's log-scalings relate to the potentials by ``log_u = log a + f / reg`` and
 """
 import math
 import numbers
+import time
 from typing import NamedTuple
 
 import numpy as np
@@ -474,6 +475,9 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         Threads of the Sinkhorn kernel (None: all cores). Never changes the result.
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Only "cpu" has kernels so far; "cuda" raises ValueError.
+    verbose : int, default=0
+        Print every Lloyd iteration (centre shift, Sinkhorn iterations and marginal error) and
+        every run's result.
 
     Attributes
     ----------
@@ -518,7 +522,7 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
 
     def __init__(self, n_clusters=8, *, reg=0.05, cluster_weights=None, reg_m=None, mass=1.0,
                  init="k-means++", n_init=1, max_iter=100, tol=1e-4, sinkhorn_max_iter=1000,
-                 sinkhorn_tol=1e-6, random_state=None, n_jobs=None, device="cpu"):
+                 sinkhorn_tol=1e-6, random_state=None, n_jobs=None, device="cpu", verbose=0):
         self.n_clusters = n_clusters
         self.reg = reg
         self.cluster_weights = cluster_weights
@@ -533,6 +537,7 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         self.random_state = random_state
         self.n_jobs = n_jobs
         self.device = device
+        self.verbose = verbose
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -575,6 +580,7 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         check_int(self.n_init, "n_init", min_value=1)
         check_int(self.max_iter, "max_iter", min_value=1)
         check_int(self.sinkhorn_max_iter, "sinkhorn_max_iter", min_value=1)
+        check_int(self.verbose, "verbose", min_value=0)
         for name in ("tol", "sinkhorn_tol"):
             v = _real(getattr(self, name), name)
             if not (v >= 0 and math.isfinite(v)):
@@ -633,8 +639,11 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         var = float(np.mean(np.einsum("i,ij->j", a, (X64 - mean) ** 2)))
         tol_abs = float(self.tol) * var
 
+        if self.verbose:
+            print(f"[SinkhornKMeans] {n} samples, {k} clusters, epsilon {eps:.6g}")
         best = None
-        for _ in range(int(self.n_init)):
+        for run in range(int(self.n_init)):
+            t0 = time.perf_counter()
             if isinstance(self.init, str) and self.init == "k-means++":
                 centres, _ = kmeans_plusplus(X64, k, sample_weight=w,
                                              random_state=rng.randint(2**31 - 1))
@@ -647,7 +656,7 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
             n_iter = 0
             for n_iter in range(1, int(self.max_iter) + 1):
                 D = _sq_dist(X64, centres)
-                P, _, _, g_kl, f, _ = self._assign(D, a, cw, eps, rho, mass, g_kl, f, threads)
+                P, _, _, g_kl, f, rep = self._assign(D, a, cw, eps, rho, mass, g_kl, f, threads)
                 mass_j = P.sum(axis=0)
                 new = centres.copy()
                 for j in range(k):
@@ -655,12 +664,19 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
                         new[j] = np.einsum("i,ij->j", P[:, j], X64) / mass_j[j]
                 shift = float(((new - centres) ** 2).sum())
                 centres = new
+                if self.verbose:
+                    print(f"[SinkhornKMeans] run {run + 1}, iteration {n_iter}: centre shift "
+                          f"{shift:.6g} (tol {tol_abs:.3g}); Sinkhorn {int(rep['n_iter'][0])} "
+                          f"iterations, error {float(rep['err'][0]):.3g}")
                 if shift <= tol_abs:
                     break
             D = _sq_dist(X64, centres)
             P, g_plain, gv_plain, g_kl, f, rep = self._assign(D, a, cw, eps, rho, mass, g_kl, f,
                                                               threads)
             cost = float(np.einsum("ij,ij->", D, P))
+            if self.verbose:
+                print(f"[SinkhornKMeans] run {run + 1}/{self.n_init}: {n_iter} iterations, "
+                      f"transport cost {cost * total:.6g}, {time.perf_counter() - t0:.3f} s")
             if best is None or cost < best[0]:
                 best = (cost, centres, P, D, g_plain, gv_plain, n_iter, rep)
 
