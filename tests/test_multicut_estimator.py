@@ -62,6 +62,7 @@ def test_zero_rows_with_cosine(X):
     (dict(n_jobs=0), "n_jobs == 0"),
     (dict(device="cuda"), "device='cuda' is not available"),
     (dict(device="tpu"), "device must be"),
+    (dict(verbose=-1), "verbose must be >= 0"),
 ])
 def test_bad_parameters(X, params, match):
     assert_fit_raises(DenseMulticut(**params), X, match)
@@ -120,3 +121,13 @@ def test_clone_and_params():
     mc = DenseMulticut(offset=0.3, metric="cosine", algorithm="gaec", n_neighbors=10,
                        refine=False, n_jobs=2)
     assert clone(mc).get_params() == mc.get_params()
+
+
+def test_verbose_summary_matches_the_fit(X, capsys):
+    mc = DenseMulticut(offset=0.3, verbose=1).fit(X)
+    first, last = capsys.readouterr().out.strip().splitlines()
+    assert first.startswith("[DenseMulticut] lazy + refine: 40 samples x 5 features")
+    assert f"{mc.n_clusters_} clusters: {mc.n_merges_} contractions" in last
+    assert f"{mc.n_moves_} moves" in last and f"objective {mc.objective_:.6g}" in last
+    DenseMulticut(offset=0.3).fit(X)
+    assert capsys.readouterr().out == ""

@@ -11,6 +11,7 @@ algorithms are specified in ``ALGORITHMS.md`` section 4.
 """
 import math
 import numbers
+import time
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
@@ -149,6 +150,9 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         result does not depend on it.
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Only the CPU is implemented; ``"cuda"`` raises a ValueError and ``"auto"`` uses the CPU.
+    verbose : int, default=0
+        Print the problem before solving and a summary after (clusters, contractions, kNN
+        rounds, moves, objective, time).
 
     Attributes
     ----------
@@ -193,7 +197,7 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
     """
 
     def __init__(self, *, offset=0.0, metric="dot", algorithm="lazy", n_neighbors=10,
-                 refine=True, n_jobs=None, device="cpu"):
+                 refine=True, n_jobs=None, device="cpu", verbose=0):
         self.offset = offset
         self.metric = metric
         self.algorithm = algorithm
@@ -201,6 +205,7 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         self.refine = refine
         self.n_jobs = n_jobs
         self.device = device
+        self.verbose = verbose
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -223,6 +228,7 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
                 "refine=True; algorithm='gaec' with refine=False does not use it"
             )
         resolve_device(self.device, supported=("cpu",))
+        check_int(self.verbose, "verbose", min_value=0)
         return offset, k, n_threads(self.n_jobs)
 
     def _validate_X(self, X, reset):
@@ -253,8 +259,17 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
             _memory_estimate(n, d, k, self.algorithm, bool(self.refine)),
             f"dense multicut of {n} samples x {d} features",
             "reduce n_neighbors, the number of features (e.g. PCA) or the number of samples")
+        if self.verbose:
+            print(f"[DenseMulticut] {self.algorithm}{' + refine' if self.refine else ''}: "
+                  f"{n} samples x {d} features, metric {self.metric}, offset {offset:g}, "
+                  f"{threads} threads")
+        t0 = time.perf_counter()
         r = _core.multicut_solve(X, offset, _ALGORITHMS[self.algorithm], k, bool(self.refine),
                                  _MAX_PASSES, self.metric == "cosine", threads)
+        if self.verbose:
+            print(f"[DenseMulticut] {int(r['n_clusters'])} clusters: {int(r['n_merges'])} "
+                  f"contractions, {int(r['n_rounds'])} kNN rounds, {int(r['n_moves'])} moves, "
+                  f"objective {float(r['objective']):.6g}, {time.perf_counter() - t0:.3f} s")
         labels = np.asarray(r["labels"], dtype=np.int64)
         c = int(r["n_clusters"])
         Xd = np.asarray(X, dtype=np.float64)
