@@ -16,7 +16,7 @@ from sklearn.utils.validation import check_is_fitted
 
 import partita
 import partita._validation
-from partita import KMedoids
+from partita import CLARA, CLARANS, KMedoids
 
 N = 20
 
@@ -342,9 +342,10 @@ def test_bad_n_jobs(X, n_jobs, match):
     assert_fit_raises(KMedoids(3, n_jobs=n_jobs), X, match)
 
 
+@pytest.mark.parametrize("estimator", [KMedoids, CLARA, CLARANS])
 @pytest.mark.parametrize("verbose", [-1, "yes"])
-def test_bad_verbose(X, verbose):
-    assert_fit_raises(KMedoids(3, verbose=verbose), X, "verbose")
+def test_bad_verbose(X, verbose, estimator):
+    assert_fit_raises(estimator(3, verbose=verbose), X, "verbose")
 
 
 def test_device_cuda_without_gpu_or_kernels(X):

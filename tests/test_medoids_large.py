@@ -967,3 +967,20 @@ def test_clarans_float32(clarans_data):
 def test_pairwise_tag_follows_metric(cls):
     assert cls(metric="precomputed").__sklearn_tags__().input_tags.pairwise is True
     assert cls().__sklearn_tags__().input_tags.pairwise is False
+
+
+def test_clara_and_clarans_verbose(capsys):
+    X, _ = make_blobs(400, centers=4, random_state=5)
+    clara = CLARA(4, n_sampling=3, random_state=0, verbose=1).fit(X)
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert [ln.split(":")[0] for ln in lines] == [f"[CLARA] round {r}/3" for r in (1, 2, 3)]
+    assert f"best {clara.inertia_:.6g}" in lines[-1]
+    for line, loss in zip(lines, clara.sample_losses_):
+        assert f"loss {loss:.6g}" in line
+    clarans = CLARANS(4, random_state=0, verbose=1).fit(X)
+    (line,) = capsys.readouterr().out.strip().splitlines()
+    assert line.startswith("[CLARANS] 2 restarts") and f"loss {clarans.inertia_:.6g}" in line
+    assert f"{clarans.n_swaps_} swaps" in line
+    CLARA(4, random_state=0).fit(X)
+    CLARANS(4, random_state=0).fit(X)
+    assert capsys.readouterr().out == ""

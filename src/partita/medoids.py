@@ -505,6 +505,8 @@ class CLARA(_MedoidsBase):
         Seeds the sampling (and the random initialisations).
     n_jobs : int or None, default=None
         Threads for the kernels; the result never depends on it.
+    verbose : int, default=0
+        Print every round: its swaps inside the sample, its loss on all samples, the best so far.
 
     Attributes
     ----------
@@ -530,6 +532,7 @@ class CLARA(_MedoidsBase):
         max_iter=300,
         random_state=None,
         n_jobs=None,
+        verbose=0,
     ):
         self.n_clusters = n_clusters
         self.metric = metric
@@ -540,6 +543,7 @@ class CLARA(_MedoidsBase):
         self.max_iter = max_iter
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def fit(self, X, y=None, sample_weight=None):
         """Find the medoids from samples of X, scored on all of X; returns self."""
@@ -584,6 +588,7 @@ class CLARA(_MedoidsBase):
         _check_metric(self.metric)
         check_int(self.max_iter, "max_iter", min_value=0)
         n_sampling = check_int(self.n_sampling, "n_sampling", min_value=1)
+        check_int(self.verbose, "verbose", min_value=0)
         threads = n_threads(self.n_jobs)
 
         X = self._validate_X(X, reset=True)
@@ -611,7 +616,8 @@ class CLARA(_MedoidsBase):
 
         best = None
         losses = []
-        for _ in range(n_sampling):
+        for round_ in range(n_sampling):
+            t0 = time.perf_counter()
             # The sample: the best medoids so far, topped up with random other samples.
             keep = best["medoids"] if best is not None else np.empty(0, dtype=np.int64)
             others = np.setdiff1d(np.arange(n), keep, assume_unique=True)
@@ -629,6 +635,10 @@ class CLARA(_MedoidsBase):
             if best is None or loss < best["loss"]:
                 best = dict(medoids=medoids, labels=labels, loss=loss, n_iter=n_sampling,
                             n_swaps=r["n_swaps"])
+            if self.verbose:
+                print(f"[CLARA] round {round_ + 1}/{n_sampling}: sample of {size}, "
+                      f"{int(r['n_swaps'])} swaps, loss {loss:.6g} (best {best['loss']:.6g}), "
+                      f"{time.perf_counter() - t0:.3f} s")
         self.sample_losses_ = np.asarray(losses)
         self._set_result(X, best, k)
         return self
@@ -655,6 +665,8 @@ class CLARANS(_MedoidsBase):
     random_state : int, RandomState instance or None, default=None
     n_jobs : int or None, default=None
         Threads for the kernels; the result never depends on it.
+    verbose : int, default=0
+        Print a summary after the search (restarts, candidates, swaps, loss, time).
 
     Attributes
     ----------
@@ -666,13 +678,14 @@ class CLARANS(_MedoidsBase):
     """
 
     def __init__(self, n_clusters=8, *, metric="euclidean", n_local=2, max_neighbors=None,
-                 random_state=None, n_jobs=None):
+                 random_state=None, n_jobs=None, verbose=0):
         self.n_clusters = n_clusters
         self.metric = metric
         self.n_local = n_local
         self.max_neighbors = max_neighbors
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.verbose = verbose
 
     def fit(self, X, y=None, sample_weight=None):
         """Search the medoids; returns self."""
@@ -681,6 +694,7 @@ class CLARANS(_MedoidsBase):
     def _fit(self, X, sample_weight):
         _check_metric(self.metric)
         n_local = check_int(self.n_local, "n_local", min_value=1)
+        check_int(self.verbose, "verbose", min_value=0)
         threads = n_threads(self.n_jobs)
         X = self._validate_X(X, reset=True)
         n = X.shape[0]
@@ -692,7 +706,12 @@ class CLARANS(_MedoidsBase):
         else:
             max_neighbors = check_int(self.max_neighbors, "max_neighbors", min_value=1)
         source, _ = _distance_source(X, self.metric, "auto", self.n_jobs, threads)
+        t0 = time.perf_counter()
         result = _core.kmedoids_clarans(source, k, weights, n_local, max_neighbors,
                                         _random_seed(rng), threads)
         self._set_result(X, result, k)
+        if self.verbose:
+            print(f"[CLARANS] {n_local} restarts (max_neighbors {max_neighbors}): best restart "
+                  f"examined {self.n_iter_} candidates, {self.n_swaps_} swaps, loss "
+                  f"{self.inertia_:.6g}, {time.perf_counter() - t0:.3f} s")
         return self
