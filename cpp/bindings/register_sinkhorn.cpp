@@ -94,6 +94,46 @@ py::dict run_solve(const py::array& C, const py::array& log_a, const py::array& 
     return d;
 }
 
+py::dict run_newton(const py::array& C, const py::array& a, const py::array& log_b,
+                    const py::object& log_bv, double eps, double rho, const py::array& g,
+                    index_t max_iter, double tol, bool want_plan, int n_threads) {
+    if (C.ndim() != 2 || !py::isinstance<py::array_t<double>>(C) ||
+        !(C.flags() & py::array::c_style))
+        throw std::invalid_argument("C: expected a C-contiguous float64 (n, k) array");
+    const index_t n = C.shape(0), k = C.shape(1);
+    const bool vcol = !log_bv.is_none();
+    const double* ap = vector_data<double>(a, n, "a");
+    const double* lbp = vector_data<double>(log_b, k, "log_b");
+    double* gp = mutable_vector(g, k + (vcol ? 1 : 0), "g");
+    require(eps > 0, "eps must be positive");
+    require(rho > 0, "rho must be positive (inf for hard columns)");
+    require(max_iter >= 0, "max_iter must be >= 0");
+    py::array_t<double> f(n);
+    py::object plan = py::none();
+    double* planp = nullptr;
+    if (want_plan) {
+        py::array_t<double> p({n, k});
+        planp = p.mutable_data();
+        plan = p;
+    }
+    const double lbv = vcol ? log_bv.cast<double>() : 0.0;
+    const double* Cp = static_cast<const double*>(C.data());
+    double* fp = f.mutable_data();
+    const int threads = resolve_threads(n_threads);
+    const NewtonReport r = without_gil([&] {
+        InterruptCheck interrupt = python_interrupt_check();
+        return semidual_newton(Cp, n, k, ap, lbp, vcol, lbv, eps, rho, gp, fp, planp, max_iter,
+                               tol, threads, interrupt);
+    });
+    py::dict d;
+    d["f"] = f;
+    d["plan"] = plan;
+    d["n_iter"] = r.n_iter;
+    d["err"] = r.err;
+    d["converged"] = r.converged;
+    return d;
+}
+
 }  // namespace
 
 void register_sinkhorn(py::module_& m) {
@@ -121,6 +161,14 @@ void register_sinkhorn(py::module_& m) {
         "potentials f (B*n), g (B*m), fv (B), gv (B) in place; returns n_iter, err, converged, n_log_sweeps (sweeps with an exp per entry). "
         "buffer (None or C's shape and dtype): the stored Gibbs kernel when absorb (stabilised "
         "scaling), and the plans at the end when write_plan.");
+    m.def("sinkhorn_semidual_newton", &run_newton, py::arg("C"), py::arg("a"), py::arg("log_b"),
+          py::arg("log_bv"), py::arg("eps"), py::arg("rho"), py::arg("g"), py::arg("max_iter"),
+          py::arg("tol"), py::arg("want_plan"), py::arg("n_threads"),
+          "Entropic OT with hard rows (weights a) and few columns (costs C (n, k), log-masses "
+          "log_b, an optional hard virtual column of cost 0 and log-mass log_bv; rho: KL "
+          "relaxation of the real columns, inf for hard) by Newton's method on the semi-dual. "
+          "g (k, +1 with the virtual column) is updated in place; returns f, plan (n, k) or None, "
+          "n_iter, err (L1 norm of the gradient), converged.");
 }
 
 }  // namespace partita::bindings

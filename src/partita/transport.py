@@ -40,6 +40,7 @@ from ._validation import check_int, check_n_clusters, check_sample_weight, fit_o
 __all__ = ["sinkhorn", "SinkhornResult", "SinkhornKMeans", "equipartition"]
 
 _LOG_ZERO = -1e30  # log 0 as the kernel expects it (finite in float32 and float64)
+_NEWTON_MAX_COLUMNS = 64  # SinkhornKMeans: Newton's method on the semi-dual up to this many clusters
 _SUM_RTOL = 1e-6   # balanced problems: sum(a) and sum(b) must agree to this relative tolerance
 
 
@@ -590,11 +591,16 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
 
     def _assign(self, D, a, cw, eps, rho, mass, g0, f0, threads):
         """One OT assignment on squared distances D (n, k). Returns (P, g_plain, gv_plain,
-        g_kl, f, report)."""
+        g_kl, f, report); g_kl (with the virtual column's potential last when mass < 1) and f
+        are the warm start of the next call."""
+        k = D.shape[1]
+        partial = mass < 1.0
+        if k + partial <= _NEWTON_MAX_COLUMNS:
+            return self._assign_newton(D, a, cw, eps, rho, mass, g0, threads)
         C3 = np.ascontiguousarray(D[None])
         f0 = np.zeros((1, D.shape[0])) if f0 is None else np.array(f0[None], dtype=np.float64)
-        g0 = np.zeros((1, D.shape[1])) if g0 is None else np.array(g0[None], dtype=np.float64)
-        m = None if mass >= 1.0 else mass
+        g0 = np.zeros((1, k)) if g0 is None else np.array(g0[None, :k], dtype=np.float64)
+        m = mass if partial else None
         f, g, _, gv, rep, P, log_b = _solve(C3, a[None], cw[None], eps, (math.inf, rho), m,
                                             int(self.sinkhorn_max_iter),
                                             float(self.sinkhorn_tol), f0, g0, threads,
@@ -606,6 +612,31 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
             with np.errstate(divide="ignore"):
                 gv_plain = float(gv[0] + eps * np.log(a.sum() * (1.0 - mass)))
         return P, g_plain, gv_plain, g[0], f[0], rep
+
+    def _assign_newton(self, D, a, cw, eps, rho, mass, g0, threads):
+        """The assignment by Newton's method on the semi-dual (few clusters; the same plan as
+        Sinkhorn's fixed point, reached in a few steps however well separated the clusters)."""
+        k = D.shape[1]
+        partial = mass < 1.0
+        total = float(a.sum())
+        if partial:
+            b = cw * (mass * total / cw.sum())
+            log_bv = math.log(total * (1.0 - mass))
+        else:
+            b = cw * (total / cw.sum()) if math.isinf(rho) else cw
+            log_bv = None
+        log_b = _safe_log(b)
+        g = np.zeros(k + partial)
+        if g0 is not None and len(g0) == len(g):
+            g[:] = g0
+        r = _core.sinkhorn_semidual_newton(np.ascontiguousarray(D), a, log_b, log_bv, eps, rho,
+                                           g, int(self.sinkhorn_max_iter),
+                                           float(self.sinkhorn_tol), True, threads)
+        g_plain = g[:k] + eps * log_b
+        gv_plain = float(g[k] + eps * log_bv) if partial else None
+        rep = dict(n_iter=np.array([r["n_iter"]]), err=np.array([r["err"]]),
+                   converged=np.array([r["converged"]]))
+        return r["plan"], g_plain, gv_plain, g, r["f"], rep
 
     @staticmethod
     def _labels(D, g_plain, gv_plain):
