@@ -440,8 +440,12 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
 
     Lloyd's iterations (ALGORITHMS.md 2): (1) C_ij = ||x_i - c_j||^2; (2) solve the entropic
     OT between the samples (weights a = sample_weight / sum) and the clusters (weights
-    b = cluster_weights, uniform by default) by log-domain Sinkhorn in C++, warm-started from
-    the previous potentials; (3) c_j = sum_i P_ij x_i / sum_i P_ij. Stops when the squared
+    b = cluster_weights, uniform by default) in C++, warm-started from the previous
+    potentials; (3) c_j = sum_i P_ij x_i / sum_i P_ij. The OT step: up to 64 clusters (65 with
+    the virtual one), Newton's method on the semi-dual, whose unknowns are the k cluster
+    potentials (each step one pass over the n x k costs and a k x k solve; about ten steps even
+    for well-separated clusters, where Sinkhorn's convergence collapses); above, Sinkhorn
+    (:func:`sinkhorn`). Both reach the same solution. Stops when the squared
     centre shift is at most ``tol`` times the mean feature variance (as scikit-learn's KMeans).
     A final assignment step with the final centres gives the labels and the potentials.
 
@@ -468,9 +472,11 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         Lloyd iterations per run.
     tol : float, default=1e-4
     sinkhorn_max_iter : int, default=1000
-        Sinkhorn iterations per assignment step.
+        Newton steps (up to 64 clusters) or Sinkhorn iterations per assignment step.
     sinkhorn_tol : float, default=1e-6
-        Tolerance of each Sinkhorn solve (see :func:`sinkhorn`).
+        Tolerance of each assignment: the L1 violation of the cluster sizes (as fractions of
+        the total weight; with reg_m, of their optimality condition) for Newton; ``err`` of
+        :func:`sinkhorn` otherwise.
     random_state : int, RandomState instance or None, default=None
     n_jobs : int or None, default=None
         Threads of the Sinkhorn kernel (None: all cores). Never changes the result.
@@ -714,9 +720,10 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         cost, centres, P, D, g_plain, gv_plain, n_iter, rep = best
         if not bool(rep["converged"][0]):
             import warnings
-            warnings.warn(f"the final Sinkhorn assignment did not reach sinkhorn_tol="
+            warnings.warn(f"the final OT assignment did not reach sinkhorn_tol="
                           f"{self.sinkhorn_tol} in sinkhorn_max_iter={self.sinkhorn_max_iter} "
-                          "iterations; increase it or reg", ConvergenceWarning)
+                          f"iterations (violation {float(rep['err'][0]):.3g}); increase "
+                          "sinkhorn_max_iter or reg", ConvergenceWarning)
         labels = self._labels(D, g_plain, gv_plain)
         self.cluster_centers_ = centres.astype(X.dtype)
         self._centres64 = centres
