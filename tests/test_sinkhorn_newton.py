@@ -123,3 +123,64 @@ def test_sinkhorn_kmeans_many_clusters_uses_sinkhorn():
     X, _ = make_blobs(400, centers=8, random_state=1)
     km = SinkhornKMeans(80, reg=0.2, max_iter=3, random_state=0).fit(X)
     np.testing.assert_allclose(km.cluster_sizes_, 5, atol=1e-3)
+
+
+# Reproducers of an adversarial review; each converges now (tol 1e-12).
+def _uniform_a(n):
+    return np.full(n, 1.0 / n)
+
+
+def test_converges_where_objective_rounding_hides_the_gain():
+    # eps >> costs, a large virtual column: J's rounding exceeded the real gain near the optimum.
+    C = np.ascontiguousarray(np.random.default_rng(79).uniform(0, 1, (2, 3)))
+    g, r = _newton(C, _uniform_a(2), np.full(3, 0.01 / 3), 1e3, log_bv=np.log(0.99), tol=1e-12)
+    assert r["converged"]
+
+
+def test_converges_with_a_tiny_far_column():
+    C = np.random.default_rng(0).uniform(0, 1, (3000, 2))
+    C[:, 0] += 100.0
+    g, r = _newton(np.ascontiguousarray(C), _uniform_a(3000), np.array([1e-10, 1 - 1e-10]), 0.01,
+                   tol=1e-12)
+    assert r["converged"]
+    np.testing.assert_allclose(r["plan"].sum(0), [1e-10, 1 - 1e-10], rtol=1e-3, atol=1e-13)
+
+
+@pytest.mark.parametrize("k", [4, 16, 64])
+def test_converges_with_one_row_and_tiny_eps(k):
+    # Every iterate puts the row's mass in one column (Hessian ~ 0): Sinkhorn steps take over.
+    C = np.ascontiguousarray(np.random.default_rng(1).uniform(0, 1, (1, k)))
+    g, r = _newton(C, np.array([1.0]), np.full(k, 1.0 / k), 1e-4, tol=1e-12)
+    assert r["converged"]
+    np.testing.assert_allclose(r["plan"][0], 1.0 / k, atol=1e-12)
+
+
+def test_far_warm_starts():
+    # relaxed: exp(-g / rho) overflowed (err = inf); hard: damped steps crawled
+    g, r = _newton(np.array([[0.0]]), np.array([1.0]), np.array([1.0]), 1.0, rho=1.0,
+                   g=np.array([-1000.0]), tol=1e-12)
+    assert r["converged"] and np.isfinite(r["err"])
+    rng = np.random.default_rng(2)
+    C = np.ascontiguousarray(rng.uniform(0, 1, (1000, 16)))
+    g, r = _newton(C, _uniform_a(1000), np.full(16, 1 / 16), 0.01, g=rng.uniform(-1e3, 1e3, 16),
+                   tol=1e-12)
+    assert r["converged"]
+
+
+def test_sinkhorn_kmeans_falls_back_to_sinkhorn(monkeypatch):
+    # When Newton has not converged within its step budget, Sinkhorn continues from its
+    # potentials: the same fixed point as the Newton-only fit.
+    from partita import transport
+    X, _ = make_blobs(300, centers=3, random_state=4)
+    ref = SinkhornKMeans(3, random_state=0, reg=0.5, sinkhorn_tol=1e-10).fit(X)
+    monkeypatch.setattr(transport, "_NEWTON_MAX_STEPS", 1)
+    calls = []
+    solve = transport._solve
+    monkeypatch.setattr(transport, "_solve", lambda *a, **k: calls.append(1) or solve(*a, **k))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ConvergenceWarning)
+        km = SinkhornKMeans(3, random_state=0, reg=0.5, sinkhorn_tol=1e-10,
+                            sinkhorn_max_iter=100000).fit(X)
+    assert calls  # Sinkhorn did take over
+    np.testing.assert_allclose(km.cluster_centers_, ref.cluster_centers_, atol=1e-6)
+    np.testing.assert_array_equal(km.labels_, ref.labels_)

@@ -41,6 +41,7 @@ __all__ = ["sinkhorn", "SinkhornResult", "SinkhornKMeans", "equipartition"]
 
 _LOG_ZERO = -1e30  # log 0 as the kernel expects it (finite in float32 and float64)
 _NEWTON_MAX_COLUMNS = 64  # SinkhornKMeans: Newton's method on the semi-dual up to this many clusters
+_NEWTON_MAX_STEPS = 100   # then (rare, degenerate problems) Sinkhorn continues from its potentials
 _SUM_RTOL = 1e-6   # balanced problems: sum(a) and sum(b) must agree to this relative tolerance
 
 
@@ -444,7 +445,8 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
     potentials; (3) c_j = sum_i P_ij x_i / sum_i P_ij. The OT step: up to 64 clusters (65 with
     the virtual one), Newton's method on the semi-dual, whose unknowns are the k cluster
     potentials (each step one pass over the n x k costs and a k x k solve; about ten steps even
-    for well-separated clusters, where Sinkhorn's convergence collapses); above, Sinkhorn
+    for well-separated clusters, where Sinkhorn's convergence collapses; when it has not
+    converged in 100 steps, Sinkhorn continues from its potentials); above, Sinkhorn
     (:func:`sinkhorn`). Both reach the same solution. Stops when the squared
     centre shift is at most ``tol`` times the mean feature variance (as scikit-learn's KMeans).
     A final assignment step with the final centres gives the labels and the potentials.
@@ -602,7 +604,10 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         k = D.shape[1]
         partial = mass < 1.0
         if k + partial <= _NEWTON_MAX_COLUMNS:
-            return self._assign_newton(D, a, cw, eps, rho, mass, g0, threads)
+            out = self._assign_newton(D, a, cw, eps, rho, mass, g0, threads)
+            if out[-1]["converged"][0]:
+                return out
+            g0, f0 = out[3], out[4]  # rare (degenerate problems): Sinkhorn takes over from here
         C3 = np.ascontiguousarray(D[None])
         f0 = np.zeros((1, D.shape[0])) if f0 is None else np.array(f0[None], dtype=np.float64)
         g0 = np.zeros((1, k)) if g0 is None else np.array(g0[None, :k], dtype=np.float64)
@@ -614,10 +619,12 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         P = P[0]
         g_plain = g[0] + eps * log_b[0]
         gv_plain = None
+        g_kl = g[0]
         if gv is not None:
             with np.errstate(divide="ignore"):
                 gv_plain = float(gv[0] + eps * np.log(a.sum() * (1.0 - mass)))
-        return P, g_plain, gv_plain, g[0], f[0], rep
+            g_kl = np.append(g_kl, gv[0])
+        return P, g_plain, gv_plain, g_kl, f[0], rep
 
     def _assign_newton(self, D, a, cw, eps, rho, mass, g0, threads):
         """The assignment by Newton's method on the semi-dual (few clusters; the same plan as
@@ -636,7 +643,7 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         if g0 is not None and len(g0) == len(g):
             g[:] = g0
         r = _core.sinkhorn_semidual_newton(np.ascontiguousarray(D), a, log_b, log_bv, eps, rho,
-                                           g, int(self.sinkhorn_max_iter),
+                                           g, min(int(self.sinkhorn_max_iter), _NEWTON_MAX_STEPS),
                                            float(self.sinkhorn_tol), True, threads)
         g_plain = g[:k] + eps * log_b
         gv_plain = float(g[k] + eps * log_bv) if partial else None

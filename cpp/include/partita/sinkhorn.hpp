@@ -869,6 +869,16 @@ inline bool cholesky_solve(std::vector<double>& M, std::vector<double>& x, index
 // vcol / log_bv: a virtual column; rho: relaxation of the real columns (inf: hard); g: k (+1 for
 // the virtual column) potentials, in: start, out: solution. f (n) and, when not null, plan
 // (n x k, the real columns) are written for the final g.
+//
+// Globalisation: a Levenberg-Marquardt step solves (A + lambda D) s = grad with D_j =
+// max(A_jj, b_j / eps), the curvature column j has at the optimum (m_j = b_j), so that a column
+// with a tiny mass is not over-damped. It is accepted when J rises enough (Armijo), or when J did
+// not measurably fall (below the rounding of its terms) and the violation did; lambda then falls
+// tenfold. Otherwise lambda rises tenfold and the iteration takes Sinkhorn's g-update instead,
+// which never lowers J: gross imbalances (far warm starts, columns without mass, a few rows at a
+// tiny eps) are what Sinkhorn's first iterations fix well, and its slow tail is what Newton's
+// steps fix. So every iteration costs one or two passes and is never worse than Sinkhorn's. The
+// first iterations are Sinkhorn's for as long as each halves the violation.
 inline NewtonReport semidual_newton(const double* C, index_t n, index_t k, const double* a,
                                     const double* log_b, bool vcol, double log_bv, double eps,
                                     double rho, double* g, double* f, double* plan,
@@ -883,12 +893,21 @@ inline NewtonReport semidual_newton(const double* C, index_t n, index_t k, const
     std::vector<double> lb(K);
     for (index_t j = 0; j < k; ++j) lb[j] = log_b[j];
     if (vcol) lb[k] = log_bv;
-    // Per chunk: J part, m (K), the upper triangle of sum a pi pi^T (K x K).
-    const std::size_t stride = 1 + K + std::size_t(K) * K;
-    std::vector<double> parts(std::size_t(nch) * stride);
-    std::vector<double> J1(1), m(K), H(std::size_t(K) * K), grad(K);  // of the last evaluation
+    double total_a = 0.0;
+    for (index_t i = 0; i < n; ++i) total_a += a[i];
+    // A relaxed column's optimum has b_j exp(-g_j / rho) = m_j <= sum a: g_j below that bound is
+    // never optimal (and a far warm start there overflows the exp), so it is raised to it.
+    if (relaxed && total_a > 0)
+        for (index_t j = 0; j < k; ++j) g[j] = std::max(g[j], rho * (lb[j] - std::log(total_a)));
 
-    // One pass at potentials h: J, m, H (and f, plan when asked).
+    // Per chunk: J part, the sum of |J's terms|, m (K), the upper triangle of sum a pi pi^T.
+    const std::size_t stride = 2 + K + std::size_t(K) * K;
+    std::vector<double> parts(std::size_t(nch) * stride);
+    // Of the last evaluation: J, the size of its terms, m, H, the gradient.
+    double J_last = 0.0, J_size = 0.0;
+    std::vector<double> m(K), H(std::size_t(K) * K), grad(K);
+
+    // One pass at potentials h: J, m, H (and f, plan when asked); returns ||grad||_1.
     auto evaluate = [&](const double* h, bool want_hessian, double* f_out, double* plan_out) {
         parallel_units(nch, n_threads, interrupt, [&](index_t ch) {
             double* part = parts.data() + ch * stride;
@@ -912,9 +931,10 @@ inline NewtonReport semidual_newton(const double* C, index_t n, index_t k, const
                 const double ai = a[i];
                 if (ai == 0.0) continue;
                 part[0] += ai * (-eps * Z);
-                for (index_t j = 0; j < K; ++j) part[1 + j] += ai * pi[j];
+                part[1] += ai * std::fabs(eps * Z);
+                for (index_t j = 0; j < K; ++j) part[2 + j] += ai * pi[j];
                 if (!want_hessian) continue;
-                double* hp = part + 1 + K;
+                double* hp = part + 2 + K;
                 for (index_t j = 0; j < K; ++j) {
                     const double w = ai * pi[j];
                     for (index_t l = j; l < K; ++l) hp[j * K + l] += w * pi[l];
@@ -923,13 +943,14 @@ inline NewtonReport semidual_newton(const double* C, index_t n, index_t k, const
         });
         std::fill(m.begin(), m.end(), 0.0);
         std::fill(H.begin(), H.end(), 0.0);
-        double J = 0.0;
+        double J = 0.0, size = 0.0;
         for (index_t ch = 0; ch < nch; ++ch) {
             const double* part = parts.data() + ch * stride;
             J += part[0];
-            for (index_t j = 0; j < K; ++j) m[j] += part[1 + j];
+            size += part[1];
+            for (index_t j = 0; j < K; ++j) m[j] += part[2 + j];
             if (want_hessian)
-                for (std::size_t q = 0; q < std::size_t(K) * K; ++q) H[q] += part[1 + K + q];
+                for (std::size_t q = 0; q < std::size_t(K) * K; ++q) H[q] += part[2 + K + q];
         }
         // The column terms of J and the gradient.
         double err = 0.0;
@@ -938,23 +959,26 @@ inline NewtonReport semidual_newton(const double* C, index_t n, index_t k, const
             if (relaxed && j < k) {
                 const double e = bj * std::exp(-h[j] / rho);
                 J -= rho * (e - bj);
+                size += rho * (e + bj);
                 grad[j] = e - m[j];
             } else {
                 J += bj * h[j];
+                size += std::fabs(bj * h[j]);
                 grad[j] = bj - m[j];
             }
             err += std::fabs(grad[j]);
         }
-        J1[0] = J;
+        J_last = J;
+        J_size = size;
         return err;
     };
 
     NewtonReport rep;
-    std::vector<double> trial(K), step(K), M(std::size_t(K) * K);
-    double lambda = 0.0, total_a = 0.0;
-    for (index_t i = 0; i < n; ++i) total_a += a[i];
+    std::vector<double> trial(K), step(K), M(std::size_t(K) * K), D(K), Md;
+    double lambda = 0.0;
+    bool sinkhorn_phase = true;
     double err = evaluate(g, true, nullptr, nullptr);
-    double J = J1[0];
+    double J = J_last, size = J_size;
     while (!(err < tol) && rep.n_iter < max_iter) {
         interrupt();
         // A = (diag(m) - H) / eps (+ relaxed diagonal); all-hard columns: + c 11^T removes the
@@ -967,50 +991,71 @@ inline NewtonReport semidual_newton(const double* C, index_t n, index_t k, const
                 M[j * K + l] = M[l * K + j] = v;
             }
             trace += M[j * K + j];
+            D[j] = std::max(M[j * K + j], std::exp(lb[j]) * inv_eps);
         }
-        const bool all_hard = !relaxed;
-        if (all_hard)
+        if (!relaxed)
             for (std::size_t q = 0; q < std::size_t(K) * K; ++q) M[q] += trace / (double(K) * K);
-        // Levenberg-Marquardt: damping lambda scale I, lowered after an accepted step and
-        // raised after a rejected one, so that a column with almost no mass (curvature ~ 0, far
-        // from the optimum) moves by growing gradient steps rather than one huge Newton step.
-        // A step is accepted when J rises enough (Armijo).
-        // The scale of the damping: A's diagonal when the mass is spread evenly (trace may be ~0,
-        // e.g. with all the mass in one column).
-        const double scale = std::max(trace, total_a * inv_eps) / double(K);
-        bool accepted = false;
-        double err_t = err, J_t = J;
-        while (!accepted && lambda < 1e20) {
-            std::vector<double> Md = M;
-            for (index_t j = 0; j < K; ++j) Md[j * K + j] += (1e-14 + lambda) * scale;
-            step = grad;
-            if (!detail::cholesky_solve(Md, step, K)) {
-                lambda = std::max(10.0 * lambda, 1e-8);
-                continue;
-            }
+        const std::vector<double> m_now = m, grad_now = grad;
+        auto try_step = [&](bool armijo_or_flat) {
             double slope = 0.0;
             for (index_t j = 0; j < K; ++j) {
-                slope += grad[j] * step[j];
+                slope += grad_now[j] * step[j];
                 trial[j] = g[j] + step[j];
             }
-            const std::vector<double> grad_now = grad;
-            err_t = evaluate(trial.data(), true, nullptr, nullptr);  // m, H, grad of the trial
-            J_t = J1[0];
-            // Near the optimum J's increase is below its rounding: then a smaller violation
-            // decides (never far from it, where the violation hardly changes).
-            const bool flat = std::fabs(J_t - J) <= 1e-12 * (std::fabs(J) + std::fabs(J_t));
-            accepted = std::isfinite(J_t) && (J_t >= J + 1e-4 * slope || (flat && err_t < err));
-            if (accepted) {
-                lambda = lambda < 1e-12 ? 0.0 : lambda / 10.0;
-            } else {
-                grad = grad_now;
-                lambda = std::max(10.0 * lambda, 1e-6);
+            const double err_t = evaluate(trial.data(), true, nullptr, nullptr);
+            const double noise = 1e-12 * (size + J_size);
+            const bool ok = std::isfinite(J_last) && std::isfinite(err_t) &&
+                            (armijo_or_flat ? (J_last >= J + 1e-4 * slope ||
+                                               (J_last >= J - noise && err_t < err))
+                                            : J_last >= J - noise);
+            if (ok) {
+                std::copy(trial.begin(), trial.end(), g);
+                err = err_t;
+                J = J_last;
+                size = J_size;
             }
+            return ok;
+        };
+        // Sinkhorn's g-update (2. below), from the column masses.
+        auto sinkhorn_step = [&] {
+            for (index_t j = 0; j < K; ++j) {
+                const double ratio = std::min(lb[j] - std::log(m_now[j]), 700.0);
+                if (relaxed && j < k) {
+                    const double phi = rho / (rho + eps);
+                    step[j] = phi * (g[j] + eps * ratio) - g[j];
+                } else {
+                    step[j] = eps * ratio;
+                }
+            }
+            for (int halving = 0; halving < 30; ++halving) {
+                if (try_step(false)) return true;
+                for (index_t j = 0; j < K; ++j) step[j] *= 0.5;
+            }
+            return false;
+        };
+        // 0. While Sinkhorn's steps at least halve the violation, take them.
+        if (sinkhorn_phase) {
+            const double before = err;
+            if (!sinkhorn_step()) break;
+            sinkhorn_phase = err < 0.5 * before;
+            ++rep.n_iter;
+            continue;
         }
-        if (!accepted) break;  // no progress possible at this precision
-        std::copy(trial.begin(), trial.end(), g);
-        err = err_t;
-        J = J_t;
+        // 1. The damped Newton step.
+        Md = M;
+        for (index_t j = 0; j < K; ++j) Md[j * K + j] += (1e-14 + lambda) * D[j];
+        step = grad_now;
+        if (detail::cholesky_solve(Md, step, K) && try_step(true)) {
+            lambda = lambda < 1e-12 ? 0.0 : lambda / 10.0;
+            ++rep.n_iter;
+            continue;
+        }
+        lambda = std::min(lambda == 0.0 ? 1e-6 : 10.0 * lambda, 1e20);
+        // 2. Rejected: Sinkhorn's g-update instead, an ascent step of J (g maximises the dual
+        // for the f of the current g): g_j + eps log(b_j / m_j), times phi = rho / (rho + eps)
+        // for a relaxed column. Halved while J falls (rounding, or a column whose mass
+        // underflowed: its log ratio is capped).
+        if (!sinkhorn_step()) break;  // no progress possible at this precision
         ++rep.n_iter;
     }
     rep.err = evaluate(g, false, f, plan);
