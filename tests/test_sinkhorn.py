@@ -165,7 +165,8 @@ def test_tiny_reg_stays_finite_where_pot_multiplicative_fails(method):
     r = sinkhorn(C, reg=1e-4, max_iter=200, method=method)
     assert np.all(np.isfinite(r.plan)) and np.all(np.isfinite(r.f)) and np.all(np.isfinite(r.g))
     np.testing.assert_allclose(r.plan.sum(1), 1 / 60, rtol=1e-9)
-    r32 = sinkhorn(C.astype(np.float32), reg=1e-4, max_iter=200, method=method)
+    with pytest.warns(UserWarning, match="below the precision of the costs in float32"):
+        r32 = sinkhorn(C.astype(np.float32), reg=1e-4, max_iter=200, method=method)
     assert np.all(np.isfinite(r32.plan)) and np.all(np.isfinite(r32.f))
     ru = sinkhorn(C, reg=1e-4, reg_m=1.0, max_iter=200, method=method)
     assert np.all(np.isfinite(ru.plan))
@@ -349,5 +350,17 @@ def test_float32_plan_never_inf():
     # Costs / reg ~ 1e10 in float32 is beyond any precision, but the plan must stay finite.
     C = np.random.default_rng(21).uniform(0, 1e4, (20, 15)).astype(np.float32)
     for method in METHODS:
-        r = sinkhorn(C, reg=1e-6, max_iter=50, tol=0, method=method)
+        with pytest.warns(UserWarning, match="use float64 costs"):
+            r = sinkhorn(C, reg=1e-6, max_iter=50, tol=0, method=method)
         assert np.all(np.isfinite(r.plan)) and np.all(np.isfinite(r.f))
+
+
+def test_warns_when_reg_is_below_the_precision_of_the_costs():
+    # max(C) eps / reg > 1%: the plan entries are not meaningful, although err may be small.
+    C = np.random.default_rng(22).uniform(0, 1, (6, 5))
+    with pytest.warns(UserWarning, match="rounding error of about"):
+        sinkhorn(C, reg=1e-16, max_iter=5)
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sinkhorn(100 * C, reg=1e-4, max_iter=5)  # 2e-10: fine in float64

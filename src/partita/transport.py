@@ -19,6 +19,7 @@ POT's log-scalings relate to the potentials by ``log_u = log a + f / reg`` and
 import math
 import numbers
 import time
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -164,6 +165,20 @@ def _check_potential(p, B, n, name, batched):
     if not np.all(np.isfinite(p)):
         raise ValueError(f"{name} contains NaN or infinity")
     return np.array(p, dtype=np.float64, order="C")  # a copy: the kernel updates it in place
+
+
+def _warn_if_reg_below_precision(C, reg):
+    """The exponents (f + g - C) / reg carry C's rounding, max(C) eps_dtype / reg in absolute
+    terms: above 1% the plan entries are not meaningful (whatever the method, and err may still
+    be small), which deserves a warning rather than a silent result."""
+    spread = float(C.max()) * float(np.finfo(C.dtype).eps) / reg
+    if spread > 0.01:
+        warnings.warn(
+            f"reg={reg:g} is below the precision of the costs in {C.dtype} (max(C) = "
+            f"{float(C.max()):g}): the exponents (f + g - C) / reg carry a rounding error of "
+            f"about {spread:.2g}, so plan entries are only accurate to about that relative error"
+            + (" (use float64 costs)" if C.dtype == np.float32 else ""), UserWarning,
+            stacklevel=3)
 
 
 def _safe_log(w):
@@ -334,7 +349,8 @@ def sinkhorn(C, a=None, b=None, *, reg, reg_m=None, mass=None, max_iter=1000, to
     number of iterations, or after convergence. float32: the exponent (f + g - C) / reg
     carries C's rounding, about max(C) 6e-8 / reg, so plans are accurate to roughly that
     relative error (1e-3 for max(C) / reg = 1e4); sums are accumulated in float64 and
-    potentials are float64 in both precisions.
+    potentials are float64 in both precisions. A UserWarning says so when that error exceeds 1%
+    (float64: max(C) / reg > 4.5e13).
 
     Examples
     --------
@@ -360,6 +376,7 @@ def sinkhorn(C, a=None, b=None, *, reg, reg_m=None, mass=None, max_iter=1000, to
                          "reg_m=None or reg_m=(inf, rho_b)")
     threads = n_threads(n_jobs)
     Carr = _check_cost(C)
+    _warn_if_reg_below_precision(Carr, reg)
     batched = Carr.ndim == 3
     C3 = Carr if batched else Carr[None]
     B, n, m = C3.shape
@@ -726,7 +743,6 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
 
         cost, centres, P, D, g_plain, gv_plain, n_iter, rep = best
         if not bool(rep["converged"][0]):
-            import warnings
             warnings.warn(f"the final OT assignment did not reach sinkhorn_tol="
                           f"{self.sinkhorn_tol} in sinkhorn_max_iter={self.sinkhorn_max_iter} "
                           f"iterations (violation {float(rep['err'][0]):.3g}); increase "
