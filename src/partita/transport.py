@@ -135,17 +135,24 @@ def _check_cost(C):
     return arr
 
 
+def _per_problem(x, B, n, name, batched):
+    """x as a finite float64 (B, n) array: one vector for every problem, or (batches) one row
+    per problem. A read-only view when broadcast."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1 and x.shape[0] == n:
+        x = np.broadcast_to(x, (B, n))
+    elif not (batched and x.shape == (B, n)):
+        want = f"({n},)" + (f" or ({B}, {n})" if batched else "")
+        raise ValueError(f"{name}.shape == {x.shape}, expected {want} to match C")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} contains NaN or infinity")
+    return x
+
+
 def _check_marginal(w, B, n, name, batched):
     if w is None:
         return np.full((B, n), 1.0 / n)
-    w = np.asarray(w, dtype=np.float64)
-    if w.ndim == 1 and w.shape[0] == n:
-        w = np.broadcast_to(w, (B, n))
-    elif not (batched and w.shape == (B, n)):
-        want = f"({n},)" + (f" or ({B}, {n})" if batched else "")
-        raise ValueError(f"{name}.shape == {w.shape}, expected {want} to match C")
-    if not np.all(np.isfinite(w)):
-        raise ValueError(f"{name} contains NaN or infinity")
+    w = _per_problem(w, B, n, name, batched)
     if np.any(w < 0):
         raise ValueError(f"{name} must be non-negative")
     if np.any(~(w.sum(axis=1) > 0)):
@@ -156,14 +163,7 @@ def _check_marginal(w, B, n, name, batched):
 def _check_potential(p, B, n, name, batched):
     if p is None:
         return np.zeros((B, n))
-    p = np.asarray(p, dtype=np.float64)
-    if p.ndim == 1 and p.shape[0] == n:
-        p = np.broadcast_to(p, (B, n))
-    elif not (batched and p.shape == (B, n)):
-        want = f"({n},)" + (f" or ({B}, {n})" if batched else "")
-        raise ValueError(f"{name}.shape == {p.shape}, expected {want} to match C")
-    if not np.all(np.isfinite(p)):
-        raise ValueError(f"{name} contains NaN or infinity")
+    p = _per_problem(p, B, n, name, batched)
     return np.array(p, dtype=np.float64, order="C")  # a copy: the kernel updates it in place
 
 
