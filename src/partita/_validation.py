@@ -1,5 +1,6 @@
 """Input checks shared by every estimator. Python validates, C++ computes: after these
 functions a kernel receives C-contiguous float32 or float64 arrays and never copies."""
+import math
 import numbers
 import os
 
@@ -22,6 +23,22 @@ def check_int(value, name, *, min_value=None, max_value=None):
         raise ValueError(f"{name} must be >= {min_value}, got {value}")
     if max_value is not None and value > max_value:
         raise ValueError(f"{name} must be <= {max_value}, got {value}")
+    return value
+
+
+def check_real(value, name, *, min_value=None, max_value=None, min_inclusive=True,
+               max_inclusive=True, allow_inf=False):
+    """A real (non-boolean) number within bounds, finite unless ``allow_inf``, or a ValueError
+    naming it. Returns it as a float."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+        raise ValueError(f"{name} must be a real number, got {value!r}")
+    value = float(value)
+    if math.isnan(value) or (not allow_inf and math.isinf(value)):
+        raise ValueError(f"{name} must be finite, got {value!r}")
+    if min_value is not None and (value < min_value or (not min_inclusive and value == min_value)):
+        raise ValueError(f"{name} must be {'>=' if min_inclusive else '>'} {min_value}, got {value!r}")
+    if max_value is not None and (value > max_value or (not max_inclusive and value == max_value)):
+        raise ValueError(f"{name} must be {'<=' if max_inclusive else '<'} {max_value}, got {value!r}")
     return value
 
 
@@ -144,3 +161,115 @@ def fit_or_leave_unfitted(estimator, fit, *args, private=()):
     except BaseException:
         clear()
         raise
+
+
+# ---- Declared parameter constraints ------------------------------------------------------------
+# Each estimator declares, once, what every constructor parameter may be:
+#
+#     _parameter_constraints = {
+#         "n_clusters": [Integer(1)],
+#         "tol": [Real(0)],
+#         "method": [Options("fasterpam", "pam")],
+#         "init": [Options("build", "random"), "array-like"],
+#         "gamma": [None, Real(0, inclusive="neither", allow_inf=False)],
+#     }
+#
+# and calls ``validate_params(self)`` at the start of ``fit``. A value passes when it satisfies
+# any one constraint of its list; otherwise a ValueError names the parameter, the value and what
+# is allowed. Checks that relate several parameters or the data stay in the estimator.
+
+
+class Integer:
+    """An integer (not a bool) in [low, high]; None for an open end."""
+
+    def __init__(self, low=None, high=None):
+        self.low, self.high = low, high
+
+    def accepts(self, value):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            return False
+        return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
+
+    def __str__(self):
+        if self.high is None:
+            return "an integer" + ("" if self.low is None else f" >= {self.low}")
+        return f"an integer in [{'-inf' if self.low is None else self.low}, {self.high}]"
+
+
+class Real:
+    """A real number (not a bool) between low and high; ``inclusive`` is "both", "left",
+    "right" or "neither"; NaN never, infinity only with ``allow_inf``."""
+
+    def __init__(self, low=None, high=None, *, inclusive="both", allow_inf=False):
+        self.low, self.high, self.inclusive, self.allow_inf = low, high, inclusive, allow_inf
+
+    def accepts(self, value):
+        if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
+            return False
+        value = float(value)
+        if math.isnan(value) or (math.isinf(value) and not self.allow_inf):
+            return False
+        left = self.inclusive in ("both", "left")
+        right = self.inclusive in ("both", "right")
+        if self.low is not None and (value < self.low or (not left and value == self.low)):
+            return False
+        if self.high is not None and (value > self.high or (not right and value == self.high)):
+            return False
+        return True
+
+    def __str__(self):
+        parts = []
+        if self.low is not None:
+            parts.append((">= " if self.inclusive in ("both", "left") else "> ") + f"{self.low:g}")
+        if self.high is not None:
+            parts.append(("<= " if self.inclusive in ("both", "right") else "< ") + f"{self.high:g}")
+        finite = "" if self.allow_inf else "finite "
+        return f"a {finite}real number" + (f" {' and '.join(parts)}" if parts else "")
+
+
+class Options:
+    """One of the given strings."""
+
+    def __init__(self, *options):
+        self.options = options
+
+    def accepts(self, value):
+        return isinstance(value, str) and value in self.options
+
+    def __str__(self):
+        return "one of " + ", ".join(map(repr, self.options))
+
+
+def _accepts(constraint, value):
+    if constraint is None:
+        return value is None
+    if constraint == "boolean":
+        return isinstance(value, (bool, np.bool_))
+    if constraint == "callable":
+        return callable(value)
+    if constraint == "array-like":
+        return not isinstance(value, str) and (hasattr(value, "__len__") or hasattr(value, "__array__"))
+    if constraint == "dict":
+        return isinstance(value, dict)
+    if constraint == "random_state":
+        return value is None or isinstance(value, (numbers.Integral, np.random.RandomState,
+                                                    np.random.Generator))
+    return constraint.accepts(value)
+
+
+_DESCRIPTIONS = {None: "None", "boolean": "a bool", "callable": "a callable",
+                 "array-like": "an array", "dict": "a dict",
+                 "random_state": "None, an int or a numpy.random.RandomState"}
+
+
+def validate_params(estimator, constraints=None):
+    """Check every parameter of ``estimator`` against its declared constraints (by default the
+    class's ``_parameter_constraints``). Raises a ValueError naming the first bad parameter."""
+    constraints = type(estimator)._parameter_constraints if constraints is None else constraints
+    params = estimator.get_params(deep=False)
+    for name, allowed in constraints.items():
+        value = params[name]
+        if not any(_accepts(c, value) for c in allowed):
+            described = [_DESCRIPTIONS.get(c, None) if isinstance(c, str) or c is None else str(c)
+                         for c in allowed]
+            raise ValueError(f"{name} must be {' or '.join(described)}; got {value!r}")
