@@ -6,7 +6,7 @@ from sklearn.metrics import pairwise_distances
 
 
 def blobs_distance_matrix(n, k, dtype=np.float64, seed=0):
-    """The euclidean distance matrix of n blob points in 16 dimensions (ANCHORS.md's setting),
+    """The euclidean distance matrix of n blob points in 16 dimensions,
     exactly symmetric, and k random initial medoids."""
     X, _ = make_blobs(n_samples=n, n_features=16, centers=k, random_state=seed)
     D = pairwise_distances(X)
