@@ -1,4 +1,5 @@
-"""Bad input to KMedoids: every case gets a clear error and leaves the estimator unfitted.
+"""Bad input to KMedoids, CLARA and CLARANS: each case gets a clear error and leaves the
+estimator unfitted.
 
 Also: MemoryError before allocating the distance matrix, and Ctrl-C during a long fit.
 """
@@ -15,7 +16,7 @@ from sklearn.exceptions import NotFittedError
 
 import partita
 import partita._validation
-from partita import CLARA, CLARANS, KMedoids
+from partita import CLARA, CLARANS, KMedoids, _core
 from conftest import assert_unfitted
 
 N = 20
@@ -32,9 +33,11 @@ def D(X):
 
 
 def assert_fit_raises(km, data, match, exc=ValueError, **fit_params):
-    with pytest.raises(exc, match=match):
+    """The fit raises `exc` matching `match` and leaves `km` unfitted; returns the message."""
+    with pytest.raises(exc, match=match) as info:
         km.fit(data, **fit_params)
     assert_unfitted(km)
+    return str(info.value)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -449,3 +452,90 @@ def test_keyboard_interrupt_aborts_a_long_fit():
     # the kernels check for Ctrl-C at least every ~0.5 s
     assert elapsed < 0.5 + 2.5, f"KeyboardInterrupt came {elapsed - 0.5:.1f} s after SIGINT"
     assert_unfitted(km)
+
+
+def blobs(n, centers, n_features, seed):
+    """Blobs with a few exact duplicates."""
+    X, _ = make_blobs(n_samples=n, centers=centers, n_features=n_features, cluster_std=1.5,
+                      random_state=seed)
+    if n > 10:
+        X[7] = X[3]
+        X[n - 1] = X[n // 2]
+    return np.ascontiguousarray(X)
+
+
+# ----------------------------------------------------------------------------------------------
+# distance modes (distances=...)
+# ----------------------------------------------------------------------------------------------
+
+
+def test_on_the_fly_rejects_precomputed():
+    X = blobs(30, 3, 2, seed=40)
+    D = _core.medoids.FeatureSpace64(X, _core.medoids.Metric.euclidean).distance_matrix(1)
+    assert_fit_raises(KMedoids(3, metric="precomputed", distances="on-the-fly"), D, "on-the-fly")
+
+
+@pytest.mark.parametrize(
+    "metric",
+    ["chebyshev", "minkowski", lambda a, b: float(np.abs(a - b).sum())],
+    ids=["chebyshev", "minkowski", "python-callable"],
+)
+def test_on_the_fly_rejects_other_metrics(metric):
+    X = blobs(30, 3, 2, seed=41)
+    message = assert_fit_raises(KMedoids(3, metric=metric, distances="on-the-fly"), X,
+                                "on-the-fly")
+    for name in ("euclidean", "sqeuclidean", "manhattan", "cosine"):
+        assert name in message  # names the supported metrics
+    assert "numba" in message
+
+
+@pytest.mark.parametrize("distances", ["bogus", "", None, "ON-THE-FLY", 1])
+def test_bad_distances_mode(distances):
+    X = blobs(30, 3, 2, seed=42)
+    assert_fit_raises(KMedoids(3, distances=distances), X, "distances")
+
+
+# ----------------------------------------------------------------------------------------------
+# CLARA and CLARANS parameters
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(n_clusters=5, sample_size=4), "sample_size"),
+        (dict(n_clusters=3, sample_size=0), "sample_size"),
+        (dict(n_clusters=3, sample_size=2.5), "sample_size"),
+        (dict(n_clusters=3, n_sampling=0), "n_sampling"),
+        (dict(n_clusters=3, n_sampling=-1), "n_sampling"),
+        (dict(n_clusters=3, init=np.array([0, 1, 2])), "init"),
+        (dict(n_clusters=3, init=[0, 1, 2]), "init"),
+        (dict(n_clusters=3, init="bogus"), "init"),
+        (dict(n_clusters=3, method="bogus"), "method"),
+        (dict(n_clusters=3, max_iter=-1), "max_iter"),
+        (dict(n_clusters=0), "n_clusters"),
+        (dict(n_clusters=41), "n_clusters"),
+    ],
+)
+def test_clara_bad_parameters(params, match):
+    X = blobs(40, 3, 2, seed=65)
+    assert_fit_raises(CLARA(**params), X, match)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(max_neighbors=0), "max_neighbors"),
+        (dict(max_neighbors=-3), "max_neighbors"),
+        (dict(max_neighbors=2.5), "max_neighbors"),
+        (dict(n_local=0), "n_local"),
+        (dict(n_local=1.0), "n_local"),
+        (dict(n_clusters=0), "n_clusters"),
+        (dict(n_clusters=31), "n_clusters"),
+        (dict(metric=3), "metric"),
+    ],
+)
+def test_clarans_bad_parameters(params, match):
+    X = blobs(30, 3, 2, seed=82)
+    params.setdefault("n_clusters", 3)
+    assert_fit_raises(CLARANS(**params), X, match)
