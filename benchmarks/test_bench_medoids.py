@@ -9,7 +9,6 @@ give the peer's loss before it is timed.
 import numpy as np
 import pytest
 
-import partita
 from partita import KMedoids, _core
 
 kmedoids = pytest.importorskip("kmedoids")

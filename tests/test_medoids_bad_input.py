@@ -10,6 +10,7 @@ import time
 
 import numpy as np
 import pytest
+from conftest import assert_unfitted
 from scipy.spatial.distance import cdist
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
@@ -17,7 +18,6 @@ from sklearn.exceptions import NotFittedError
 import partita
 import partita._validation
 from partita import CLARA, CLARANS, KMedoids, _core
-from conftest import assert_unfitted
 
 N = 20
 
@@ -147,7 +147,7 @@ def test_asymmetric_metric_callable(X):
 def test_metric_callable_with_nonzero_self_distance(X):
     """A precomputed matrix must have a zero diagonal; a callable with d(x, x) != 0 breaks the
     same assumption (the loss drops the medoids' self-distances, score() does not)."""
-    metric = lambda a, b: abs(a[0] - b[0]) + 1.0  # noqa: E731
+    metric = lambda a, b: abs(a[0] - b[0]) + 1.0
     assert_fit_raises(KMedoids(3, metric=metric), X, "diagonal|self")
 
 

@@ -15,12 +15,11 @@ import warnings
 
 import numpy as np
 import pytest
+from oracles import medoids as om
 from sklearn.datasets import load_digits, load_iris, make_blobs
 from sklearn.metrics import pairwise_distances
 
 from partita import KMedoids, _core
-
-from oracles import medoids as om
 
 METHODS = ("fasterpam", "fastpam1", "pam", "alternate")
 

@@ -6,7 +6,7 @@ and CLARANS (docs/algorithms.md, "CLARA", "CLARANS", "On-the-fly distances").
   distance matrix ``FeatureSpace(X, metric, 0).distance_matrix(1)``;
 * the C++ FeatureSpace distances agree with scikit-learn and are exactly symmetric;
 * numba-jitted metrics run in the C++ kernels, on a matrix or on the fly, and are validated;
-* CLARA and CLARANS: parameters and invariants (labels, loss, determinism, threads); their
+* CLARA and CLARANS: invariants (labels, loss, determinism, threads); their
   scikit-learn estimator checks are in test_sklearn_checks.py.
 
 Checks that could crash the interpreter run in a child process (``run_isolated``) so that a
@@ -19,6 +19,8 @@ import warnings
 
 import numpy as np
 import pytest
+from conftest import assert_unfitted
+from oracles import medoids as om
 from scipy.spatial.distance import cdist
 from sklearn.datasets import make_blobs
 from sklearn.metrics import pairwise_distances
@@ -26,9 +28,6 @@ from sklearn.metrics import pairwise_distances
 import partita
 import partita._validation
 from partita import CLARA, CLARANS, KMedoids, _core
-
-from conftest import assert_unfitted
-from oracles import medoids as om
 
 METRICS = {name: _core.medoids.Metric.__members__[name]
            for name in ("euclidean", "sqeuclidean", "manhattan", "cosine")}

@@ -6,9 +6,8 @@ The peer is run single-threaded with no random processing order (``n_cpu=1``,
 
 import numpy as np
 import pytest
-from scipy.spatial.distance import pdist, squareform
-
 from oracles import medoids as om
+from scipy.spatial.distance import pdist, squareform
 
 kmedoids = pytest.importorskip("kmedoids")
 
