@@ -10,12 +10,9 @@
 #include "bindings.hpp"
 #include "partita/distances.hpp"
 #include "partita/matrix_checks.hpp"
-#include "partita/medoids/alternate.hpp"
 #include "partita/medoids/build.hpp"
 #include "partita/medoids/clarans.hpp"
-#include "partita/medoids/fasterpam.hpp"
-#include "partita/medoids/fastpam1.hpp"
-#include "partita/medoids/pam.hpp"
+#include "partita/medoids/optimise.hpp"
 #include "partita/medoids/seeding.hpp"
 
 namespace partita::bindings {
@@ -25,8 +22,6 @@ namespace {
 using namespace partita::medoids;
 using distances::FeatureSpace;
 using matrix_checks::MatrixReport;
-
-enum class Method : int { fasterpam, fastpam1, pam, alternate };
 
 // CLARANS' search, as one argument.
 struct ClaransParams {
@@ -65,18 +60,6 @@ index_t source_size(const py::object& obj) {
 std::vector<index_t> index_vector(const py::array& a, const char* name) {
     const index_t* p = vector_data<index_t>(a, a.shape(0), name);
     return std::vector<index_t>(p, p + a.shape(0));
-}
-
-template <class Src>
-Result run_method(const Src& src, Method method, const std::vector<index_t>& med, const double* w,
-                  index_t max_iter, int threads, InterruptCheck& interrupt) {
-    switch (method) {
-        case Method::fasterpam: return fasterpam(src, med, w, max_iter, threads, interrupt);
-        case Method::fastpam1: return fastpam1(src, med, w, max_iter, threads, interrupt);
-        case Method::pam: return pam(src, med, w, max_iter, threads, interrupt);
-        case Method::alternate: return alternate(src, med, w, max_iter, threads, interrupt);
-    }
-    throw std::invalid_argument("unknown k-medoids method");
 }
 
 template <class T>
@@ -177,7 +160,7 @@ void register_optimisers(py::module_& m) {
             return with_source(source, threads, [&](const auto& src) {
                 return without_gil([&] {
                     InterruptCheck interrupt = python_interrupt_check();
-                    return run_method(src, method, med, w, max_iter, threads, interrupt);
+                    return optimise(src, method, med, w, max_iter, threads, interrupt);
                 });
             });
         },
