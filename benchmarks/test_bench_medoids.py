@@ -2,14 +2,13 @@
 
     python -m pytest benchmarks/test_bench_medoids.py --benchmark-group-by=group
 
-Setting (ANCHORS.md, issue 2): euclidean distances of 10,000 blob points in 16 dimensions,
+Setting: euclidean distances of 10,000 blob points in 16 dimensions,
 k = 100, the same random initial medoids for both libraries. Every partita run is checked to
 give the peer's loss before it is timed.
 """
 import numpy as np
 import pytest
 
-import partita
 from partita import KMedoids, _core
 
 kmedoids = pytest.importorskip("kmedoids")
@@ -44,10 +43,11 @@ def test_partita_fasterpam_kernel(benchmark, blobs_10k, n_jobs):
     """The optimisation alone, without the estimator's validation pass over the matrix."""
     D, medoids = blobs_10k
     w = np.ones(len(D))
-    r = benchmark.pedantic(_core.kmedoids_optimise,
-                           args=(D, medoids.astype(np.int64), w, "fasterpam", 300, n_jobs),
+    r = benchmark.pedantic(_core.medoids.optimise,
+                           args=(D, medoids.astype(np.int64), w, _core.medoids.Method.fasterpam,
+                                 300, n_jobs),
                            rounds=5, iterations=1)
-    benchmark.extra_info.update(loss=r["loss"], n_swaps=r["n_swaps"])
+    benchmark.extra_info.update(loss=r.loss, n_swaps=r.n_swaps)
 
 
 @pytest.mark.parametrize("n_jobs", [1, 2])
@@ -103,4 +103,4 @@ def test_partita_lab(benchmark, blobs_10k):
 def test_partita_matrix_check(benchmark, blobs_10k):
     """The estimator's one pass over a precomputed matrix (finite, >= 0, symmetric, zero diagonal)."""
     D, _ = blobs_10k
-    benchmark.pedantic(_core.inspect_distance_matrix, args=(D, 0), rounds=5, iterations=1)
+    benchmark.pedantic(_core.common.inspect_matrix, args=(D, 0), rounds=5, iterations=1)

@@ -25,8 +25,8 @@ def blobs(n, d, k, seed=0):
 
 def full_loss(X, medoids):
     """Total euclidean distance of all points to their nearest medoid (C++, on the fly)."""
-    space = _core.FeatureSpace64(np.ascontiguousarray(X), 0, 0)
-    return _core.kmedoids_assign(space, np.asarray(medoids, dtype=np.int64), np.ones(len(X)), 0)[2]
+    space = _core.medoids.FeatureSpace64(np.ascontiguousarray(X), _core.medoids.Metric.euclidean)
+    return _core.medoids.assign(space, np.asarray(medoids, dtype=np.int64), np.ones(len(X)), 0).loss
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +41,8 @@ def subsample_reference(million):
     rng = np.random.default_rng(1)
     idx = np.sort(rng.choice(len(million), 20_000, replace=False))
     sub = np.ascontiguousarray(million[idx])
-    Dm = _core.FeatureSpace64(sub, 0, 0).distance_matrix(0)
-    start = _core.kmedoids_build(Dm, 100, np.ones(len(sub)), 0)
+    Dm = _core.medoids.FeatureSpace64(sub, _core.medoids.Metric.euclidean).distance_matrix(0)
+    start = _core.medoids.build(Dm, 100, np.ones(len(sub)), 0)
     t0 = time.perf_counter()
     r = kmedoids.fasterpam(Dm, start, n_cpu=1)
     elapsed = time.perf_counter() - t0

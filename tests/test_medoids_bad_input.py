@@ -1,4 +1,5 @@
-"""Bad input to KMedoids: every case gets a clear error and leaves the estimator unfitted.
+"""Bad input to KMedoids, CLARA and CLARANS: each case gets a clear error and leaves the
+estimator unfitted.
 
 Also: MemoryError before allocating the distance matrix, and Ctrl-C during a long fit.
 """
@@ -9,14 +10,14 @@ import time
 
 import numpy as np
 import pytest
+from conftest import assert_unfitted
 from scipy.spatial.distance import cdist
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
-from sklearn.utils.validation import check_is_fitted
 
 import partita
 import partita._validation
-from partita import CLARA, CLARANS, KMedoids
+from partita import CLARA, CLARANS, KMedoids, _core
 
 N = 20
 
@@ -31,23 +32,12 @@ def D(X):
     return np.ascontiguousarray(cdist(X, X))
 
 
-def assert_unfitted(km):
-    """No fitted attribute is left behind, and scikit-learn sees the estimator as unfitted."""
-    for attr in ("medoid_indices_", "labels_", "inertia_", "cluster_centers_", "n_iter_"):
-        assert not hasattr(km, attr), f"the failed fit set {attr}"
-    try:
-        check_is_fitted(km)
-    except NotFittedError:
-        pass
-    else:
-        left = sorted(v for v in vars(km) if v.endswith("_") and not v.startswith("__"))
-        pytest.fail(f"check_is_fitted passes after a failed fit; attributes left behind: {left}")
-
-
 def assert_fit_raises(km, data, match, exc=ValueError, **fit_params):
-    with pytest.raises(exc, match=match):
+    """The fit raises `exc` matching `match` and leaves `km` unfitted; returns the message."""
+    with pytest.raises(exc, match=match) as info:
         km.fit(data, **fit_params)
     assert_unfitted(km)
+    return str(info.value)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -157,7 +147,7 @@ def test_asymmetric_metric_callable(X):
 def test_metric_callable_with_nonzero_self_distance(X):
     """A precomputed matrix must have a zero diagonal; a callable with d(x, x) != 0 breaks the
     same assumption (the loss drops the medoids' self-distances, score() does not)."""
-    metric = lambda a, b: abs(a[0] - b[0]) + 1.0  # noqa: E731
+    metric = lambda a, b: abs(a[0] - b[0]) + 1.0
     assert_fit_raises(KMedoids(3, metric=metric), X, "diagonal|self")
 
 
@@ -182,7 +172,7 @@ def test_more_clusters_than_samples(X, D):
 
 @pytest.mark.parametrize("k", [0, -1])
 def test_non_positive_n_clusters(X, k):
-    assert_fit_raises(KMedoids(k), X, "n_clusters must be >= 1")
+    assert_fit_raises(KMedoids(k), X, "n_clusters must be an integer >= 1")
 
 
 @pytest.mark.parametrize("k", [2.5, "3", 3.0, None, True])
@@ -331,7 +321,7 @@ def test_all_zero_sample_weight_message_says_zero(X):
 
 @pytest.mark.parametrize(
     "max_iter, match",
-    [(-1, "max_iter must be >= 0"), (2.5, "max_iter must be an integer"), (None, "max_iter")],
+    [(-1, "max_iter must be an integer >= 0"), (2.5, "max_iter must be an integer"), (None, "max_iter")],
 )
 def test_bad_max_iter(X, max_iter, match):
     assert_fit_raises(KMedoids(3, max_iter=max_iter), X, match)
@@ -361,7 +351,7 @@ def test_device_cuda_when_cuda_is_unavailable(X):
 
 @pytest.mark.parametrize("device", ["gpu", "GPU", "cuda:0", None])
 def test_unknown_device(X, device):
-    assert_fit_raises(KMedoids(3, device=device), X, "device must be 'cpu', 'cuda' or 'auto'")
+    assert_fit_raises(KMedoids(3, device=device), X, "device must be one of 'cpu', 'cuda', 'auto'")
 
 
 def test_device_auto_runs_on_cpu(X):
@@ -462,3 +452,90 @@ def test_keyboard_interrupt_aborts_a_long_fit():
     # the kernels check for Ctrl-C at least every ~0.5 s
     assert elapsed < 0.5 + 2.5, f"KeyboardInterrupt came {elapsed - 0.5:.1f} s after SIGINT"
     assert_unfitted(km)
+
+
+def blobs(n, centers, n_features, seed):
+    """Blobs with a few exact duplicates."""
+    X, _ = make_blobs(n_samples=n, centers=centers, n_features=n_features, cluster_std=1.5,
+                      random_state=seed)
+    if n > 10:
+        X[7] = X[3]
+        X[n - 1] = X[n // 2]
+    return np.ascontiguousarray(X)
+
+
+# ----------------------------------------------------------------------------------------------
+# distance modes (distances=...)
+# ----------------------------------------------------------------------------------------------
+
+
+def test_on_the_fly_rejects_precomputed():
+    X = blobs(30, 3, 2, seed=40)
+    D = _core.medoids.FeatureSpace64(X, _core.medoids.Metric.euclidean).distance_matrix(1)
+    assert_fit_raises(KMedoids(3, metric="precomputed", distances="on-the-fly"), D, "on-the-fly")
+
+
+@pytest.mark.parametrize(
+    "metric",
+    ["chebyshev", "minkowski", lambda a, b: float(np.abs(a - b).sum())],
+    ids=["chebyshev", "minkowski", "python-callable"],
+)
+def test_on_the_fly_rejects_other_metrics(metric):
+    X = blobs(30, 3, 2, seed=41)
+    message = assert_fit_raises(KMedoids(3, metric=metric, distances="on-the-fly"), X,
+                                "on-the-fly")
+    for name in ("euclidean", "sqeuclidean", "manhattan", "cosine"):
+        assert name in message  # names the supported metrics
+    assert "numba" in message
+
+
+@pytest.mark.parametrize("distances", ["bogus", "", None, "ON-THE-FLY", 1])
+def test_bad_distances_mode(distances):
+    X = blobs(30, 3, 2, seed=42)
+    assert_fit_raises(KMedoids(3, distances=distances), X, "distances")
+
+
+# ----------------------------------------------------------------------------------------------
+# CLARA and CLARANS parameters
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(n_clusters=5, sample_size=4), "sample_size"),
+        (dict(n_clusters=3, sample_size=0), "sample_size"),
+        (dict(n_clusters=3, sample_size=2.5), "sample_size"),
+        (dict(n_clusters=3, n_sampling=0), "n_sampling"),
+        (dict(n_clusters=3, n_sampling=-1), "n_sampling"),
+        (dict(n_clusters=3, init=np.array([0, 1, 2])), "init"),
+        (dict(n_clusters=3, init=[0, 1, 2]), "init"),
+        (dict(n_clusters=3, init="bogus"), "init"),
+        (dict(n_clusters=3, method="bogus"), "method"),
+        (dict(n_clusters=3, max_iter=-1), "max_iter"),
+        (dict(n_clusters=0), "n_clusters"),
+        (dict(n_clusters=41), "n_clusters"),
+    ],
+)
+def test_clara_bad_parameters(params, match):
+    X = blobs(40, 3, 2, seed=65)
+    assert_fit_raises(CLARA(**params), X, match)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(max_neighbors=0), "max_neighbors"),
+        (dict(max_neighbors=-3), "max_neighbors"),
+        (dict(max_neighbors=2.5), "max_neighbors"),
+        (dict(n_local=0), "n_local"),
+        (dict(n_local=1.0), "n_local"),
+        (dict(n_clusters=0), "n_clusters"),
+        (dict(n_clusters=31), "n_clusters"),
+        (dict(metric=3), "metric"),
+    ],
+)
+def test_clarans_bad_parameters(params, match):
+    X = blobs(30, 3, 2, seed=82)
+    params.setdefault("n_clusters", 3)
+    assert_fit_raises(CLARANS(**params), X, match)

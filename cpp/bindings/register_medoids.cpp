@@ -1,5 +1,6 @@
-// Bindings of the k-medoids kernels (cpp/include/partita/medoids.hpp) and of the feature
-// distances they can run on (cpp/include/partita/distances.hpp).
+// Bindings of the k-medoids kernels (cpp/include/partita/medoids/) into `_core.medoids`, with the
+// feature distances they can run on (cpp/include/partita/distances.hpp), and of the dense-matrix
+// checks (cpp/include/partita/matrix_checks.hpp) into `_core.common`.
 //
 // Every kernel takes a distance "source" as its first argument: a C-contiguous float32/float64
 // n x n matrix, or a FeatureSpace32/FeatureSpace64 object whose rows are computed on the fly.
@@ -8,7 +9,11 @@
 
 #include "bindings.hpp"
 #include "partita/distances.hpp"
-#include "partita/medoids.hpp"
+#include "partita/matrix_checks.hpp"
+#include "partita/medoids/build.hpp"
+#include "partita/medoids/clarans.hpp"
+#include "partita/medoids/optimise.hpp"
+#include "partita/medoids/seeding.hpp"
 
 namespace partita::bindings {
 
@@ -16,6 +21,21 @@ namespace {
 
 using namespace partita::medoids;
 using distances::FeatureSpace;
+using matrix_checks::MatrixReport;
+
+// CLARANS' search, as one argument.
+struct ClaransParams {
+    index_t n_clusters = 8;
+    index_t n_local = 2;
+    index_t max_neighbors = 1;
+    std::uint64_t seed = 0;
+};
+
+// The nearest medoid of every point, as `assign` returns it.
+struct Labelling {
+    std::vector<std::int32_t> labels;
+    double loss = 0.0;
+};
 
 // Calls fn(source) with the source matching `obj`.
 template <class F>
@@ -37,16 +57,6 @@ index_t source_size(const py::object& obj) {
     return with_source(obj, 1, [](const auto& src) { return src.size(); });
 }
 
-py::dict result_dict(Result&& r) {
-    py::dict d;
-    d["medoids"] = to_numpy(r.medoids);
-    d["labels"] = to_numpy(r.labels);
-    d["loss"] = r.loss;
-    d["n_iter"] = r.n_iter;
-    d["n_swaps"] = r.n_swaps;
-    return d;
-}
-
 std::vector<index_t> index_vector(const py::array& a, const char* name) {
     const index_t* p = vector_data<index_t>(a, a.shape(0), name);
     return std::vector<index_t>(p, p + a.shape(0));
@@ -56,11 +66,9 @@ template <class T>
 void register_feature_space(py::module_& m, const char* name) {
     py::class_<FeatureSpace<T>>(m, name,
                                 "Feature rows whose pairwise distances are computed on demand.")
-        .def(py::init([](const py::array& X, int metric, std::uintptr_t fn) {
+        .def(py::init([](const py::array& X, distances::Metric metric, std::uintptr_t fn) {
                  const MatrixView<T> view = matrix_view<T>(X, "X");
-                 require(metric >= 0 && metric <= int(distances::Metric::callback),
-                         "unknown metric code");
-                 return new FeatureSpace<T>(view, distances::Metric(metric),
+                 return new FeatureSpace<T>(view, metric,
                                             reinterpret_cast<distances::PairFunction<T>>(fn));
              }),
              py::arg("X"), py::arg("metric"), py::arg("function") = 0)
@@ -100,39 +108,105 @@ void register_feature_space(py::module_& m, const char* name) {
              "Rows of the distance matrix for the given points, shape (len(indices), n).");
 }
 
-}  // namespace
+void register_types(py::module_& m) {
+    py::enum_<distances::Metric>(m, "Metric", "Distances computed in C++ from the features.")
+        .value("euclidean", distances::Metric::euclidean)
+        .value("sqeuclidean", distances::Metric::sqeuclidean)
+        .value("manhattan", distances::Metric::manhattan)
+        .value("cosine", distances::Metric::cosine)
+        .value("callback", distances::Metric::callback, "a compiled f(x*, y*, n_features)");
+    py::enum_<Method>(m, "Method", "The swap (or alternate) optimiser.")
+        .value("fasterpam", Method::fasterpam)
+        .value("fastpam1", Method::fastpam1)
+        .value("pam", Method::pam)
+        .value("alternate", Method::alternate);
 
-void register_medoids(py::module_& m) {
+    py::class_<Result>(m, "Result", "Medoids found by an optimiser.")
+        .def_property_readonly("medoids", [](const Result& r) { return to_numpy(r.medoids); },
+                               "point index of every medoid (slot)")
+        .def_property_readonly("labels", [](const Result& r) { return to_numpy(r.labels); },
+                               "slot of every point's nearest medoid")
+        .def_readonly("loss", &Result::loss, "weighted total distance to the nearest medoids")
+        .def_readonly("n_iter", &Result::n_iter, "passes, swaps or candidates examined")
+        .def_readonly("n_swaps", &Result::n_swaps);
+    py::class_<Labelling>(m, "Labelling", "Every point's nearest medoid.")
+        .def_property_readonly("labels", [](const Labelling& r) { return to_numpy(r.labels); })
+        .def_readonly("loss", &Labelling::loss, "weighted total distance to the nearest medoids");
+    py::class_<ClaransParams>(m, "ClaransParams", "What CLARANS searches, and for how long.")
+        .def(py::init([](index_t n_clusters, index_t n_local, index_t max_neighbors,
+                         std::uint64_t seed) {
+                 return ClaransParams{n_clusters, n_local, max_neighbors, seed};
+             }),
+             py::arg("n_clusters") = 8, py::arg("n_local") = 2, py::arg("max_neighbors") = 1,
+             py::arg("seed") = 0)
+        .def_readwrite("n_clusters", &ClaransParams::n_clusters)
+        .def_readwrite("n_local", &ClaransParams::n_local, "restarts from random medoids")
+        .def_readwrite("max_neighbors", &ClaransParams::max_neighbors,
+                       "consecutive rejected candidates that end a restart")
+        .def_readwrite("seed", &ClaransParams::seed);
+
     register_feature_space<float>(m, "FeatureSpace32");
     register_feature_space<double>(m, "FeatureSpace64");
+}
 
+void register_optimisers(py::module_& m) {
     m.def(
-        "kmedoids_optimise",
+        "optimise",
         [](const py::object& source, const py::array& medoids, const py::array& weights,
-           const std::string& method, index_t max_iter, int n_threads) {
+           Method method, index_t max_iter, int n_threads) {
             const int threads = resolve_threads(n_threads);
             const std::vector<index_t> med = index_vector(medoids, "medoids");
             const double* w = vector_data<double>(weights, source_size(source), "weights");
-            return result_dict(with_source(source, threads, [&](const auto& src) {
+            return with_source(source, threads, [&](const auto& src) {
                 return without_gil([&] {
                     InterruptCheck interrupt = python_interrupt_check();
-                    if (method == "fasterpam")
-                        return fasterpam(src, med, w, max_iter, threads, interrupt);
-                    if (method == "fastpam1")
-                        return fastpam1(src, med, w, max_iter, threads, interrupt);
-                    if (method == "pam") return pam(src, med, w, max_iter, threads, interrupt);
-                    if (method == "alternate")
-                        return alternate(src, med, w, max_iter, threads, interrupt);
-                    throw std::invalid_argument("unknown k-medoids method: " + method);
+                    return optimise(src, method, med, w, max_iter, threads, interrupt);
                 });
-            }));
+            });
         },
         py::arg("source"), py::arg("medoids"), py::arg("weights"), py::arg("method"),
-        py::arg("max_iter"), py::arg("n_threads"),
-        "Optimise the medoids (fasterpam | fastpam1 | pam | alternate) from the given initial ones.");
+        py::arg("max_iter"), py::arg("n_threads"), "Optimise the medoids from the given initial ones.");
 
     m.def(
-        "kmedoids_build",
+        "clarans",
+        [](const py::object& source, const py::array& weights, const ClaransParams& p,
+           int n_threads) {
+            const int threads = resolve_threads(n_threads);
+            const double* w = vector_data<double>(weights, source_size(source), "weights");
+            return with_source(source, threads, [&](const auto& src) {
+                return without_gil([&] {
+                    InterruptCheck interrupt = python_interrupt_check();
+                    return clarans(src, p.n_clusters, w, p.n_local, p.max_neighbors, p.seed,
+                                   threads, interrupt);
+                });
+            });
+        },
+        py::arg("source"), py::arg("weights"), py::arg("params"), py::arg("n_threads"),
+        "FasterCLARANS: randomized swaps from n_local random starts; the best result.");
+
+    m.def(
+        "assign",
+        [](const py::object& source, const py::array& medoids, const py::array& weights,
+           int n_threads) {
+            const int threads = resolve_threads(n_threads);
+            const std::vector<index_t> med = index_vector(medoids, "medoids");
+            const double* w = vector_data<double>(weights, source_size(source), "weights");
+            return with_source(source, threads, [&](const auto& src) {
+                using T = typename std::decay_t<decltype(src)>::value_type;
+                return without_gil([&] {
+                    Assignment<T> a = assign(src, med, threads);
+                    const double loss = total_deviation(a, w);
+                    return Labelling{std::move(a.near_i), loss};
+                });
+            });
+        },
+        py::arg("source"), py::arg("medoids"), py::arg("weights"), py::arg("n_threads"),
+        "Nearest medoid slot of every point, and the weighted loss.");
+}
+
+void register_initialisations(py::module_& m) {
+    m.def(
+        "build",
         [](const py::object& source, index_t k, const py::array& weights, int n_threads) {
             const int threads = resolve_threads(n_threads);
             const double* w = vector_data<double>(weights, source_size(source), "weights");
@@ -147,7 +221,7 @@ void register_medoids(py::module_& m) {
         "PAM BUILD initialisation: k medoid indices.");
 
     m.def(
-        "kmedoids_lab",
+        "lab",
         [](const py::object& source, const py::array& samples, const py::array& weights,
            int n_threads) {
             const int threads = resolve_threads(n_threads);
@@ -172,51 +246,71 @@ void register_medoids(py::module_& m) {
         },
         py::arg("source"), py::arg("k"), py::arg("weights"), py::arg("seed"), py::arg("n_threads"),
         "k-medoids++ initialisation.");
+}
 
-    m.def(
-        "kmedoids_clarans",
-        [](const py::object& source, index_t k, const py::array& weights, index_t n_local,
-           index_t max_neighbors, std::uint64_t seed, int n_threads) {
+MatrixReport inspect(const py::array& matrix, int n_threads) {
+    const int threads = resolve_threads(n_threads);
+    auto run = [&](const auto& D) {
+        return without_gil([&] { return matrix_checks::inspect_matrix(D, threads); });
+    };
+    return is_float32(matrix) ? run(matrix_view<float>(matrix, "matrix"))
+                              : run(matrix_view<double>(matrix, "matrix"));
+}
+
+// _core.common: checks of dense n x n matrices, shared by the families.
+void register_matrix_checks(py::module_& common) {
+    py::class_<MatrixReport>(common, "MatrixReport", "What one pass over a square matrix found.")
+        .def_readonly("n_nonfinite", &MatrixReport::n_nonfinite,
+                      "NaN or infinite entries (the other fields are then moot)")
+        .def_readonly("min", &MatrixReport::min_value)
+        .def_readonly("max", &MatrixReport::max_value)
+        .def_readonly("max_abs_diagonal", &MatrixReport::max_abs_diagonal)
+        .def_readonly("max_asymmetry", &MatrixReport::max_asymmetry, "max |m[i, j] - m[j, i]|");
+
+    common.def("inspect_matrix", &inspect, py::arg("matrix"), py::arg("n_threads"),
+               "min, max, largest |diagonal|, largest |m[i, j] - m[j, i]| and the count of NaN / inf.");
+
+    common.def(
+        "symmetrize_matrix",
+        [](py::array& matrix, int n_threads) {
+            if (!matrix.writeable())
+                throw std::invalid_argument("symmetrize: the matrix must be writeable");
             const int threads = resolve_threads(n_threads);
-            const double* w = vector_data<double>(weights, source_size(source), "weights");
-            return result_dict(with_source(source, threads, [&](const auto& src) {
-                return without_gil([&] {
-                    InterruptCheck interrupt = python_interrupt_check();
-                    return clarans(src, k, w, n_local, max_neighbors, seed, threads, interrupt);
+            auto run = [&](auto* data, index_t n) {
+                without_gil([&] {
+                    matrix_checks::symmetrize(data, n, threads);
+                    return 0;
                 });
-            }));
+            };
+            if (is_float32(matrix)) {
+                matrix_view<float>(matrix, "matrix");
+                run(static_cast<float*>(matrix.mutable_data()), matrix.shape(0));
+            } else {
+                matrix_view<double>(matrix, "matrix");
+                run(static_cast<double*>(matrix.mutable_data()), matrix.shape(0));
+            }
         },
-        py::arg("source"), py::arg("k"), py::arg("weights"), py::arg("n_local"),
-        py::arg("max_neighbors"), py::arg("seed"), py::arg("n_threads"),
-        "FasterCLARANS: randomized swaps from n_local random starts; the best result.");
+        py::arg("matrix"), py::arg("n_threads"),
+        "In place: copy the upper triangle onto the lower one and zero the diagonal.");
+}
 
-    m.def(
-        "kmedoids_assign",
-        [](const py::object& source, const py::array& medoids, const py::array& weights,
-           int n_threads) {
-            const int threads = resolve_threads(n_threads);
-            const std::vector<index_t> med = index_vector(medoids, "medoids");
-            const double* w = vector_data<double>(weights, source_size(source), "weights");
-            return with_source(source, threads, [&](const auto& src) {
-                using T = typename std::decay_t<decltype(src)>::value_type;
-                auto [labels, nearest, loss] = without_gil([&] {
-                    Assignment<T> a = assign(src, med, threads);
-                    const double l = total_deviation(a, w);
-                    return std::make_tuple(std::move(a.near_i), std::move(a.near_d), l);
-                });
-                return py::tuple(py::make_tuple(to_numpy(labels), py::array(to_numpy(nearest)), loss));
-            });
-        },
-        py::arg("source"), py::arg("medoids"), py::arg("weights"), py::arg("n_threads"),
-        "Nearest medoid slot and distance of every point, and the weighted loss.");
+}  // namespace
 
-    m.def(
+void register_medoids(py::module_& core) {
+    py::module_ m = core.def_submodule("medoids", "k-medoids: BUILD, LAB, k-medoids++, FasterPAM, "
+                                                  "FastPAM1, PAM, alternate, CLARANS");
+    register_types(m);
+    register_optimisers(m);
+    register_initialisations(m);
+
+    py::module_ common = core.def_submodule("common", "Checks shared by the families");
+    register_matrix_checks(common);
+    // Transitional: the top-level name, a dict, until kernel_kmeans.py uses
+    // common.inspect_matrix; then delete.
+    core.def(
         "inspect_distance_matrix",
-        [](const py::array& dist, int n_threads) {
-            const int threads = resolve_threads(n_threads);
-            auto run = [&](const auto& D) { return without_gil([&] { return inspect_matrix(D, threads); }); };
-            const MatrixReport r = is_float32(dist) ? run(matrix_view<float>(dist, "dist"))
-                                                    : run(matrix_view<double>(dist, "dist"));
+        [](const py::array& matrix, int n_threads) {
+            const MatrixReport r = inspect(matrix, n_threads);
             py::dict d;
             d["min"] = r.min_value;
             d["max"] = r.max_value;
@@ -225,31 +319,7 @@ void register_medoids(py::module_& m) {
             d["n_nonfinite"] = r.n_nonfinite;
             return d;
         },
-        py::arg("dist"), py::arg("n_threads"),
-        "min, max, largest |diagonal|, largest |d(i,j) - d(j,i)| and the count of NaN / inf.");
-
-    m.def(
-        "symmetrize_distance_matrix",
-        [](py::array& dist, int n_threads) {
-            if (!dist.writeable())
-                throw std::invalid_argument("symmetrize: the matrix must be writeable");
-            const int threads = resolve_threads(n_threads);
-            auto run = [&](auto* data, index_t n) {
-                without_gil([&] {
-                    symmetrize(data, n, threads);
-                    return 0;
-                });
-            };
-            if (is_float32(dist)) {
-                matrix_view<float>(dist, "dist");
-                run(static_cast<float*>(dist.mutable_data()), dist.shape(0));
-            } else {
-                matrix_view<double>(dist, "dist");
-                run(static_cast<double*>(dist.mutable_data()), dist.shape(0));
-            }
-        },
-        py::arg("dist"), py::arg("n_threads"),
-        "In place: copy the upper triangle onto the lower one and zero the diagonal.");
+        py::arg("dist"), py::arg("n_threads"));
 }
 
 }  // namespace partita::bindings

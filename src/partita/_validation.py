@@ -120,27 +120,27 @@ def check_precomputed_distances(D, n_threads):
         raise ValueError(
             f"metric='precomputed' needs a square distance matrix, got shape {D.shape}"
         )
-    report = _core.inspect_distance_matrix(D, n_threads)
-    if report["n_nonfinite"]:
+    report = _core.common.inspect_matrix(D, n_threads)
+    if report.n_nonfinite:
         raise ValueError(
-            f"Input contains NaN or infinity: {report['n_nonfinite']} precomputed distances are "
+            f"Input contains NaN or infinity: {report.n_nonfinite} precomputed distances are "
             "not finite"
         )
-    scale = max(report["max"], np.finfo(D.dtype).tiny)
+    scale = max(report.max, np.finfo(D.dtype).tiny)
     rtol = 1e-5 if D.dtype == np.float32 else 1e-10
-    if report["min"] < 0:
+    if report.min < 0:
         raise ValueError(
-            f"precomputed distances must be non-negative; the smallest entry is {report['min']:g}"
+            f"precomputed distances must be non-negative; the smallest entry is {report.min:g}"
         )
-    if report["max_abs_diagonal"] > rtol * scale:
+    if report.max_abs_diagonal > rtol * scale:
         raise ValueError(
             "precomputed distances must have a zero diagonal (the distance of a point to itself); "
-            f"the largest diagonal entry is {report['max_abs_diagonal']:g}"
+            f"the largest diagonal entry is {report.max_abs_diagonal:g}"
         )
-    if report["max_asymmetry"] > rtol * scale:
+    if report.max_asymmetry > rtol * scale:
         raise ValueError(
             "precomputed distances must be symmetric: the largest |D[i, j] - D[j, i]| is "
-            f"{report['max_asymmetry']:g}"
+            f"{report.max_asymmetry:g}"
         )
     return report
 

@@ -1,13 +1,15 @@
 """k-medoids clustering: :class:`KMedoids`, :class:`CLARA` and :class:`CLARANS`.
 
 The optimisation (FasterPAM, FastPAM1, PAM, alternate, CLARANS) and the initialisations (BUILD,
-LAB, k-medoids++) run in C++ (``cpp/include/partita/medoids.hpp``), on a stored distance matrix
-or on distances computed on the fly from the features (``distances.hpp``). This module validates
-the input, chooses where distances come from, and presents the results as scikit-learn
-estimators. The algorithms are specified in ``ALGORITHMS.md`` section 1.
+LAB, k-medoids++) run in C++ (``cpp/include/partita/medoids/``, bound as ``_core.medoids``), on
+a stored distance matrix or on distances computed on the fly from the features
+(``distances.hpp``). This module validates the input, chooses where distances come from, and
+presents the results as scikit-learn estimators. The algorithms are specified in
+``docs/algorithms.md`` (k-medoids).
 """
 import math
 import time
+import types
 import warnings
 
 import numpy as np
@@ -21,16 +23,19 @@ from sklearn.metrics import pairwise_distances
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _core, _validation
+from . import _validation
 from ._backend import n_threads, resolve_device
+from ._core import common as _common
+from ._core import medoids as _kernels
 from ._validation import (
-    check_choice,
+    Integer,
+    Options,
     check_fits_in_memory,
-    check_int,
     check_n_clusters,
     check_precomputed_distances,
     check_sample_weight,
     fit_or_leave_unfitted,
+    validate_params,
 )
 
 __all__ = ["KMedoids", "CLARA", "CLARANS"]
@@ -39,17 +44,35 @@ _METHODS = ("fasterpam", "fastpam1", "pam", "alternate")
 _INITS = ("build", "lab", "k-medoids++", "random")
 _DISTANCE_MODES = ("auto", "matrix", "on-the-fly")
 
-# Metrics computed in C++, on the fly or into a matrix (codes of distances.hpp's Metric).
+# Metrics computed in C++, on the fly or into a matrix.
 _BUILTIN_METRICS = {
-    "euclidean": 0,
-    "l2": 0,
-    "sqeuclidean": 1,
-    "manhattan": 2,
-    "cityblock": 2,
-    "l1": 2,
-    "cosine": 3,
+    "euclidean": _kernels.Metric.euclidean,
+    "l2": _kernels.Metric.euclidean,
+    "sqeuclidean": _kernels.Metric.sqeuclidean,
+    "manhattan": _kernels.Metric.manhattan,
+    "cityblock": _kernels.Metric.manhattan,
+    "l1": _kernels.Metric.manhattan,
+    "cosine": _kernels.Metric.cosine,
 }
-_CALLBACK = 4
+
+
+class _MetricName:
+    """Any string: "precomputed" or a metric name that scikit-learn resolves when it is used."""
+
+    def accepts(self, value):
+        return isinstance(value, str)
+
+    def __str__(self):
+        return "a metric name"
+
+
+_COMMON_CONSTRAINTS = {
+    "n_clusters": [Integer(1)],
+    "metric": [_MetricName(), "callable"],
+    "random_state": ["random_state"],
+    "n_jobs": [None, Integer()],
+    "verbose": [Integer(0)],
+}
 
 # numba cfuncs made from users' jitted metrics, kept alive while C++ may call them.
 _NUMBA_CFUNCS = {}
@@ -81,31 +104,31 @@ def _numba_address(metric, dtype):
 def _feature_space(X, metric):
     """A C++ FeatureSpace computing `metric` on the rows of X, or None when the metric is
     neither built in nor a numba-jitted function."""
-    space_type = _core.FeatureSpace32 if X.dtype == np.float32 else _core.FeatureSpace64
+    space_type = _kernels.FeatureSpace32 if X.dtype == np.float32 else _kernels.FeatureSpace64
     if isinstance(metric, str) and metric in _BUILTIN_METRICS:
         return space_type(X, _BUILTIN_METRICS[metric], 0)
     if _is_numba_function(metric):
-        return space_type(X, _CALLBACK, _numba_address(metric, X.dtype))
+        return space_type(X, _kernels.Metric.callback, _numba_address(metric, X.dtype))
     return None
 
 
 def _check_metric_values(report, metric, rtol):
     """A computed distance matrix must be finite, non-negative, symmetric, with zero diagonal."""
     name = getattr(metric, "__name__", repr(metric))
-    if report["n_nonfinite"]:
+    if report.n_nonfinite:
         raise ValueError(f"metric {name} returned NaN or infinite distances")
-    if report["min"] < 0:
-        raise ValueError(f"metric {name} returned negative distances ({report['min']:g})")
-    scale = max(report["max"], 1e-300)
-    if report["max_abs_diagonal"] > rtol * scale:
+    if report.min < 0:
+        raise ValueError(f"metric {name} returned negative distances ({report.min:g})")
+    scale = max(report.max, 1e-300)
+    if report.max_abs_diagonal > rtol * scale:
         raise ValueError(
-            f"metric {name} gives d(x, x) = {report['max_abs_diagonal']:g} != 0; k-medoids needs "
+            f"metric {name} gives d(x, x) = {report.max_abs_diagonal:g} != 0; k-medoids needs "
             "a dissimilarity that is zero between a sample and itself"
         )
-    if report["max_asymmetry"] > rtol * scale:
+    if report.max_asymmetry > rtol * scale:
         raise ValueError(
             f"metric {name} is not symmetric: d(x, y) != d(y, x) (largest difference "
-            f"{report['max_asymmetry']:g}); k-medoids needs a symmetric dissimilarity"
+            f"{report.max_asymmetry:g}); k-medoids needs a symmetric dissimilarity"
         )
 
 
@@ -129,7 +152,7 @@ def _spot_check_metric(space, X, metric, threads):
     n = X.shape[0]
     idx = np.unique(np.random.RandomState(0).choice(n, size=min(n, 64), replace=False))
     rows = space.distances_to(idx.astype(np.int64), threads)[:, idx]
-    report = _core.inspect_distance_matrix(np.ascontiguousarray(rows), threads)
+    report = _common.inspect_matrix(np.ascontiguousarray(rows), threads)
     _check_metric_values(report, metric, 1e-6)
     _check_self_distance(X, metric)
 
@@ -169,17 +192,22 @@ def _distance_source(X, metric, mode, n_jobs, threads):
     if space is not None:
         D = space.distance_matrix(threads)
         if metric not in _BUILTIN_METRICS:
-            _check_metric_values(_core.inspect_distance_matrix(D, threads), metric, 1e-6)
+            _check_metric_values(_common.inspect_matrix(D, threads), metric, 1e-6)
             _check_self_distance(X, metric)
         return D, True
     # Any other scikit-learn metric or a Python callable: every pair, both orders, so that an
     # asymmetric callable is caught (scikit-learn mirrors the upper triangle when Y is None).
     Y = X.copy() if callable(metric) else None
     D = np.ascontiguousarray(pairwise_distances(X, Y, metric=metric, n_jobs=n_jobs), dtype=X.dtype)
-    _check_metric_values(_core.inspect_distance_matrix(D, threads), metric,
+    _check_metric_values(_common.inspect_matrix(D, threads), metric,
                          1e-5 if X.dtype == np.float32 else 1e-10)
-    _core.symmetrize_distance_matrix(D, threads)  # rounding differences between (i,j) and (j,i)
+    _common.symmetrize_matrix(D, threads)  # rounding differences between (i,j) and (j,i)
     return D, True
+
+
+def _method(name):
+    """The compiled optimiser named by the ``method`` parameter."""
+    return _kernels.Method.__members__[name]
 
 
 def _random_seed(rng):
@@ -207,30 +235,15 @@ def _initial_medoids(init, source, n, k, weights, threads, rng):
             raise ValueError("init indices must be distinct: a sample cannot be two medoids")
         return np.ascontiguousarray(medoids, dtype=np.int64)
     if init == "build":
-        return _core.kmedoids_build(source, k, weights, threads)
+        return _kernels.build(source, k, weights, threads)
     if init == "lab":
         m = min(n, 10 + math.ceil(math.sqrt(n)))
         samples = np.stack([rng.choice(n, m, replace=False) for _ in range(k)])
-        return _core.kmedoids_lab(source, np.ascontiguousarray(samples, dtype=np.int64), weights,
-                                  threads)
+        return _kernels.lab(source, np.ascontiguousarray(samples, dtype=np.int64), weights,
+                            threads)
     if init == "k-medoids++":
-        return _core.kmedoids_plusplus(source, k, weights, _random_seed(rng), threads)
+        return _kernels.kmedoids_plusplus(source, k, weights, _random_seed(rng), threads)
     return np.ascontiguousarray(rng.choice(n, k, replace=False), dtype=np.int64)  # random
-
-
-def _check_init(init):
-    if isinstance(init, str):
-        check_choice(init, "init", _INITS)
-    elif not hasattr(init, "__len__"):
-        raise ValueError(
-            f"init must be one of {', '.join(map(repr, _INITS))} or an array of sample "
-            f"indices; got {init!r}"
-        )
-
-
-def _check_metric(metric):
-    if not (callable(metric) or isinstance(metric, str)):
-        raise ValueError(f"metric must be a string or a callable, got {metric!r}")
 
 
 class _MedoidsBase(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
@@ -260,11 +273,12 @@ class _MedoidsBase(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         )
 
     def _set_result(self, X, result, k):
-        self.medoid_indices_ = np.asarray(result["medoids"], dtype=np.int64)
-        self.labels_ = np.asarray(result["labels"], dtype=np.int64)
-        self.inertia_ = float(result["loss"])
-        self.n_iter_ = int(result["n_iter"])
-        self.n_swaps_ = int(result["n_swaps"])
+        """The fitted attributes from a result (medoids, labels, loss, n_iter, n_swaps)."""
+        self.medoid_indices_ = np.asarray(result.medoids, dtype=np.int64)
+        self.labels_ = np.asarray(result.labels, dtype=np.int64)
+        self.inertia_ = float(result.loss)
+        self.n_iter_ = int(result.n_iter)
+        self.n_swaps_ = int(result.n_swaps)
         self.cluster_centers_ = None if self.metric == "precomputed" else X[self.medoid_indices_]
         self._n_features_out = k
 
@@ -382,6 +396,15 @@ class KMedoids(_MedoidsBase):
     ([1, 3], [0, 0, 0, 1, 1])
     """
 
+    _parameter_constraints = {
+        **_COMMON_CONSTRAINTS,
+        "method": [Options(*_METHODS)],
+        "init": [Options(*_INITS), "array-like"],
+        "max_iter": [Integer(0)],
+        "device": [Options("cpu", "cuda", "auto")],
+        "distances": [Options(*_DISTANCE_MODES)],
+    }
+
     def __init__(
         self,
         n_clusters=8,
@@ -425,12 +448,7 @@ class KMedoids(_MedoidsBase):
         return fit_or_leave_unfitted(self, self._fit, X, sample_weight)
 
     def _fit(self, X, sample_weight):
-        check_choice(self.method, "method", _METHODS)
-        _check_init(self.init)
-        _check_metric(self.metric)
-        check_choice(self.distances, "distances", _DISTANCE_MODES)
-        check_int(self.max_iter, "max_iter", min_value=0)
-        check_int(self.verbose, "verbose", min_value=0)
+        validate_params(self)
         resolve_device(self.device, supported=("cpu",))
         threads = n_threads(self.n_jobs)
         if self.metric == "precomputed" and self.distances == "on-the-fly":
@@ -457,15 +475,15 @@ class KMedoids(_MedoidsBase):
             print(f"[KMedoids] init {init}: {time.perf_counter() - t0:.3f} s")
 
         t0 = time.perf_counter()
-        result = _core.kmedoids_optimise(source, medoids, weights, self.method,
-                                         int(self.max_iter), threads)
+        result = _kernels.optimise(source, medoids, weights, _method(self.method),
+                                   int(self.max_iter), threads)
         if self.verbose:
             print(
-                f"[KMedoids] {self.method}: {result['n_iter']} iterations, "
-                f"{result['n_swaps']} swaps, loss {result['loss']:.6g}, "
+                f"[KMedoids] {self.method}: {result.n_iter} iterations, "
+                f"{result.n_swaps} swaps, loss {result.loss:.6g}, "
                 f"{time.perf_counter() - t0:.3f} s"
             )
-        if self.method in ("fastpam1", "pam") and result["n_iter"] >= self.max_iter > 0:
+        if self.method in ("fastpam1", "pam") and result.n_iter >= self.max_iter > 0:
             warnings.warn(
                 f"{self.method} stopped after max_iter={self.max_iter} swaps before converging",
                 RuntimeWarning,
@@ -520,6 +538,15 @@ class CLARA(_MedoidsBase):
         The full-data loss of every round's medoids.
     """
 
+    _parameter_constraints = {
+        **_COMMON_CONSTRAINTS,
+        "n_sampling": [Integer(1)],
+        "sample_size": [None, Integer(1)],
+        "method": [Options(*_METHODS)],
+        "init": [Options(*_INITS)],
+        "max_iter": [Integer(0)],
+    }
+
     def __init__(
         self,
         n_clusters=8,
@@ -558,16 +585,16 @@ class CLARA(_MedoidsBase):
             return sub_space.distance_matrix(threads)
         Y = sub.copy() if callable(self.metric) else None
         D = np.ascontiguousarray(pairwise_distances(sub, Y, metric=self.metric), dtype=X.dtype)
-        _check_metric_values(_core.inspect_distance_matrix(D, threads), self.metric,
+        _check_metric_values(_common.inspect_matrix(D, threads), self.metric,
                              1e-5 if X.dtype == np.float32 else 1e-10)
-        _core.symmetrize_distance_matrix(D, threads)
+        _common.symmetrize_matrix(D, threads)
         return D
 
     def _score(self, X, space, medoids, weights, threads):
         """Labels, nearest distances and weighted loss of all samples for the given medoids."""
         if space is not None:
-            labels, _, loss = _core.kmedoids_assign(space, medoids, weights, threads)
-            return labels, loss
+            nearest = _kernels.assign(space, medoids, weights, threads)
+            return nearest.labels, nearest.loss
         if self.metric == "precomputed":
             D = X[:, medoids]
         else:
@@ -578,17 +605,13 @@ class CLARA(_MedoidsBase):
         return labels, float(np.dot(weights, D[np.arange(len(D)), labels]))
 
     def _fit(self, X, sample_weight):
-        check_choice(self.method, "method", _METHODS)
         if not isinstance(self.init, str):
             raise ValueError(
                 "CLARA draws its own samples, so init must be one of "
                 f"{', '.join(map(repr, _INITS))}, not an array of indices"
             )
-        check_choice(self.init, "init", _INITS)
-        _check_metric(self.metric)
-        check_int(self.max_iter, "max_iter", min_value=0)
-        n_sampling = check_int(self.n_sampling, "n_sampling", min_value=1)
-        check_int(self.verbose, "verbose", min_value=0)
+        validate_params(self)
+        n_sampling = int(self.n_sampling)
         threads = n_threads(self.n_jobs)
 
         X = self._validate_X(X, reset=True)
@@ -596,8 +619,7 @@ class CLARA(_MedoidsBase):
         k = check_n_clusters(self.n_clusters, n)
         weights = check_sample_weight(sample_weight, n)
         rng = check_random_state(self.random_state)
-        size = 80 + 4 * k if self.sample_size is None else check_int(
-            self.sample_size, "sample_size", min_value=1)
+        size = 80 + 4 * k if self.sample_size is None else int(self.sample_size)
         if size > n:
             if self.sample_size is not None:
                 warnings.warn(f"sample_size={size} is larger than n_samples={n}; using {n}",
@@ -619,7 +641,7 @@ class CLARA(_MedoidsBase):
         for round_ in range(n_sampling):
             t0 = time.perf_counter()
             # The sample: the best medoids so far, topped up with random other samples.
-            keep = best["medoids"] if best is not None else np.empty(0, dtype=np.int64)
+            keep = best.medoids if best is not None else np.empty(0, dtype=np.int64)
             others = np.setdiff1d(np.arange(n), keep, assume_unique=True)
             extra = rng.choice(others, size - len(keep), replace=False)
             sample = np.sort(np.concatenate([keep, extra])).astype(np.int64)
@@ -628,16 +650,16 @@ class CLARA(_MedoidsBase):
             if w.sum() <= 0:
                 w = np.ones_like(w)  # all-zero weights in a sample: any medoids are equal
             local = _initial_medoids(self.init, D, size, k, w, threads, rng)
-            r = _core.kmedoids_optimise(D, local, w, self.method, int(self.max_iter), threads)
-            medoids = sample[r["medoids"]]
+            r = _kernels.optimise(D, local, w, _method(self.method), int(self.max_iter), threads)
+            medoids = sample[r.medoids]
             labels, loss = self._score(X, space, medoids, weights, threads)
             losses.append(loss)
-            if best is None or loss < best["loss"]:
-                best = dict(medoids=medoids, labels=labels, loss=loss, n_iter=n_sampling,
-                            n_swaps=r["n_swaps"])
+            if best is None or loss < best.loss:
+                best = types.SimpleNamespace(medoids=medoids, labels=labels, loss=loss,
+                                             n_iter=n_sampling, n_swaps=r.n_swaps)
             if self.verbose:
                 print(f"[CLARA] round {round_ + 1}/{n_sampling}: sample of {size}, "
-                      f"{int(r['n_swaps'])} swaps, loss {loss:.6g} (best {best['loss']:.6g}), "
+                      f"{int(r.n_swaps)} swaps, loss {loss:.6g} (best {best.loss:.6g}), "
                       f"{time.perf_counter() - t0:.3f} s")
         self.sample_losses_ = np.asarray(losses)
         self._set_result(X, best, k)
@@ -677,6 +699,12 @@ class CLARANS(_MedoidsBase):
         Swaps applied in the best restart.
     """
 
+    _parameter_constraints = {
+        **_COMMON_CONSTRAINTS,
+        "n_local": [Integer(1)],
+        "max_neighbors": [None, Integer(1)],
+    }
+
     def __init__(self, n_clusters=8, *, metric="euclidean", n_local=2, max_neighbors=None,
                  random_state=None, n_jobs=None, verbose=0):
         self.n_clusters = n_clusters
@@ -692,9 +720,7 @@ class CLARANS(_MedoidsBase):
         return fit_or_leave_unfitted(self, self._fit, X, sample_weight)
 
     def _fit(self, X, sample_weight):
-        _check_metric(self.metric)
-        n_local = check_int(self.n_local, "n_local", min_value=1)
-        check_int(self.verbose, "verbose", min_value=0)
+        validate_params(self)
         threads = n_threads(self.n_jobs)
         X = self._validate_X(X, reset=True)
         n = X.shape[0]
@@ -704,14 +730,15 @@ class CLARANS(_MedoidsBase):
         if self.max_neighbors is None:
             max_neighbors = max(1, math.ceil(0.025 * (n - k)))
         else:
-            max_neighbors = check_int(self.max_neighbors, "max_neighbors", min_value=1)
+            max_neighbors = int(self.max_neighbors)
         source, _ = _distance_source(X, self.metric, "auto", self.n_jobs, threads)
         t0 = time.perf_counter()
-        result = _core.kmedoids_clarans(source, k, weights, n_local, max_neighbors,
-                                        _random_seed(rng), threads)
+        params = _kernels.ClaransParams(n_clusters=k, n_local=int(self.n_local),
+                                        max_neighbors=max_neighbors, seed=_random_seed(rng))
+        result = _kernels.clarans(source, weights, params, threads)
         self._set_result(X, result, k)
         if self.verbose:
-            print(f"[CLARANS] {n_local} restarts (max_neighbors {max_neighbors}): best restart "
+            print(f"[CLARANS] {self.n_local} restarts (max_neighbors {max_neighbors}): best restart "
                   f"examined {self.n_iter_} candidates, {self.n_swaps_} swaps, loss "
                   f"{self.inertia_:.6g}, {time.perf_counter() - t0:.3f} s")
         return self

@@ -1,6 +1,6 @@
 """Slow, obviously-correct reference ("oracle") for the k-medoids algorithms.
 
-This module follows ALGORITHMS.md, section 1 (k-medoids), line by line.  It is written for clarity,
+This module follows docs/algorithms.md (k-medoids) line by line.  It is written for clarity,
 not speed: plain Python loops over plain Python floats (IEEE float64), so every sum accumulates in
 float64 in index order (o = 0 .. n-1) exactly as the specification's pseudo-code does.  With
 ``w=None`` (all weights 1.0, and ``1.0 * x == x`` exactly) the results are bit-for-bit those of
@@ -19,7 +19,7 @@ Swap algorithms return a dict with keys
 ``medoids`` (np.int64 array, slot order), ``labels`` (np.int64 array of slots), ``loss`` (float,
 weighted TD of the returned medoids), ``n_iter`` (int) and ``n_swaps`` (int).
 
-Documented deviations from the peer (deliberate, see the brief):
+Documented deviations from the peer (deliberate):
 
 * ``max_iter=0`` never swaps: the given medoids and their assignment are returned with n_iter=0,
   also for k = 1 (the peer solves k = 1 exactly even with max_iter=0 and reports n_iter=1).

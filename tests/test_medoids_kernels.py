@@ -2,7 +2,7 @@
 
 * the peer `kmedoids` (Rust, 0.5.5), run single-threaded in index order (``n_cpu=1``,
   ``random_state=None``): same medoids, labels, iteration and swap counts, same loss;
-* the oracle ``tests/oracles/medoids.py`` (ALGORITHMS.md section 1 line by line), which also
+* the oracle ``tests/oracles/medoids.py`` (docs/algorithms.md, k-medoids, line by line), which also
   covers what the peer cannot: sample weights, BUILD on duplicates, tiny n, k = n;
 * thread-count invariance, float32 matrices, the random initialisations and feature input.
 
@@ -15,15 +15,11 @@ import warnings
 
 import numpy as np
 import pytest
+from oracles import medoids as om
 from sklearn.datasets import load_digits, load_iris, make_blobs
 from sklearn.metrics import pairwise_distances
 
 from partita import KMedoids, _core
-
-try:  # `python -m pytest` from the repository root, or tests/ as a package
-    from tests.oracles import medoids as om
-except ImportError:  # plain `pytest` with rootdir-relative (prepend) imports
-    from oracles import medoids as om
 
 METHODS = ("fasterpam", "fastpam1", "pam", "alternate")
 
@@ -477,7 +473,7 @@ def test_build_n_jobs_invariance(big_blobs, peer):
     # the low-level function agrees with the estimator, whatever the thread count
     ones = np.ones(n)
     for t in (1, 2, 3):
-        np.testing.assert_array_equal(_core.kmedoids_build(D, 30, ones, t), builds_first)
+        np.testing.assert_array_equal(_core.medoids.build(D, 30, ones, t), builds_first)
 
 
 @pytest.mark.parametrize("init", ["lab", "k-medoids++"])
@@ -603,7 +599,7 @@ def test_build_loss_equals_oracle_with_near_duplicates():
 
 
 def lab_reference(D, k, samples, w):
-    """LAB as specified (ALGORITHMS.md): per medoid a fresh sample; minimise the sample cost
+    """LAB as specified (docs/algorithms.md, "LAB"): per medoid a fresh sample; minimise the sample cost
     sum_s w_s min(d(i, s), mindist(s)) over sampled non-medoids (first in sample order wins)."""
     n = D.shape[0]
     near = np.full(n, np.inf)
@@ -639,7 +635,7 @@ def test_lab_follows_specification(weighted):
     expected = lab_reference(D, k, samples, w)
     assert km.medoid_indices_.tolist() == expected
     np.testing.assert_array_equal(
-        _core.kmedoids_lab(D, np.ascontiguousarray(samples, dtype=np.int64), w, 1), expected
+        _core.medoids.lab(D, np.ascontiguousarray(samples, dtype=np.int64), w, 1), expected
     )
 
 
@@ -709,9 +705,9 @@ def upper_wins(D):
 
 def own_distance_matrix(X, metric):
     """partita's C++ distance matrix (the one KMedoids stores for feature input)."""
-    codes = {"euclidean": 0, "sqeuclidean": 1, "manhattan": 2, "cosine": 3}
-    space = (_core.FeatureSpace32 if X.dtype == np.float32 else _core.FeatureSpace64)(
-        np.ascontiguousarray(X), codes[metric], 0)
+    kernels = _core.medoids
+    space = (kernels.FeatureSpace32 if X.dtype == np.float32 else kernels.FeatureSpace64)(
+        np.ascontiguousarray(X), kernels.Metric.__members__[metric], 0)
     return space.distance_matrix(1)
 
 

@@ -6,12 +6,8 @@ The peer is run single-threaded with no random processing order (``n_cpu=1``,
 
 import numpy as np
 import pytest
+from oracles import medoids as om
 from scipy.spatial.distance import pdist, squareform
-
-try:  # `python -m pytest` from the repository root, or tests/ as a package
-    from tests.oracles import medoids as om
-except ImportError:  # plain `pytest` with rootdir-relative (prepend) imports
-    from oracles import medoids as om
 
 kmedoids = pytest.importorskip("kmedoids")
 

@@ -1,0 +1,60 @@
+// Alternate (Voronoi iteration): each medoid replaced by the best medoid of its own cluster, then
+// every point reassigned (docs/algorithms.md, "Alternate").
+#pragma once
+
+#include <algorithm>
+#include <vector>
+
+#include "partita/medoids/state.hpp"
+
+namespace partita::medoids {
+
+template <class Src, class T = typename Src::value_type>
+Result alternate(const Src& src, std::vector<index_t> med, const double* w, index_t max_iter,
+                 int n_threads, InterruptCheck& interrupt) {
+    const index_t n = src.size(), k = index_t(med.size());
+    Assignment<T> a = assign(src, med, n_threads);
+    double loss = total_deviation(a, w);
+    index_t iter = 0, n_swaps = 0;
+    std::vector<std::vector<index_t>> members(k);
+    while (iter < max_iter) {
+        ++iter;
+        for (auto& m : members) m.clear();
+        for (index_t o = 0; o < n; ++o) members[a.near_i[o]].push_back(o);
+        std::vector<char> changed(k, 0);
+        // Clusters are independent; inside one the scan is sequential, so the result does not
+        // depend on the thread count.
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1)
+        for (index_t c = 0; c < k; ++c) {
+            const auto& mem = members[c];
+            auto cost = [&](index_t j) {
+                double s = 0.0;
+                for (index_t o : mem)
+                    if (o != j) s += w[o] * double(src.at(j, o));
+                return s;
+            };
+            const index_t first = med[c];
+            index_t best = first;
+            double best_cost = cost(first);
+            for (index_t j : mem) {
+                if (j == first) continue;
+                const double cj = cost(j);
+                if (cj < best_cost) {
+                    best_cost = cj;
+                    best = j;
+                }
+            }
+            changed[c] = best != first;
+            med[c] = best;
+        }
+        const index_t n_changed = std::count(changed.begin(), changed.end(), 1);
+        if (n_changed == 0) break;
+        n_swaps += n_changed;
+        a = assign(src, med, n_threads);
+        loss = total_deviation(a, w);
+        interrupt();
+    }
+    return finish(std::move(med), a, loss, iter, n_swaps);
+}
+
+}  // namespace partita::medoids

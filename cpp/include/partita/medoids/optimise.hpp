@@ -1,0 +1,30 @@
+// The swap and alternate optimisers chosen by name at run time.
+#pragma once
+
+#include <stdexcept>
+#include <vector>
+
+#include "partita/common.hpp"
+#include "partita/medoids/alternate.hpp"
+#include "partita/medoids/fasterpam.hpp"
+#include "partita/medoids/fastpam1.hpp"
+#include "partita/medoids/pam.hpp"
+
+namespace partita::medoids {
+
+enum class Method : int { fasterpam, fastpam1, pam, alternate };
+
+// Runs `method` from the initial medoids `med`.
+template <class Src>
+Result optimise(const Src& src, Method method, const std::vector<index_t>& med, const double* w,
+                index_t max_iter, int n_threads, InterruptCheck& interrupt) {
+    switch (method) {
+        case Method::fasterpam: return fasterpam(src, med, w, max_iter, n_threads, interrupt);
+        case Method::fastpam1: return fastpam1(src, med, w, max_iter, n_threads, interrupt);
+        case Method::pam: return pam(src, med, w, max_iter, n_threads, interrupt);
+        case Method::alternate: return alternate(src, med, w, max_iter, n_threads, interrupt);
+    }
+    throw std::invalid_argument("unknown k-medoids method");
+}
+
+}  // namespace partita::medoids
