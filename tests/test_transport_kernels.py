@@ -10,11 +10,10 @@ import math
 
 import numpy as np
 import pytest
+from oracles.transport import extend_partial, plan_of, sinkhorn_log
 
 from partita import transport
 from partita.transport import equipartition, sinkhorn
-
-from oracles.transport import extend_partial, plan_of, sinkhorn_log
 
 ot = pytest.importorskip("ot")
 

@@ -96,6 +96,8 @@ public:
     }
 
 private:
+    // The state's members by their own names (a dependent base's members are not found
+    // otherwise).
     using State = detail::SinkhornState<T>;
     using State::pb, State::st, State::kernel, State::interrupt, State::B, State::n, State::m,
         State::R, State::nch, State::eps, State::inv_eps, State::kappa, State::phi_a,
