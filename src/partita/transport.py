@@ -202,13 +202,6 @@ def _safe_log(w):
 _METHODS = ("auto", "sinkhorn_log", "sinkhorn_stabilized")
 
 
-def _check_method(method):
-    if not isinstance(method, str) or method not in _METHODS:
-        raise ValueError(f"method must be one of {', '.join(map(repr, _METHODS))}; "
-                         f"got {method!r}")
-    return method
-
-
 def _stores_kernel(method, nbytes, max_iter, return_plan):
     """Whether the stabilised scaling runs (it needs one array the size of C: the plan's when
     the plan is returned). "auto": from two iterations on, when that array fits comfortably."""
@@ -385,7 +378,7 @@ def sinkhorn(C, a=None, b=None, *, reg, reg_m=None, mass=None, max_iter=1000, to
     tol = check_real(tol, "tol", min_value=0)
     if not isinstance(return_plan, (bool, np.bool_)):
         raise ValueError(f"return_plan must be True or False, got {return_plan!r}")
-    method = _check_method(method)
+    method = _validation.check_choice(method, "method", _METHODS)
     if mass is not None and not math.isinf(rho[0]):
         raise ValueError("partial transport (mass) needs hard sample (row) marginals: use "
                          "reg_m=None or reg_m=(inf, rho_b)")
