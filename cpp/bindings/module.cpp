@@ -15,7 +15,7 @@ namespace py = pybind11;
 namespace partita::bindings {
 void register_medoids(py::module_& m);
 void register_kernel_kmeans(py::module_& m);
-void register_sinkhorn(py::module_& m);
+void register_transport(py::module_& m);
 void register_multicut(py::module_& m);
 }
 
@@ -39,6 +39,6 @@ PYBIND11_MODULE(_core, m) {
     });
     partita::bindings::register_medoids(m);
     partita::bindings::register_kernel_kmeans(m);
-    partita::bindings::register_sinkhorn(m);
+    partita::bindings::register_transport(m);
     partita::bindings::register_multicut(m);
 }

@@ -1,12 +1,13 @@
 """Optimal-transport assignment: :func:`sinkhorn`, :class:`SinkhornKMeans`, :func:`equipartition`.
 
-Batched log-domain Sinkhorn scaling runs in C++ (``cpp/include/partita/sinkhorn.hpp``): one
+Batched log-domain Sinkhorn scaling runs in C++ (``cpp/include/partita/transport/``): one
 fused streaming pass over the cost matrix per iteration (the f-update of a row and that row's
 share of the next g-update's column sums while it is in cache), each problem of a batch
 stopping on its own tolerance; with a stored Gibbs kernel (stabilised scaling, absorption into
-the potentials when the scalings drift) the passes compute no exponentials. This module validates the input, maps the balanced, KL-relaxed
-and partial variants onto the kernel, and builds the clustering estimator on top of it. The
-algorithms are specified in ``ALGORITHMS.md`` section 2.
+the potentials when the scalings drift) the passes compute no exponentials. This module
+validates the input, maps the balanced, KL-relaxed and partial variants onto the kernel, and
+builds the clustering estimator on top of it. The algorithms are specified in
+docs/algorithms.md ("Log-domain Sinkhorn" to "Equipartition").
 
 Conventions (KL, as POT's ``sinkhorn_log`` and ``sinkhorn_unbalanced(reg_type="kl")``)::
 
@@ -17,7 +18,6 @@ POT's log-scalings relate to the potentials by ``log_u = log a + f / reg`` and
 ``log_v = log b + g / reg``.
 """
 import math
-import numbers
 import time
 import warnings
 from typing import NamedTuple
@@ -36,7 +36,17 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _core, _validation
 from ._backend import n_threads, resolve_device
-from ._validation import check_int, check_n_clusters, check_sample_weight, fit_or_leave_unfitted
+from ._validation import (
+    Integer,
+    Options,
+    Real,
+    check_int,
+    check_n_clusters,
+    check_real,
+    check_sample_weight,
+    fit_or_leave_unfitted,
+    validate_params,
+)
 
 __all__ = ["sinkhorn", "SinkhornResult", "SinkhornKMeans", "equipartition"]
 
@@ -70,18 +80,19 @@ class SinkhornResult(NamedTuple):
     converged: object
 
 
+class _AssignmentReport(NamedTuple):
+    """How an assignment step of SinkhornKMeans ended (Newton's steps or Sinkhorn's iterations)."""
+    n_iter: int
+    err: float
+    converged: bool
+
+
 # ---- validation ----------------------------------------------------------------------------
-
-def _real(value, name):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    return float(value)
-
 
 def _check_reg(reg):
     if reg is None:
         raise ValueError("reg (the entropic regularisation) is required")
-    reg = _real(reg, "reg")
+    reg = check_real(reg, "reg", allow_inf=True)
     if not (math.isfinite(reg) and reg > 0):
         raise ValueError(f"reg must be positive and finite, got {reg!r}")
     return reg
@@ -99,7 +110,7 @@ def _check_reg_m(reg_m):
         vals = [reg_m, reg_m]
     out = []
     for v in vals:
-        v = math.inf if v is None else _real(v, "reg_m")
+        v = math.inf if v is None else check_real(v, "reg_m", allow_inf=True)
         if not v > 0 or math.isnan(v):
             raise ValueError(f"reg_m must be positive (inf for a hard marginal), got {reg_m!r}")
         out.append(v)
@@ -109,7 +120,7 @@ def _check_reg_m(reg_m):
 def _check_mass(mass):
     if mass is None:
         return None
-    mass = _real(mass, "mass")
+    mass = check_real(mass, "mass")
     if not (0.0 < mass <= 1.0):
         raise ValueError(f"mass must be in (0, 1], got {mass!r}")
     return mass
@@ -191,13 +202,6 @@ def _safe_log(w):
 _METHODS = ("auto", "sinkhorn_log", "sinkhorn_stabilized")
 
 
-def _check_method(method):
-    if not isinstance(method, str) or method not in _METHODS:
-        raise ValueError(f"method must be one of {', '.join(map(repr, _METHODS))}; "
-                         f"got {method!r}")
-    return method
-
-
 def _stores_kernel(method, nbytes, max_iter, return_plan):
     """Whether the stabilised scaling runs (it needs one array the size of C: the plan's when
     the plan is returned). "auto": from two iterations on, when that array fits comfortably."""
@@ -224,8 +228,9 @@ def _solve(C3, a, b, reg, rho, mass, max_iter, tol, f0, g0, threads, virtual_col
     make P 1 <= a, P^T 1 <= b with mass min(sum a, sum b) transported.
 
     Returns (f, g, fv, gv, report, plan, log_b): fv / gv are the potentials of the virtual row /
-    column (None when absent), plan the (B, n, m) plans of the real rows and columns (None
-    unless return_plan), log_b the log of the column marginal the kernel used."""
+    column (None when absent), report the kernel's per-problem ``_core.transport.SinkhornResult``,
+    plan the (B, n, m) plans of the real rows and columns (None unless return_plan), log_b the
+    log of the column marginal the kernel used."""
     B = C3.shape[0]
     rho_a, rho_b = rho
     hard_a, hard_b = math.isinf(rho_a), math.isinf(rho_b)
@@ -260,12 +265,17 @@ def _solve(C3, a, b, reg, rho, mass, max_iter, tol, f0, g0, threads, virtual_col
     fv, gv = np.zeros(B), np.zeros(B)
     absorb = _stores_kernel(method, C3.nbytes, max_iter, return_plan)
     buffer = np.empty_like(C3) if (absorb or return_plan) else None
-    rep = _core.sinkhorn_solve(C3, log_a.ravel(), log_b.ravel(),
-                               None if log_av is None else np.ascontiguousarray(log_av),
-                               None if log_bv is None else np.ascontiguousarray(log_bv),
-                               f0.reshape(-1), g0.reshape(-1), fv, gv, reg, phi_a, phi_b,
-                               int(max_iter), float(tol), buffer, absorb, bool(return_plan),
-                               threads)
+    params = _core.transport.SinkhornParams()
+    params.eps, params.phi_a, params.phi_b = reg, phi_a, phi_b
+    params.max_iter, params.tol = int(max_iter), float(tol)
+    params.method = (_core.transport.Method.sinkhorn_stabilized if absorb
+                     else _core.transport.Method.sinkhorn_log)
+    params.write_plan = bool(return_plan)
+    params.n_threads = threads
+    rep = _core.transport.sinkhorn(
+        C3, log_a.ravel(), log_b.ravel(), f0.reshape(-1), g0.reshape(-1), fv, gv, params,
+        log_av=None if log_av is None else np.ascontiguousarray(log_av),
+        log_bv=None if log_bv is None else np.ascontiguousarray(log_bv), buffer=buffer)
     return (f0, g0, None if log_av is None else fv, None if log_bv is None else gv, rep,
             buffer if return_plan else None, log_b)
 
@@ -365,12 +375,10 @@ def sinkhorn(C, a=None, b=None, *, reg, reg_m=None, mass=None, max_iter=1000, to
     rho = _check_reg_m(reg_m)
     mass = _check_mass(mass)
     max_iter = check_int(max_iter, "max_iter", min_value=1)
-    tol = _real(tol, "tol")
-    if not (tol >= 0 and math.isfinite(tol)):
-        raise ValueError(f"tol must be >= 0 and finite, got {tol!r}")
+    tol = check_real(tol, "tol", min_value=0)
     if not isinstance(return_plan, (bool, np.bool_)):
         raise ValueError(f"return_plan must be True or False, got {return_plan!r}")
-    method = _check_method(method)
+    method = _validation.check_choice(method, "method", _METHODS)
     if mass is not None and not math.isinf(rho[0]):
         raise ValueError("partial transport (mass) needs hard sample (row) marginals: use "
                          "reg_m=None or reg_m=(inf, rho_b)")
@@ -389,9 +397,9 @@ def sinkhorn(C, a=None, b=None, *, reg, reg_m=None, mass=None, max_iter=1000, to
                                          "use return_plan=False and the potentials f, g")
     f, g, _, _, rep, plan, _ = _solve(C3, A, Bm, reg, rho, mass, max_iter, tol, f, g, threads,
                                    method=method, return_plan=bool(return_plan))
-    n_iter = np.asarray(rep["n_iter"], dtype=np.int64)
-    err = np.asarray(rep["err"], dtype=np.float64)
-    conv = np.asarray(rep["converged"], dtype=bool)
+    n_iter = np.array(rep.n_iter, dtype=np.int64)
+    err = np.array(rep.err, dtype=np.float64)
+    conv = np.array(rep.converged, dtype=bool)
     if batched:
         return SinkhornResult(plan, f, g, n_iter, err, conv)
     return SinkhornResult(None if plan is None else plan[0], f[0], g[0], int(n_iter[0]),
@@ -456,7 +464,7 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
     """k-means with an optimal-transport assignment step (balanced or size-constrained
     clustering, with an optional reject option).
 
-    Lloyd's iterations (ALGORITHMS.md 2): (1) C_ij = ||x_i - c_j||^2; (2) solve the entropic
+    Lloyd's iterations (docs/algorithms.md, "SinkhornKMeans"): (1) C_ij = ||x_i - c_j||^2; (2) solve the entropic
     OT between the samples (weights a = sample_weight / sum) and the clusters (weights
     b = cluster_weights, uniform by default) in C++, warm-started from the previous
     potentials; (3) c_j = sum_i P_ij x_i / sum_i P_ij. The OT step: up to 64 clusters (65 with
@@ -546,6 +554,24 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
     [3, 3]
     """
 
+    _parameter_constraints = {
+        "n_clusters": [Integer(1)],
+        "reg": [Real(0, inclusive="neither")],
+        "cluster_weights": [None, "array-like"],
+        "reg_m": [None, Real(0, inclusive="neither", allow_inf=True)],
+        "mass": [Real(0, 1, inclusive="right")],
+        "init": [Options("k-means++", "random"), "array-like"],
+        "n_init": [Integer(1)],
+        "max_iter": [Integer(1)],
+        "tol": [Real(0)],
+        "sinkhorn_max_iter": [Integer(1)],
+        "sinkhorn_tol": [Real(0)],
+        "random_state": ["random_state"],
+        "n_jobs": [None, Integer()],
+        "device": [Options("cpu", "cuda", "auto")],
+        "verbose": [Integer(0)],
+    }
+
     def __init__(self, n_clusters=8, *, reg=0.05, cluster_weights=None, reg_m=None, mass=1.0,
                  init="k-means++", n_init=1, max_iter=100, tol=1e-4, sinkhorn_max_iter=1000,
                  sinkhorn_tol=1e-6, random_state=None, n_jobs=None, device="cpu", verbose=0):
@@ -578,15 +604,11 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
                              dtype=[np.float64, np.float32], order="C", ensure_min_samples=1)
 
     def _check_params(self, n_samples, n_features):
+        """The checks that relate the parameters to the data (validate_params has run)."""
         k = check_n_clusters(self.n_clusters, n_samples)
-        reg = _check_reg(self.reg)
-        if self.reg_m is None:
-            reg_m = math.inf
-        else:
-            reg_m = _real(self.reg_m, "reg_m")
-            if not reg_m > 0:
-                raise ValueError(f"reg_m must be positive (None: exact cluster sizes), got {self.reg_m!r}")
-        mass = _check_mass(self.mass)
+        reg = float(self.reg)
+        reg_m = math.inf if self.reg_m is None else float(self.reg_m)
+        mass = float(self.mass)
         if self.cluster_weights is None:
             cw = np.full(k, 1.0 / k)
         else:
@@ -596,33 +618,23 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
             if not np.all(np.isfinite(cw)) or np.any(cw <= 0):
                 raise ValueError("cluster_weights must be positive and finite")
             cw = cw / cw.sum()
-        if isinstance(self.init, str):
-            _validation.check_choice(self.init, "init", ("k-means++", "random"))
-        else:
+        if not isinstance(self.init, str):
             init = np.asarray(self.init, dtype=np.float64)
             if init.shape != (k, n_features) or not np.all(np.isfinite(init)):
                 raise ValueError(f"init as an array must be finite with shape ({k}, {n_features}),"
                                  f" got {init.shape}")
-        check_int(self.n_init, "n_init", min_value=1)
-        check_int(self.max_iter, "max_iter", min_value=1)
-        check_int(self.sinkhorn_max_iter, "sinkhorn_max_iter", min_value=1)
-        check_int(self.verbose, "verbose", min_value=0)
-        for name in ("tol", "sinkhorn_tol"):
-            v = _real(getattr(self, name), name)
-            if not (v >= 0 and math.isfinite(v)):
-                raise ValueError(f"{name} must be >= 0 and finite, got {v!r}")
         resolve_device(self.device, supported=("cpu",))
         return k, reg, reg_m, mass, cw
 
     def _assign(self, D, a, cw, eps, rho, mass, g0, f0, threads):
         """One OT assignment on squared distances D (n, k). Returns (P, g_plain, gv_plain,
         g_kl, f, report); g_kl (with the virtual column's potential last when mass < 1) and f
-        are the warm start of the next call."""
+        are the warm start of the next call, report an _AssignmentReport."""
         k = D.shape[1]
         partial = mass < 1.0
         if k + partial <= _NEWTON_MAX_COLUMNS:
             out = self._assign_newton(D, a, cw, eps, rho, mass, g0, threads)
-            if out[-1]["converged"][0]:
+            if out[-1].converged:
                 return out
             g0, f0 = out[3], out[4]  # rare (degenerate problems): Sinkhorn takes over from here
         C3 = np.ascontiguousarray(D[None])
@@ -641,7 +653,8 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
             with np.errstate(divide="ignore"):
                 gv_plain = float(gv[0] + eps * np.log(a.sum() * (1.0 - mass)))
             g_kl = np.append(g_kl, gv[0])
-        return P, g_plain, gv_plain, g_kl, f[0], rep
+        report = _AssignmentReport(int(rep.n_iter[0]), float(rep.err[0]), bool(rep.converged[0]))
+        return P, g_plain, gv_plain, g_kl, f[0], report
 
     def _assign_newton(self, D, a, cw, eps, rho, mass, g0, threads):
         """The assignment by Newton's method on the semi-dual (few clusters; the same plan as
@@ -659,14 +672,20 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         g = np.zeros(k + partial)
         if g0 is not None and len(g0) == len(g):
             g[:] = g0
-        r = _core.sinkhorn_semidual_newton(np.ascontiguousarray(D), a, log_b, log_bv, eps, rho,
-                                           g, min(int(self.sinkhorn_max_iter), _NEWTON_MAX_STEPS),
-                                           float(self.sinkhorn_tol), True, threads)
+        params = _core.transport.NewtonParams()
+        params.eps, params.rho = eps, rho
+        params.virtual_column = partial
+        if partial:
+            params.log_bv = log_bv
+        params.max_iter = min(int(self.sinkhorn_max_iter), _NEWTON_MAX_STEPS)
+        params.tol = float(self.sinkhorn_tol)
+        params.want_plan = True
+        params.n_threads = threads
+        r = _core.transport.semidual_newton(np.ascontiguousarray(D), a, log_b, g, params)
         g_plain = g[:k] + eps * log_b
         gv_plain = float(g[k] + eps * log_bv) if partial else None
-        rep = dict(n_iter=np.array([r["n_iter"]]), err=np.array([r["err"]]),
-                   converged=np.array([r["converged"]]))
-        return r["plan"], g_plain, gv_plain, g, r["f"], rep
+        report = _AssignmentReport(int(r.n_iter), float(r.err), bool(r.converged))
+        return r.plan, g_plain, gv_plain, g, r.f, report
 
     @staticmethod
     def _labels(D, g_plain, gv_plain):
@@ -682,6 +701,7 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         return fit_or_leave_unfitted(self, self._fit, X, sample_weight)
 
     def _fit(self, X, sample_weight):
+        validate_params(self)
         X = self._validate_X(X, reset=True)
         n, d = X.shape
         k, reg, reg_m, mass, cw = self._check_params(n, d)
@@ -727,8 +747,8 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
                 centres = new
                 if self.verbose:
                     print(f"[SinkhornKMeans] run {run + 1}, iteration {n_iter}: centre shift "
-                          f"{shift:.6g} (tol {tol_abs:.3g}); Sinkhorn {int(rep['n_iter'][0])} "
-                          f"iterations, error {float(rep['err'][0]):.3g}")
+                          f"{shift:.6g} (tol {tol_abs:.3g}); Sinkhorn {rep.n_iter} "
+                          f"iterations, error {rep.err:.3g}")
                 if shift <= tol_abs:
                     break
             D = _sq_dist(X64, centres)
@@ -742,10 +762,10 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
                 best = (cost, centres, P, D, g_plain, gv_plain, n_iter, rep)
 
         cost, centres, P, D, g_plain, gv_plain, n_iter, rep = best
-        if not bool(rep["converged"][0]):
+        if not rep.converged:
             warnings.warn(f"the final OT assignment did not reach sinkhorn_tol="
                           f"{self.sinkhorn_tol} in sinkhorn_max_iter={self.sinkhorn_max_iter} "
-                          f"iterations (violation {float(rep['err'][0]):.3g}); increase "
+                          f"iterations (violation {rep.err:.3g}); increase "
                           "sinkhorn_max_iter or reg", ConvergenceWarning)
         labels = self._labels(D, g_plain, gv_plain)
         self.cluster_centers_ = centres.astype(X.dtype)

@@ -2,7 +2,7 @@
 that stays unfitted."""
 import numpy as np
 import pytest
-from sklearn.exceptions import NotFittedError
+from conftest import assert_unfitted
 
 from partita import SinkhornKMeans
 from partita.transport import equipartition, sinkhorn
@@ -82,7 +82,13 @@ X = np.random.default_rng(1).normal(size=(30, 2))
     (dict(init=np.zeros((2, 2))), X, "init"),
     (dict(n_init=0), X, "n_init"),
     (dict(max_iter=0), X, "max_iter"),
+    (dict(sinkhorn_max_iter=0), X, "sinkhorn_max_iter"),
+    (dict(tol=np.inf), X, "tol"),
     (dict(sinkhorn_tol=-1), X, "sinkhorn_tol"),
+    (dict(reg="x"), X, "reg"),
+    (dict(reg_m="x"), X, "reg_m"),
+    (dict(n_jobs=1.5), X, "n_jobs"),
+    (dict(random_state="x"), X, "random_state"),
     (dict(device="cuda"), X, "cuda"),
     (dict(device="tpu"), X, "device"),
     (dict(), np.where(X > 1, np.nan, X), "NaN"),
@@ -92,8 +98,7 @@ def test_estimator_bad_input_leaves_unfitted(params, Xb, match):
     km = SinkhornKMeans(**{"n_clusters": 3, "random_state": 0, **params})
     with pytest.raises(ValueError, match=match):
         km.fit(Xb)
-    with pytest.raises(NotFittedError):
-        km.predict(X)
+    assert_unfitted(km)
 
 
 def test_refit_failure_clears_previous_fit():
@@ -101,7 +106,7 @@ def test_refit_failure_clears_previous_fit():
     km.set_params(reg=-1)
     with pytest.raises(ValueError):
         km.fit(X)
-    assert not hasattr(km, "cluster_centers_")
+    assert_unfitted(km)
 
 
 def test_bad_sample_weight():

@@ -2,14 +2,10 @@
 predict_proba consistency, determinism, and scikit-learn's estimator checks."""
 import numpy as np
 import pytest
+from oracles.transport import plan_of, sinkhorn_log
 from sklearn.datasets import make_blobs
 
 from partita import SinkhornKMeans
-
-try:
-    from tests.oracles.sinkhorn import plan_of, sinkhorn_log
-except ImportError:  # run from inside tests/
-    from oracles.sinkhorn import plan_of, sinkhorn_log
 
 
 def _blobs(n=300, seed=0, sizes=(0.6, 0.25, 0.15)):

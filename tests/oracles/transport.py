@@ -1,4 +1,5 @@
-"""Slow, obviously-correct reference ("oracle") for log-domain Sinkhorn (ALGORITHMS.md, section 2).
+"""Slow, obviously-correct reference ("oracle") for log-domain Sinkhorn
+(docs/algorithms.md, "Log-domain Sinkhorn").
 
 Plain NumPy in float64 on one problem, written for clarity, not speed. KL convention:
 

@@ -1,8 +1,8 @@
 """Sinkhorn against POT, same data, same run.
 
-    python -m pytest benchmarks/test_bench_sinkhorn.py --benchmark-group-by=group
+    python -m pytest benchmarks/test_bench_transport.py --benchmark-group-by=group
 
-Settings (ANCHORS.md, issue 4), random uniform costs in [0, 1], float64, uniform marginals:
+Settings: random uniform costs in [0, 1], float64, uniform marginals:
 
 * 20000 x 1000, reg 0.05, exactly 100 iterations (tol=0 / stopThr=0), plan returned:
   partita (1 and 2 threads; method "sinkhorn_stabilized", the default here, and
@@ -144,7 +144,7 @@ def test_peer_pot_sinkhorn_unbalanced(benchmark, big):
                                                      stopThr=0)
 
     # (POT updates u first from u = 1/n: after 100 unconverged iterations the plans differ; the
-    # converged solutions agree to 1e-8, tests/test_sinkhorn.py::test_equals_pot_unbalanced.)
+    # converged solutions agree to 1e-8, tests/test_transport_kernels.py::test_equals_pot_unbalanced.)
     benchmark.pedantic(run, rounds=2, iterations=1)
 
 
@@ -172,14 +172,17 @@ def test_assignment_newton(benchmark, assignment):
     D, eps = assignment
     a, logb = np.full(len(D), 1 / len(D)), np.log(np.full(20, 1 / 20))
 
+    params = _core.transport.NewtonParams()
+    params.eps, params.max_iter, params.tol, params.want_plan, params.n_threads = (
+        eps, 1000, 1e-9, True, 2)
+
     def run():
         g = np.zeros(20)
-        return _core.sinkhorn_semidual_newton(D, a, logb, None, eps, np.inf, g, 1000, 1e-9,
-                                              True, 2)
+        return _core.transport.semidual_newton(D, a, logb, g, params)
 
     r = benchmark.pedantic(run, rounds=3, iterations=1)
-    assert r["converged"]
-    benchmark.extra_info.update(n_iter=int(r["n_iter"]), err=float(r["err"]))
+    assert r.converged
+    benchmark.extra_info.update(n_iter=int(r.n_iter), err=float(r.err))
 
 
 @pytest.mark.benchmark(group=GROUP_ASSIGN)

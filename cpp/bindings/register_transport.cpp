@@ -1,0 +1,218 @@
+// Bindings of the transport family (cpp/include/partita/transport/): the submodule
+// partita._core.transport.
+//
+// Python (src/partita/transport.py) validates everything and passes C-contiguous arrays: the
+// costs as (B, n, m) float32 / float64, log-marginals and potentials as float64. The potentials
+// are updated in place.
+#include <cstdint>
+#include <limits>
+#include <string>
+#include <vector>
+
+#include "bindings.hpp"
+#include "partita/transport/newton.hpp"
+#include "partita/transport/sinkhorn.hpp"
+
+namespace partita::bindings {
+
+namespace {
+
+using namespace partita::transport;
+
+template <class T>
+Problem<T> make_problem(const py::array& C, const py::array& log_a, const py::array& log_b,
+                        const py::object& log_av, const py::object& log_bv) {
+    if (C.ndim() != 3 || !(C.flags() & py::array::c_style))
+        throw std::invalid_argument("C: expected a C-contiguous (B, n, m) array");
+    Problem<T> pb;
+    pb.C = static_cast<const T*>(C.data());
+    pb.B = C.shape(0);
+    pb.n = C.shape(1);
+    pb.m = C.shape(2);
+    pb.log_a = vector_data<double>(log_a, pb.B * pb.n, "log_a");
+    pb.log_b = vector_data<double>(log_b, pb.B * pb.m, "log_b");
+    if (!log_av.is_none()) {
+        pb.vrow = true;
+        pb.log_av = vector_data<double>(log_av.cast<py::array>(), pb.B, "log_av");
+    }
+    if (!log_bv.is_none()) {
+        pb.vcol = true;
+        pb.log_bv = vector_data<double>(log_bv.cast<py::array>(), pb.B, "log_bv");
+    }
+    return pb;
+}
+
+double* mutable_vector(const py::array& a, index_t n, const char* name) {
+    vector_data<double>(a, n, name);
+    if (!a.writeable()) throw std::invalid_argument(std::string(name) + ": must be writeable");
+    return static_cast<double*>(const_cast<void*>(a.data()));
+}
+
+template <class T>
+SinkhornResult run_sinkhorn(const py::array& C, const py::array& log_a, const py::array& log_b,
+                            const py::array& f, const py::array& g, const py::array& fv,
+                            const py::array& gv, const SinkhornParams& params,
+                            const py::object& log_av, const py::object& log_bv,
+                            const py::object& buffer) {
+    const Problem<T> pb = make_problem<T>(C, log_a, log_b, log_av, log_bv);
+    require(params.eps > 0, "eps must be positive");
+    require(params.phi_a > 0 && params.phi_a <= 1 && params.phi_b > 0 && params.phi_b <= 1,
+            "phi must be in (0, 1]");
+    T* buf = nullptr;
+    if (!buffer.is_none()) {
+        const py::array arr = buffer.cast<py::array>();
+        if (!py::isinstance<py::array_t<T>>(arr) || !(arr.flags() & py::array::c_style) ||
+            !arr.writeable() || arr.size() != pb.B * pb.n * pb.m)
+            throw std::invalid_argument("buffer: expected a writeable C-contiguous array of C's "
+                                        "dtype and size");
+        buf = static_cast<T*>(const_cast<void*>(arr.data()));
+    }
+    require(buf != nullptr || (params.method == Method::sinkhorn_log && !params.write_plan),
+            "the stabilised method and write_plan need a buffer");
+    Potentials st;
+    st.f = mutable_vector(f, pb.B * pb.n, "f");
+    st.g = mutable_vector(g, pb.B * pb.m, "g");
+    st.fv = mutable_vector(fv, pb.B, "fv");
+    st.gv = mutable_vector(gv, pb.B, "gv");
+    const int threads = resolve_threads(params.n_threads);
+    return without_gil([&] {
+        InterruptCheck interrupt = python_interrupt_check();
+        return solve(pb, st, params, buf, threads, interrupt);
+    });
+}
+
+NewtonResult run_newton(const py::array& C, const py::array& a, const py::array& log_b,
+                        const py::array& g, const NewtonParams& params) {
+    if (C.ndim() != 2 || !py::isinstance<py::array_t<double>>(C) ||
+        !(C.flags() & py::array::c_style))
+        throw std::invalid_argument("C: expected a C-contiguous float64 (n, k) array");
+    const index_t n = C.shape(0), k = C.shape(1);
+    const double* ap = vector_data<double>(a, n, "a");
+    const double* lbp = vector_data<double>(log_b, k, "log_b");
+    double* gp = mutable_vector(g, k + (params.virtual_column ? 1 : 0), "g");
+    require(params.eps > 0, "eps must be positive");
+    require(params.rho > 0, "rho must be positive (inf for hard columns)");
+    require(params.max_iter >= 0, "max_iter must be >= 0");
+    const double* Cp = static_cast<const double*>(C.data());
+    const int threads = resolve_threads(params.n_threads);
+    return without_gil([&] {
+        InterruptCheck interrupt = python_interrupt_check();
+        return semidual_newton(Cp, n, k, ap, lbp, gp, params, threads, interrupt);
+    });
+}
+
+// A NumPy view of a result's vector, kept alive by the result object (no copy).
+template <class T>
+py::array vector_view(const py::object& owner, const std::vector<T>& v,
+                      std::vector<py::ssize_t> shape) {
+    return py::array_t<T>(shape, v.data(), owner);
+}
+
+// The per-problem flags as a bool array (uint8 0 / 1 has bool's layout).
+py::array flags_view(const py::object& owner, const std::vector<std::uint8_t>& v) {
+    return py::array(py::dtype::of<bool>(), {py::ssize_t(v.size())}, v.data(), owner);
+}
+
+}  // namespace
+
+void register_transport(py::module_& core) {
+    py::module_ m = core.def_submodule(
+        "transport", "Optimal transport: batched log-domain Sinkhorn scaling and Newton's method "
+                     "on the semi-dual");
+
+    py::enum_<Method>(m, "Method", "How a Sinkhorn iteration is computed")
+        .value("sinkhorn_log", Method::sinkhorn_log, "an exp per entry and iteration")
+        .value("sinkhorn_stabilized", Method::sinkhorn_stabilized,
+               "a stored Gibbs kernel with the potentials absorbed; no exp per entry");
+
+    py::class_<SinkhornParams>(m, "SinkhornParams",
+                               "Parameters of sinkhorn(); phi = rho / (rho + eps), 1 for a hard "
+                               "side")
+        .def(py::init<>())
+        .def_readwrite("eps", &SinkhornParams::eps)
+        .def_readwrite("phi_a", &SinkhornParams::phi_a)
+        .def_readwrite("phi_b", &SinkhornParams::phi_b)
+        .def_readwrite("max_iter", &SinkhornParams::max_iter)
+        .def_readwrite("tol", &SinkhornParams::tol)
+        .def_readwrite("method", &SinkhornParams::method)
+        .def_readwrite("write_plan", &SinkhornParams::write_plan)
+        .def_readwrite("n_threads", &SinkhornParams::n_threads);
+
+    py::class_<SinkhornResult>(m, "SinkhornResult", "Per problem of the batch")
+        .def_property_readonly("n_iter", [](const py::object& self) {
+            const auto& r = self.cast<const SinkhornResult&>();
+            return vector_view(self, r.n_iter, {py::ssize_t(r.n_iter.size())});
+        })
+        .def_property_readonly("err", [](const py::object& self) {
+            const auto& r = self.cast<const SinkhornResult&>();
+            return vector_view(self, r.err, {py::ssize_t(r.err.size())});
+        })
+        .def_property_readonly("converged", [](const py::object& self) {
+            return flags_view(self, self.cast<const SinkhornResult&>().converged);
+        })
+        .def_property_readonly(
+            "n_log_sweeps",
+            [](const py::object& self) {
+                const auto& r = self.cast<const SinkhornResult&>();
+                return vector_view(self, r.n_log_sweeps, {py::ssize_t(r.n_log_sweeps.size())});
+            },
+            "sweeps that evaluated an exp per entry");
+
+    m.def(
+        "sinkhorn",
+        [](const py::array& C, const py::array& log_a, const py::array& log_b,
+           const py::array& f, const py::array& g, const py::array& fv, const py::array& gv,
+           const SinkhornParams& params, const py::object& log_av, const py::object& log_bv,
+           const py::object& buffer) {
+            if (is_float32(C))
+                return run_sinkhorn<float>(C, log_a, log_b, f, g, fv, gv, params, log_av, log_bv,
+                                           buffer);
+            if (!py::isinstance<py::array_t<double>>(C))
+                throw std::invalid_argument("C: expected float32 or float64");
+            return run_sinkhorn<double>(C, log_a, log_b, f, g, fv, gv, params, log_av, log_bv,
+                                        buffer);
+        },
+        py::arg("C"), py::arg("log_a"), py::arg("log_b"), py::arg("f"), py::arg("g"),
+        py::arg("fv"), py::arg("gv"), py::arg("params"), py::kw_only(),
+        py::arg("log_av") = py::none(), py::arg("log_bv") = py::none(),
+        py::arg("buffer") = py::none(),
+        "Batched log-domain Sinkhorn (KL convention) on C (B, n, m); updates the float64 "
+        "potentials f (B*n), g (B*m), fv (B), gv (B) in place. log_av / log_bv (B): log masses "
+        "of a virtual row / column. buffer (C's shape and dtype): the stored Gibbs kernel of the "
+        "stabilised method, and the plans at the end when params.write_plan.");
+
+    py::class_<NewtonParams>(m, "NewtonParams", "Parameters of semidual_newton()")
+        .def(py::init<>())
+        .def_readwrite("eps", &NewtonParams::eps)
+        .def_readwrite("rho", &NewtonParams::rho, "KL relaxation of the real columns; inf: hard")
+        .def_readwrite("virtual_column", &NewtonParams::virtual_column,
+                       "a hard virtual column of cost 0 (the last potential)")
+        .def_readwrite("log_bv", &NewtonParams::log_bv, "log mass of the virtual column")
+        .def_readwrite("max_iter", &NewtonParams::max_iter)
+        .def_readwrite("tol", &NewtonParams::tol)
+        .def_readwrite("want_plan", &NewtonParams::want_plan)
+        .def_readwrite("n_threads", &NewtonParams::n_threads);
+
+    py::class_<NewtonResult>(m, "NewtonResult")
+        .def_property_readonly("f", [](const py::object& self) {
+            const auto& r = self.cast<const NewtonResult&>();
+            return vector_view(self, r.f, {py::ssize_t(r.f.size())});
+        })
+        .def_property_readonly("plan", [](const py::object& self) -> py::object {
+            const auto& r = self.cast<const NewtonResult&>();
+            if (r.plan.empty()) return py::none();
+            const py::ssize_t n = py::ssize_t(r.f.size());
+            return vector_view(self, r.plan, {n, py::ssize_t(r.plan.size()) / n});
+        })
+        .def_readonly("n_iter", &NewtonResult::n_iter)
+        .def_readonly("err", &NewtonResult::err, "L1 norm of the gradient")
+        .def_readonly("converged", &NewtonResult::converged);
+
+    m.def("semidual_newton", &run_newton, py::arg("C"), py::arg("a"), py::arg("log_b"),
+          py::arg("g"), py::arg("params"),
+          "Entropic OT with hard rows (weights a) and few columns (costs C (n, k), log-masses "
+          "log_b) by Newton's method on the semi-dual. g (k, +1 with the virtual column) is "
+          "updated in place.");
+}
+
+}  // namespace partita::bindings

@@ -1,0 +1,94 @@
+"""partita._core.transport: batched log-domain Sinkhorn scaling and Newton's method on the
+semi-dual (cpp/include/partita/transport/). Python validates; these take C-contiguous arrays."""
+import enum
+
+import numpy as np
+import numpy.typing as npt
+
+class Method(enum.Enum):
+    """How a Sinkhorn iteration is computed."""
+    sinkhorn_log = 0
+    """An exp per entry and iteration."""
+    sinkhorn_stabilized = 1
+    """A stored Gibbs kernel with the potentials absorbed; no exp per entry."""
+
+class SinkhornParams:
+    """Parameters of :func:`sinkhorn`; phi = rho / (rho + eps), 1 for a hard side."""
+    eps: float
+    phi_a: float
+    phi_b: float
+    max_iter: int
+    tol: float
+    method: Method
+    write_plan: bool
+    n_threads: int
+    def __init__(self) -> None: ...
+
+class SinkhornResult:
+    """Per problem of the batch."""
+    @property
+    def n_iter(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def err(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def converged(self) -> npt.NDArray[np.bool_]: ...
+    @property
+    def n_log_sweeps(self) -> npt.NDArray[np.int64]:
+        """Sweeps that evaluated an exp per entry."""
+
+def sinkhorn(
+    C: npt.NDArray[np.float32] | npt.NDArray[np.float64],
+    log_a: npt.NDArray[np.float64],
+    log_b: npt.NDArray[np.float64],
+    f: npt.NDArray[np.float64],
+    g: npt.NDArray[np.float64],
+    fv: npt.NDArray[np.float64],
+    gv: npt.NDArray[np.float64],
+    params: SinkhornParams,
+    *,
+    log_av: npt.NDArray[np.float64] | None = None,
+    log_bv: npt.NDArray[np.float64] | None = None,
+    buffer: npt.NDArray[np.float32] | npt.NDArray[np.float64] | None = None,
+) -> SinkhornResult:
+    """Batched log-domain Sinkhorn (KL convention) on C (B, n, m); updates the potentials f
+    (B*n), g (B*m), fv (B), gv (B) in place. log_av / log_bv (B): log masses of a virtual row /
+    column. buffer (C's shape and dtype): the stored Gibbs kernel of the stabilised method, and
+    the plans at the end when params.write_plan."""
+
+class NewtonParams:
+    """Parameters of :func:`semidual_newton`."""
+    eps: float
+    rho: float
+    """KL relaxation of the real columns; inf: hard."""
+    virtual_column: bool
+    """A hard virtual column of cost 0 (the last potential)."""
+    log_bv: float
+    """Log mass of the virtual column."""
+    max_iter: int
+    tol: float
+    want_plan: bool
+    n_threads: int
+    def __init__(self) -> None: ...
+
+class NewtonResult:
+    @property
+    def f(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def plan(self) -> npt.NDArray[np.float64] | None: ...
+    @property
+    def n_iter(self) -> int: ...
+    @property
+    def err(self) -> float:
+        """L1 norm of the gradient."""
+    @property
+    def converged(self) -> bool: ...
+
+def semidual_newton(
+    C: npt.NDArray[np.float64],
+    a: npt.NDArray[np.float64],
+    log_b: npt.NDArray[np.float64],
+    g: npt.NDArray[np.float64],
+    params: NewtonParams,
+) -> NewtonResult:
+    """Entropic OT with hard rows (weights a) and few columns (costs C (n, k), log-masses log_b)
+    by Newton's method on the semi-dual; g (k, +1 with the virtual column) is updated in place."""
