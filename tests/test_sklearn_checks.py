@@ -1,6 +1,6 @@
 """scikit-learn's estimator checks on every partita estimator, in one place.
 
-DESIGN.md: every estimator passes ``parametrize_with_checks``; any expected failure is listed with
+Every estimator passes ``parametrize_with_checks``; any expected failure is listed with
 its reason and must be one that scikit-learn itself accepts for KMeans
 (sklearn/utils/_test_common/instance_generator.py::PER_ESTIMATOR_XFAIL_CHECKS).
 """
