@@ -25,7 +25,7 @@ def test_single_sample_and_duplicates():
 
 
 def test_predict_joins_the_most_attractive_cluster_or_returns_minus_one():
-    X, lab = embeddings(600, d=16, n_centres=4, spread=1.0, seed=12)
+    X, _ = embeddings(600, d=16, n_centres=4, spread=1.0, seed=12)
     mc = DenseMulticut(offset=0.3).fit(X)
     A = mc.affinity(X[:50])
     pred = mc.predict(X[:50])

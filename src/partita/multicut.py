@@ -18,8 +18,15 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _core, _validation
 from ._backend import n_threads, resolve_device
-from ._validation import (Integer, Options, Real, check_choice, check_real,
-                          fit_or_leave_unfitted, validate_params)
+from ._validation import (
+    Integer,
+    Options,
+    Real,
+    check_choice,
+    check_real,
+    fit_or_leave_unfitted,
+    validate_params,
+)
 
 __all__ = ["DenseMulticut", "multicut_objective"]
 
@@ -216,7 +223,7 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         return hasattr(self, "labels_")
 
     def _check_params(self):
-        validate_params(self)
+        """The checks that relate parameters to each other; returns offset, k and threads."""
         if (self.algorithm == "gaec" and not self.refine
                 and self.n_neighbors != _DEFAULT_N_NEIGHBORS):
             raise ValueError(
@@ -247,6 +254,7 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         return fit_or_leave_unfitted(self, self._fit, X)
 
     def _fit(self, X):
+        validate_params(self)
         offset, k, threads = self._check_params()
         X = self._validate_X(X, reset=True)
         n, d = X.shape
