@@ -7,7 +7,8 @@
 #include <string>
 
 #include "bindings.hpp"
-#include "partita/kernel_kmeans.hpp"
+#include "partita/kernel_kmeans/gram.hpp"
+#include "partita/kernel_kmeans/lloyd.hpp"
 
 namespace partita::bindings {
 
@@ -21,13 +22,13 @@ std::vector<index_t> index_vector(const py::array& a, const char* name) {
 }
 
 template <class T>
-py::array_t<T> gram_rows(const FeatureKernel<T>& X, const std::vector<index_t>& js, int threads) {
+py::array_t<T> gram_rows(const KernelFeatures<T>& X, const std::vector<index_t>& js, int threads) {
     const index_t n = X.size(), m = index_t(js.size());
     py::array_t<T> out({m, n});
     T* data = out.mutable_data();
     without_gil([&] {
         InterruptCheck interrupt = python_interrupt_check();
-        ComputedGram<T> src(&X);
+        BlockedGram<T> src(&X);
         chunked_pass<T>(n, threads, interrupt, [&](index_t b, index_t e, std::vector<T>& scratch) {
             src.rows(js.data(), m, b, e, scratch, [&](index_t r, const T* seg) {
                 std::copy(seg, seg + (e - b), data + r * n + b);
@@ -40,21 +41,21 @@ py::array_t<T> gram_rows(const FeatureKernel<T>& X, const std::vector<index_t>& 
 
 template <class T>
 void register_features(py::module_& m, const char* name) {
-    py::class_<FeatureKernel<T>>(m, name,
+    py::class_<KernelFeatures<T>>(m, name,
                                  "Feature rows and a kernel: Gram rows computed on demand.")
         .def(py::init([](const py::array& X, int kernel, double gamma, double degree,
                          double coef0) {
                  require(kernel >= 0 && kernel <= int(Kernel::laplacian), "unknown kernel code");
                  KernelParams p{Kernel(kernel), gamma, degree, coef0};
-                 return new FeatureKernel<T>(matrix_view<T>(X, "X"), p);
+                 return new KernelFeatures<T>(matrix_view<T>(X, "X"), p);
              }),
              py::arg("X"), py::arg("kernel"), py::arg("gamma"), py::arg("degree"),
              py::arg("coef0"))
-        .def_property_readonly("n_samples", &FeatureKernel<T>::size)
-        .def("diagonal", [](const FeatureKernel<T>& X) { return to_numpy(X.diagonal()); },
+        .def_property_readonly("n_samples", &KernelFeatures<T>::size)
+        .def("diagonal", [](const KernelFeatures<T>& X) { return to_numpy(X.diagonal()); },
              "K(x_i, x_i) for every point.")
         .def("gram",
-             [](const FeatureKernel<T>& X, int n_threads) {
+             [](const KernelFeatures<T>& X, int n_threads) {
                  const index_t n = X.size();
                  py::array_t<T> out({n, n});
                  T* data = out.mutable_data();
@@ -68,13 +69,13 @@ void register_features(py::module_& m, const char* name) {
              },
              py::arg("n_threads"), "The full n x n Gram matrix (equal to the recomputed rows).")
         .def("rows",
-             [](const FeatureKernel<T>& X, const py::array& idx, int n_threads) {
+             [](const KernelFeatures<T>& X, const py::array& idx, int n_threads) {
                  return gram_rows(X, index_vector(idx, "indices"), resolve_threads(n_threads));
              },
              py::arg("indices"), py::arg("n_threads"),
              "Rows of the Gram matrix for the given points, shape (len(indices), n).")
         .def("cross_sums",
-             [](const FeatureKernel<T>& X, const py::array& Y, const py::array& centres,
+             [](const KernelFeatures<T>& X, const py::array& Y, const py::array& centres,
                 const py::array& weights, index_t k, int n_threads) {
                  const MatrixView<T> y = matrix_view<T>(Y, "Y");
                  const index_t n = X.size();
@@ -110,7 +111,7 @@ py::dict run_lloyd(const Src& src, const std::vector<index_t>& seeds, const doub
         };
     Result r = without_gil([&] {
         InterruptCheck interrupt = python_interrupt_check();
-        return lloyd(src, seeds, w, max_iter, tol, threads, interrupt, report);
+        return lloyd(src, seeds, w, LloydParams{max_iter, tol, threads}, interrupt, report);
     });
     py::dict d;
     d["labels"] = to_numpy(r.labels);
@@ -137,16 +138,16 @@ void register_kernel_kmeans(py::module_& m) {
            index_t max_iter, double tol, int n_threads, const py::object& progress) {
             const int threads = resolve_threads(n_threads);
             const std::vector<index_t> s = index_vector(seeds, "seeds");
-            if (py::isinstance<FeatureKernel<float>>(source)) {
-                const auto& X = source.cast<const FeatureKernel<float>&>();
+            if (py::isinstance<KernelFeatures<float>>(source)) {
+                const auto& X = source.cast<const KernelFeatures<float>&>();
                 const double* w = vector_data<double>(weights, X.size(), "weights");
-                ComputedGram<float> src(&X);
+                BlockedGram<float> src(&X);
                 return run_lloyd(src, s, w, max_iter, tol, threads, progress);
             }
-            if (py::isinstance<FeatureKernel<double>>(source)) {
-                const auto& X = source.cast<const FeatureKernel<double>&>();
+            if (py::isinstance<KernelFeatures<double>>(source)) {
+                const auto& X = source.cast<const KernelFeatures<double>&>();
                 const double* w = vector_data<double>(weights, X.size(), "weights");
-                ComputedGram<double> src(&X);
+                BlockedGram<double> src(&X);
                 return run_lloyd(src, s, w, max_iter, tol, threads, progress);
             }
             if (!py::isinstance<py::array>(source))
