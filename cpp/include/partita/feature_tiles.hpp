@@ -15,36 +15,46 @@
 
 #include <algorithm>
 #include <cmath>
+#include <type_traits>
 #include <vector>
 
 #include "partita/common.hpp"
+#include "partita/simd.hpp"
 
 namespace partita::feature_tiles {
 
 // ---- per-pair terms: what is summed over the features of a point x and a row a ----------------
+// x is a scalar T or a vector simd::Vec<T>::type, a always a scalar T (a vector-scalar operation
+// broadcasts it without an extra instruction). Vector lanes and scalars run the same IEEE
+// operations, so a tile and a remainder segment give the same bits.
 
 struct Product {
-    template <class T>
-    static inline __attribute__((always_inline)) T term(T x, T a) {
+    template <class S, class T>
+    static inline __attribute__((always_inline)) S term(S x, T a) {
         return x * a;
     }
 };
 struct SquaredDifference {
-    template <class T>
-    static inline __attribute__((always_inline)) T term(T x, T a) {
+    template <class S, class T>
+    static inline __attribute__((always_inline)) S term(S x, T a) {
         return (x - a) * (x - a);
     }
 };
 struct AbsoluteDifference {
-    template <class T>
-    static inline __attribute__((always_inline)) T term(T x, T a) {
-        return std::abs(x - a);
+    template <class S, class T>
+    static inline __attribute__((always_inline)) S term(S x, T a) {
+        if constexpr (std::is_arithmetic_v<S>) {
+            return std::abs(x - a);
+        } else {  // the sign bit of every lane cleared, as std::abs does
+            using I = decltype(x < x);
+            return simd::bits<S>(simd::bits<I>(x - a) & ~simd::bits<I>(-S{}));
+        }
     }
 };
 
-// ---- finishing steps: applied to every sum before it is stored ----------------------------------
+// ---- finishing steps: applied to every sum (a scalar) before it is stored -----------------------
 
-struct RawSum {
+struct RawSum {  // the sum itself: tiles store their accumulators straight from the registers
     template <class T>
     static inline __attribute__((always_inline)) T finish(T acc) {
         return acc;
@@ -53,31 +63,44 @@ struct RawSum {
 
 // Rows held in registers at once: each feature value of a point is loaded once for them.
 constexpr int TILE_ROWS = 6;
-// Points per tile: two 512-bit registers.
+// Points per tile: two 64-byte vectors.
 template <class T>
 constexpr int tile_points() {
-    return 128 / int(sizeof(T));
+    return 2 * simd::Vec<T>::lanes;
 }
 
 // B rows over the W points [o0, o0 + W), accumulators in registers: out[b][o] for o in the tile.
 template <class Term, class Finish, class T, int B>
 inline __attribute__((always_inline)) void tile(const T* cols, index_t stride, index_t d,
                                                 const T* const* a, index_t o0, T* const* out) {
-    constexpr int W = tile_points<T>();
-    T acc[B][W];
-    for (int b = 0; b < B; ++b)
-        for (int o = 0; o < W; ++o) acc[b][o] = T(0);
+    using V = typename simd::Vec<T>::type;
+    constexpr int L = simd::Vec<T>::lanes;
+    V acc0[B], acc1[B];
+    for (int b = 0; b < B; ++b) acc0[b] = acc1[b] = simd::splat<V>(T(0));
     for (index_t t = 0; t < d; ++t) {
         const T* __restrict col = cols + t * stride + o0;
+        const V c0 = simd::load<V>(col), c1 = simd::load<V>(col + L);
         for (int b = 0; b < B; ++b) {
             const T at = a[b][t];
-#pragma omp simd
-            for (int o = 0; o < W; ++o) acc[b][o] += Term::term(col[o], at);
+            acc0[b] += Term::term(c0, at);
+            acc1[b] += Term::term(c1, at);
         }
     }
-    for (int b = 0; b < B; ++b) {
+    if constexpr (std::is_same_v<Finish, RawSum>) {
+        for (int b = 0; b < B; ++b) {
+            simd::store(out[b] + o0, acc0[b]);
+            simd::store(out[b] + o0 + L, acc1[b]);
+        }
+    } else {  // finished lane by lane from a local copy (vector extensions have no sqrt)
+        alignas(64) T sums[B][2 * L];
+        for (int b = 0; b < B; ++b) {
+            simd::store(sums[b], acc0[b]);
+            simd::store(sums[b] + L, acc1[b]);
+        }
+        for (int b = 0; b < B; ++b) {
 #pragma omp simd
-        for (int o = 0; o < W; ++o) out[b][o0 + o] = Finish::finish(acc[b][o]);
+            for (int o = 0; o < 2 * L; ++o) out[b][o0 + o] = Finish::finish(sums[b][o]);
+        }
     }
 }
 

@@ -43,7 +43,7 @@ PARTITA_AXPY(float)
 struct LloydParams {
     index_t max_iter = 300;
     double tol = 1e-4;
-    int n_threads = 1;  // resolved: at least 1
+    int n_threads = 0;  // <= 0: what OpenMP would use
 };
 
 struct Result {
@@ -240,7 +240,7 @@ Result lloyd(const Src& src, const std::vector<index_t>& seeds, const double* w,
     const index_t n = src.size(), k = index_t(seeds.size());
     require(k >= 1 && k <= n, "need 1 <= k <= n seeds");
     for (index_t s : seeds) require(s >= 0 && s < n, "seed index out of range");
-    const int n_threads = params.n_threads;
+    const int n_threads = resolve_threads(params.n_threads);
     Result res;
     res.labels.assign(n, 0);
     res.distances.assign(n, 0.0);
