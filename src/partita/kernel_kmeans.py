@@ -48,15 +48,15 @@ _USES_GAMMA = {"rbf", "poly", "polynomial", "sigmoid", "laplacian", "chi2"}
 
 def _check_symmetric_finite(K, what, threads):
     """One C++ pass: finite and symmetric (to rounding). Returns the inspection report."""
-    report = _core.inspect_distance_matrix(K, threads)
-    if report["n_nonfinite"]:
-        raise ValueError(f"Input contains NaN or infinity: {report['n_nonfinite']} entries of the "
+    report = _core.common.inspect_matrix(K, threads)
+    if report.n_nonfinite:
+        raise ValueError(f"Input contains NaN or infinity: {report.n_nonfinite} entries of the "
                          f"{what} are not finite")
-    scale = max(abs(report["min"]), abs(report["max"]), np.finfo(K.dtype).tiny)
+    scale = max(abs(report.min), abs(report.max), np.finfo(K.dtype).tiny)
     rtol = 1e-5 if K.dtype == np.float32 else 1e-10
-    if report["max_asymmetry"] > rtol * scale:
+    if report.max_asymmetry > rtol * scale:
         raise ValueError(f"the {what} must be symmetric: the largest |K[i, j] - K[j, i]| is "
-                         f"{report['max_asymmetry']:g}")
+                         f"{report.max_asymmetry:g}")
     return report
 
 

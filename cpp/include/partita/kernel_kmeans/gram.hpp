@@ -224,8 +224,8 @@ struct StoredGram {
     T diag(index_t i) const { return K(i, i); }
     // Calls f(r, segment) with the entries [begin, end) of rows js[r], r = 0 .. count-1, in order.
     template <class F>
-    void rows(const index_t* js, index_t count, index_t begin, index_t end, std::vector<T>&,
-              F&& f) const {
+    void rows(const index_t* js, index_t count, index_t begin, index_t /*end: rows are stored*/,
+              std::vector<T>&, F&& f) const {
         for (index_t r = 0; r < count; ++r) f(r, K.row(js[r]) + begin);
     }
 };

@@ -73,13 +73,10 @@ struct Rows {
             for (std::size_t i = 0; i < r32.size(); ++i) r32[i] = float(F[i]);
         }
         if (as_columns) {
-            if (low) {
-                t32.resize(std::size_t(m) * d);
-                detail::feature_major_into(r32.data(), m, d, t32.data());
-            } else {
-                t64.resize(std::size_t(m) * d);
-                detail::feature_major_into(F, m, d, t64.data());
-            }
+            if (low)
+                t32 = feature_tiles::feature_major(r32.data(), m, d);
+            else
+                t64 = feature_tiles::feature_major(F, m, d);
         }
     }
     // The bound |score - exact| for rows i (of this) and j (of `cols`) is margin_i(j) below.
