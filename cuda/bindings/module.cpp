@@ -20,13 +20,15 @@ void register_transport(py::module_& m);
 void register_emulator(py::module_& m);
 #endif
 
+// Types are module-local: partita._cuda and partita._cuda_emulated bind the same C++ types and
+// can be loaded together.
 void register_arrays(py::module_& m) {
-    py::enum_<DType>(m, "DType")
+    py::enum_<DType>(m, "DType", py::module_local())
         .value("float32", DType::float32)
         .value("float64", DType::float64)
         .value("int32", DType::int32)
         .value("int64", DType::int64);
-    py::class_<ArrayRef>(m, "ArrayRef",
+    py::class_<ArrayRef>(m, "ArrayRef", py::module_local(),
                          "An array in device (or host) memory that the caller keeps alive.")
         .def(py::init([](std::uintptr_t data, std::vector<std::int64_t> shape,
                          std::vector<std::int64_t> strides, DType dtype, bool on_device) {
@@ -47,8 +49,8 @@ void register_arrays(py::module_& m) {
         .def_readonly("strides", &ArrayRef::strides)
         .def_readonly("dtype", &ArrayRef::dtype)
         .def_readonly("on_device", &ArrayRef::on_device);
-    py::register_exception<OutOfDeviceMemory>(m, "OutOfDeviceMemory", PyExc_MemoryError);
-    py::register_exception<CudaError>(m, "CudaError", PyExc_RuntimeError);
+    py::register_local_exception<OutOfDeviceMemory>(m, "OutOfDeviceMemory", PyExc_MemoryError);
+    py::register_local_exception<CudaError>(m, "CudaError", PyExc_RuntimeError);
 }
 
 }  // namespace partita::cuda::bindings

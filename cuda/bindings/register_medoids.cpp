@@ -7,7 +7,7 @@ namespace partita::cuda::bindings {
 void register_medoids(py::module_& top) {
     using medoids::Assignment;
     py::module_ m = top.def_submodule("medoids", "k-medoids kernels on the GPU");
-    py::class_<Assignment>(m, "Assignment",
+    py::class_<Assignment>(m, "Assignment", py::module_local(),
                            "Nearest and second-nearest medoid slot of every point, with distances.")
         .def_property_readonly("near_i", [](const Assignment& a) { return to_numpy(a.near_i); })
         .def_property_readonly("seco_i", [](const Assignment& a) { return to_numpy(a.seco_i); })

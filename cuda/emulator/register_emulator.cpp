@@ -13,7 +13,7 @@ namespace partita::cuda::bindings {
 
 void register_emulator(py::module_& m) {
     using partita_emu::Schedule;
-    py::enum_<Schedule>(m, "Schedule",
+    py::enum_<Schedule>(m, "Schedule", py::module_local(),
                         "Order in which a block's threads run between synchronisation points")
         .value("forward", Schedule::forward)
         .value("reverse", Schedule::reverse);
