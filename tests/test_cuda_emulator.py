@@ -125,14 +125,14 @@ def test_intrinsics(emu):
 def _compile_asan_driver(out_dir):
     cxx = shutil.which(os.environ.get("CXX", "g++")) or shutil.which("c++")
     cuda = REPO / "cuda"
-    if cxx is None or not (cuda / "emulator" / "asan_driver.cpp").exists():
+    if cxx is None or not (cuda / "emulator" / "driver.cpp").exists():
         pytest.skip("no C++ compiler or no source tree: the AddressSanitizer driver needs both")
     flags = ["-std=c++17", "-O1", "-g", "-fsanitize=address", "-fno-omit-frame-pointer",
              "-DPARTITA_CUDA_EMULATOR=1", f"-I{cuda / 'include'}", f"-I{cuda / 'src'}",
              f"-I{cuda / 'emulator'}"]
     sources = [("-x", "c++", cuda / "src" / "medoids.cu"), ("-x", "c++", cuda / "src" / "transport.cu"),
                ("-x", "c++", cuda / "emulator" / "selftest.cu"), (cuda / "emulator" / "emulator.cpp",),
-               (cuda / "emulator" / "asan_driver.cpp",)]
+               (cuda / "emulator" / "driver.cpp",)]
     jobs, objects = [], []
     for i, src in enumerate(sources):
         obj = out_dir / f"{i}.o"

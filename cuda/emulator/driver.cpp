@@ -1,13 +1,19 @@
-// A standalone program built with AddressSanitizer over the emulator: runs the GPU kernels on
-// small inputs under both schedules (any out-of-range access aborts with ASan's report), and
-// with the argument "out_of_range" the planted out-of-range write, which ASan must report.
+// A standalone program over the kernels' host interface. Built with AddressSanitizer over the
+// emulator (tests/test_cuda_emulator.py), it runs the kernels on small inputs under both schedules
+// (an out-of-range access aborts with ASan's report); built with nvcc, it is what
+// compute-sanitizer (memcheck, racecheck, synccheck) runs on the GPU (benchmarks/gpu.sh).
+// An argument runs one planted bug instead (selftest.hpp), which the checker must report:
+// out_of_range, missing_barrier, divergent_barrier, divergent_shuffle.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
+#include <exception>
 #include <random>
 #include <vector>
 
+#ifdef PARTITA_CUDA_EMULATOR
 #include "control.hpp"
+#endif
 #include "partita/cuda/medoids.hpp"
 #include "partita/cuda/transport.hpp"
 #include "selftest.hpp"
@@ -42,8 +48,12 @@ int run_kernels() {
     for (auto& c : C) c = u(rng);
     for (auto& x : g) x = u(rng) - 0.5;
     std::vector<float> Cf(C.begin(), C.end());
+#ifdef PARTITA_CUDA_EMULATOR
     for (auto s : {partita_emu::Schedule::forward, partita_emu::Schedule::reverse}) {
         partita_emu::set_schedule(s);
+#else
+    {
+#endif
         for (std::vector<std::int64_t> med : {std::vector<std::int64_t>{3},
                                              std::vector<std::int64_t>{0, 7, 11, 44, 20, 1, 2, 5, 9, 13}}) {
             auto a = partita::cuda::medoids::assign(host_ref(D, {n, n}, DType::float64), med);
@@ -84,10 +94,32 @@ int run_kernels() {
 }  // namespace
 
 int main(int argc, char** argv) {
-    if (argc > 1 && std::strcmp(argv[1], "out_of_range") == 0) {
-        const long long s = partita_emu::selftest::fill_indices(100, true);
-        std::printf("out_of_range: not caught (sum %lld)\n", s);
-        return 0;
+    namespace st = partita_emu::selftest;
+    if (argc < 2) {
+        try {
+            return run_kernels();
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "error: %s\n", e.what());
+            return 3;
+        }
     }
-    return run_kernels();
+    const std::vector<double> x(1000, 1.0);
+    try {
+        if (std::strcmp(argv[1], "out_of_range") == 0) {
+            std::printf("out_of_range: not caught (sum %lld)\n", st::fill_indices(100, true));
+        } else if (std::strcmp(argv[1], "missing_barrier") == 0) {
+            std::printf("missing_barrier: sum %g (exact 1000)\n", st::block_sum(x, false));
+        } else if (std::strcmp(argv[1], "divergent_barrier") == 0) {
+            std::printf("divergent_barrier: %g\n", st::shared_copy(x, true)[0]);
+        } else if (std::strcmp(argv[1], "divergent_shuffle") == 0) {
+            std::printf("divergent_shuffle: %g\n", st::warp_sums(x, true)[0]);
+        } else {
+            std::fprintf(stderr, "unknown planted bug %s\n", argv[1]);
+            return 2;
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "caught: %s\n", e.what());
+        return 3;
+    }
+    return 0;
 }
