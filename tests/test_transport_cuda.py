@@ -79,3 +79,22 @@ def test_row_sweep_rejects_bad_input(backend):
         mod.transport.row_sweep(C, np.zeros(3), None, g, 1.0)
     with pytest.raises(ValueError, match="eps"):
         mod.transport.row_sweep(C, None, None, g, 0.0)
+
+
+@pytest.mark.parametrize("backend", CUDA_BACKENDS[:1])
+def test_ctrl_c_between_launches_raises_keyboard_interrupt(backend):
+    # One launch per problem: a SIGINT arriving during the batch stops it at the next launch.
+    import os
+    import signal
+    import threading
+
+    mod = backend.module()
+    C = np.random.default_rng(0).random((20000, 4, 32))
+    g = np.zeros((20000, 32))
+    timer = threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGINT))
+    timer.start()
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            mod.transport.row_sweep(C, None, None, g, 1.0)
+    finally:
+        timer.cancel()

@@ -9,7 +9,9 @@
 //   - a warp collective's mask must name only threads waiting at that same call, with that mask.
 // Fibers run between two synchronisation points in forward or reverse thread order (the
 // schedule): a kernel missing a barrier reads shared memory before or after it is written, and
-// its results differ between the two schedules. Device memory is exact-size host memory, so an
+// its results differ between the two schedules. Forward order exposes a thread that reads what a
+// higher-numbered thread has yet to write (a tree reduction without its barrier), reverse order
+// the converse; the tests run both. Device memory is exact-size host memory, so an
 // AddressSanitizer build reports out-of-range accesses. A fault throws partita_emu::Fault, which
 // names the kernel, the block and the thread.
 #pragma once
