@@ -8,7 +8,7 @@
 #include <cuda_runtime.h>
 #define PARTITA_LAUNCH(kernel, grid, block, shmem, stream) kernel<<<grid, block, shmem, stream>>>
 #define PARTITA_DYNAMIC_SHARED(type, name) \
-    extern __shared__ unsigned char partita_dynamic_shared_bytes[]; \
+    extern __shared__ __align__(16) unsigned char partita_dynamic_shared_bytes[]; \
     type* name = reinterpret_cast<type*>(partita_dynamic_shared_bytes)
 #elif defined(PARTITA_CUDA_EMULATOR)
 #include "emulator.hpp"
