@@ -3,19 +3,20 @@ must catch.
 
 Planted bugs (partita._cuda_emulated.selftest, cuda/emulator/selftest.cu) and what finds them:
 
-===============================================  =========  =========  ========================
-bug                                              forward    reverse    how
-===============================================  =========  =========  ========================
-missing barrier in a shared-memory reduction     found      not found  wrong sum; schedules differ
-shuffle inside a divergent branch                found      found      mask names an exited lane
-barrier inside a divergent branch                found      found      barrier not reached by all
-out-of-range write to a cudaMalloc'd buffer      ASan       ASan       heap-buffer-overflow
-===============================================  =========  =========  ========================
+================================================  =========  =========  =======================
+bug                                               forward    reverse    how
+================================================  =========  =========  =======================
+missing barrier in a shared-memory reduction      found      not found  wrong sum; schedules differ
+shuffle inside a divergent branch (half exits)    found      found      mask names an exited lane
+shuffles at two calls of an if / else             found      found      mask names a lane elsewhere
+barrier inside a divergent branch                 found      found      barrier not reached by all
+out-of-range write to a cudaMalloc'd buffer       ASan       ASan       heap-buffer-overflow
+================================================  =========  =========  =======================
 
-So the forward schedule alone finds 3 of the 3 in-process bugs, the reverse schedule 2 of 3 (in
+So the forward schedule alone finds 4 of the 4 in-process bugs, the reverse schedule 3 of 4 (in
 reverse order every thread of a tree reduction runs after its partners, so the race happens to
-read finished values), both together 3 of 3 (their results differ), and the ASan build the
-fourth.
+read finished values), both together 4 of 4 (their results differ), and the ASan build the
+fifth.
 """
 import os
 import shutil
@@ -61,6 +62,7 @@ def planted_bugs_found(emu):
     return {
         "missing barrier": missing_barrier_found(emu),
         "divergent shuffle": raises_fault(lambda: emu.selftest.warp_sums(x, divergent=True)),
+        "split shuffle": raises_fault(lambda: emu.selftest.warp_sums_split(x)),
         "divergent barrier": raises_fault(lambda: emu.selftest.shared_copy(x, divergent=True)),
     }
 
@@ -71,8 +73,8 @@ def test_planted_bug_counts_per_schedule():
         _cuda_emulated.set_schedule(getattr(_cuda_emulated.Schedule, s))
         found[s] = planted_bugs_found(_cuda_emulated)
     _cuda_emulated.set_schedule(_cuda_emulated.Schedule.forward)
-    assert sum(found["forward"].values()) == 3
-    assert sum(found["reverse"].values()) == 2
+    assert sum(found["forward"].values()) == 4
+    assert sum(found["reverse"].values()) == 3
     assert not found["reverse"]["missing barrier"]
     # The two schedules together: results differ, so the missing barrier is found.
     x = np.arange(1000.0)
@@ -98,6 +100,13 @@ def test_divergent_shuffle_is_reported_with_kernel_block_and_thread(emu):
     with pytest.raises(RuntimeError, match=r"kernel 'warp_sums_kernel' block \(0,0,0\) "
                                            r"thread \(\d+,0,0\): __shfl_down_sync .*divergent"):
         emu.selftest.warp_sums(np.arange(64.0), divergent=True)
+
+
+def test_shuffles_at_two_different_calls_are_reported(emu):
+    with pytest.raises(RuntimeError, match=r"kernel 'warp_sums_split_kernel' .*__shfl_xor_sync "
+                                           r"\(selftest.cu:\d+\) with mask 0xffffffff names lane "
+                                           r"\d+, which waits at __shfl_xor_sync"):
+        emu.selftest.warp_sums_split(np.arange(64.0))
 
 
 def test_divergent_barrier_is_reported_with_kernel_block_and_thread(emu):

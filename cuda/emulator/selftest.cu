@@ -36,6 +36,17 @@ __global__ void warp_sums_kernel(const double* x, bool divergent, double* out) {
     if (lane == 0) out[t / 32] = v;
 }
 
+__global__ void warp_sums_split_kernel(const double* x, double* out) {
+    const int t = threadIdx.x, lane = t % 32;
+    double v = x[t];
+    if (lane < 16) {  // the planted bug: each half names the whole warp at its own call
+        v += __shfl_xor_sync(0xffffffffu, v, 16);
+    } else {
+        v += __shfl_xor_sync(0xffffffffu, v, 16);
+    }
+    if (lane == 0) out[t / 32] = v;
+}
+
 __global__ void shared_copy_kernel(const double* x, bool divergent, double* out) {
     __shared__ double buf[64];
     const int t = threadIdx.x;
@@ -100,6 +111,16 @@ std::vector<double> warp_sums(const std::vector<double>& x, bool divergent) {
     DeviceBuffer<double> dx(64), out(2);
     dx.upload(x64.data(), 64);
     PARTITA_LAUNCH(warp_sums_kernel, 1, 64, 0, nullptr)(dx.get(), divergent, out.get());
+    out.download(r.data(), 2);
+    return r;
+}
+
+std::vector<double> warp_sums_split(const std::vector<double>& x) {
+    std::vector<double> x64(64, 0.0), r(2);
+    std::copy(x.begin(), x.begin() + std::min<std::size_t>(64, x.size()), x64.begin());
+    DeviceBuffer<double> dx(64), out(2);
+    dx.upload(x64.data(), 64);
+    PARTITA_LAUNCH(warp_sums_split_kernel, 1, 64, 0, nullptr)(dx.get(), out.get());
     out.download(r.data(), 2);
     return r;
 }

@@ -14,6 +14,10 @@ double block_sum(const std::vector<double>& x, bool with_barrier);
 // sit in a branch that only half of each warp takes, with a full-warp mask.
 std::vector<double> warp_sums(const std::vector<double>& x, bool divergent);
 
+// As warp_sums, but the two halves of each warp shuffle at two different calls (if / else), each
+// with a full-warp mask: the lanes named by a mask are not at the same call.
+std::vector<double> warp_sums_split(const std::vector<double>& x);
+
 // Copies x (one value per thread, 64 threads) through shared memory; with `divergent`, the
 // barrier sits in a branch only half of the block takes.
 std::vector<double> shared_copy(const std::vector<double>& x, bool divergent);
