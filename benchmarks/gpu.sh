@@ -3,9 +3,10 @@
 # nvcc 13, 16 cores, no network): builds partita with CUDA for sm_90 only (plain CMake, the
 # developer build, against the Python packages already there: nothing is downloaded), runs the
 # `cuda` tests, compute-sanitizer (memcheck, racecheck, synccheck) on a small test driver, then
-# GPU-vs-CPU timings of the kernels. The package is not installed (a developer build beside the
-# sources), so the test that reads the installed version is left out. Writes $OUT/gpu.log and $OUT/gpu.json (plus bench.json and
-# junit.xml). Every step has its own timeout and the whole run a budget of 8 minutes.
+# GPU-vs-CPU timings of the kernels. Writes $OUT/gpu.log and $OUT/gpu.json (plus bench.json and
+# junit.xml). Every step has its own timeout and the whole run a budget of 8 minutes. The package
+# is not installed (a developer build beside the sources), so the test that reads the installed
+# version is left out.
 #
 #   OUT=/some/dir benchmarks/gpu.sh        (OUT defaults to build/gpu-out)
 #
@@ -56,9 +57,10 @@ info() {
     nproc
 }
 
+# build ON|OFF: the value of PARTITA_WERROR (warnings, ptxas spills included, as errors).
 build() {
     cmake -S . -B build/gpu -G Ninja -DPARTITA_CUDA=ON -DCMAKE_CUDA_COMPILER="$NVCC" \
-        -DCMAKE_CUDA_ARCHITECTURES=90 -DPARTITA_WERROR=ON \
+        -DCMAKE_CUDA_ARCHITECTURES=90 -DPARTITA_WERROR="$1" \
         -DPython_EXECUTABLE="$(command -v "$PY")" -Dpybind11_DIR="$("$PY" -m pybind11 --cmakedir)" &&
         cmake --build build/gpu -j "$(nproc)"
 }
@@ -84,7 +86,11 @@ sanitize() {
 export OUT PY NVCC SANITIZER
 export -f info build cuda_tests driver sanitize
 step info 30 info
-step build 240 build
+step build_werror 240 build ON
+# Another compiler may warn where this project's CI does not: then build anyway, and say so.
+if [[ "$(tail -1 "$STEPS" | cut -f2)" != 0 ]]; then
+    step build 180 build OFF
+fi
 step cuda_tests 90 cuda_tests
 step driver_build 60 driver
 for tool in memcheck racecheck synccheck; do
