@@ -153,7 +153,7 @@ def _compile_asan_driver(out_dir):
         assert job.returncode == 0, log
     exe = out_dir / "asan_driver"
     link = subprocess.run([cxx, "-fsanitize=address", *objects, "-o", str(exe)],
-                          capture_output=True, text=True)
+                          check=False, capture_output=True, text=True)
     if link.returncode != 0:
         pytest.skip(f"AddressSanitizer is not available: {link.stderr[-500:]}")
     return exe
@@ -166,7 +166,8 @@ def asan_driver(tmp_path_factory):
 
 def _run_driver(exe, *args):
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
-    return subprocess.run([str(exe), *args], capture_output=True, text=True, env=env, timeout=300)
+    return subprocess.run([str(exe), *args], check=False, capture_output=True, text=True, env=env,
+                          timeout=300)
 
 
 def test_kernels_run_clean_under_address_sanitizer(asan_driver):

@@ -117,7 +117,7 @@ def main(path):
     for fn, args in cases:
         try:
             res = fn(*args)
-        except Exception as e:  # keep going: one failure should not hide the other timings
+        except Exception as e:  # noqa: BLE001 - one failure must not hide the other timings
             res = {"kernel": fn.__name__, "args": [str(a) for a in args], "error": repr(e)}
         print(json.dumps(res), flush=True)
         out["results"].append(res)

@@ -10,9 +10,11 @@ run. Anything else goes through ``numpy.asarray`` and is copied to the device on
 Python validates here; ``partita._cuda.ArrayRef`` (built by :meth:`DeviceArray.array_ref`)
 carries the result to C++.
 """
+from __future__ import annotations
+
 import ctypes
 from dataclasses import dataclass, field
-from typing import Any, Callable, Optional, Tuple
+from typing import Any, Callable
 
 import numpy as np
 
@@ -32,8 +34,8 @@ class DeviceArray:
     alive for as long as this object lives."""
 
     ptr: int
-    shape: Tuple[int, ...]
-    strides: Tuple[int, ...]
+    shape: tuple[int, ...]
+    strides: tuple[int, ...]
     dtype: np.dtype
     on_device: bool
     owner: Any = field(default=None, repr=False, compare=False)
@@ -81,7 +83,7 @@ def _default_synchronize(stream):
     _backend._cuda.synchronize_stream(stream)
 
 
-def from_cuda_array_interface(obj, synchronize: Optional[Callable[[int], None]] = None,
+def from_cuda_array_interface(obj, synchronize: Callable[[int], None] | None = None,
                               name="array"):
     """The :class:`DeviceArray` of an object exposing ``__cuda_array_interface__``.
 
@@ -194,7 +196,7 @@ def from_dlpack(obj, name="array"):
 def _dlpack_device_type(obj):
     try:
         return obj.__dlpack_device__()[0]
-    except Exception:  # not a DLPack producer after all
+    except (AttributeError, TypeError, ValueError, IndexError):  # not a DLPack producer after all
         return None
 
 
