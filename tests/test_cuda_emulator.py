@@ -182,3 +182,13 @@ def test_out_of_range_write_is_caught_by_address_sanitizer(asan_driver):
     assert r.returncode != 0
     assert "heap-buffer-overflow" in r.stderr
     assert "not caught" not in r.stdout
+
+
+def test_kernels_from_several_host_threads_run_one_grid_at_a_time():
+    # The bindings release the GIL; the emulator serialises the grids.
+    from concurrent.futures import ThreadPoolExecutor
+
+    x = np.arange(1000.0)
+    with ThreadPoolExecutor(4) as pool:
+        sums = list(pool.map(lambda _: _cuda_emulated.selftest.block_sum(x, True), range(16)))
+    assert sums == [x.sum()] * 16

@@ -355,7 +355,16 @@ void fail(const std::string& what) {
 }
 
 void run_grid(const char* name, dim3 grid, dim3 block, std::size_t shmem, KernelBody& body) {
-    if (g_block) throw Fault(std::string("kernel '") + name + "' launched from inside a kernel");
+    // One grid at a time, whatever the host thread: the bindings release the GIL, and the
+    // coordinates (threadIdx...) and the shared-memory statics are global.
+    static std::mutex grid_lock;
+    static thread_local bool in_kernel = false;
+    if (in_kernel) throw Fault(std::string("kernel '") + name + "' launched from inside a kernel");
+    std::lock_guard<std::mutex> lock(grid_lock);
+    struct InKernel {
+        InKernel() { in_kernel = true; }
+        ~InKernel() { in_kernel = false; }
+    } mark;
     const std::size_t threads = std::size_t(block.x) * block.y * block.z;
     if (threads == 0 || threads > 1024 || grid.x == 0 || grid.y == 0 || grid.z == 0 ||
         grid.y > 65535 || grid.z > 65535)

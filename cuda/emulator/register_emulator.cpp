@@ -26,7 +26,8 @@ void register_emulator(py::module_& m) {
 
     namespace st = partita_emu::selftest;
     py::module_ s = m.def_submodule("selftest", "kernels with planted bugs the emulator must catch");
-    s.def("block_sum", &st::block_sum, py::arg("x"), py::arg("with_barrier"));
+    s.def("block_sum", &st::block_sum, py::arg("x"), py::arg("with_barrier"),
+          py::call_guard<py::gil_scoped_release>());
     s.def("warp_sums", &st::warp_sums, py::arg("x"), py::arg("divergent"));
     s.def("warp_sums_split", &st::warp_sums_split, py::arg("x"));
     s.def("shared_copy", &st::shared_copy, py::arg("x"), py::arg("divergent"));
