@@ -1,9 +1,9 @@
 """partita's version, build report and device / thread dispatch (partita._backend)."""
 import importlib.metadata
 import io
-import os
 from pathlib import Path
 
+import joblib
 import pytest
 
 import partita
@@ -41,14 +41,23 @@ def test_cuda_available_returns_a_bool():
 
 @pytest.mark.parametrize(
     "n_jobs, expected",
-    [(None, 0), (-1, os.cpu_count()), (1, 1), (2, 2), (7, 7)],
+    [(None, 0), (-1, joblib.cpu_count()), (1, 1), (2, min(2, joblib.cpu_count())),
+     (7, min(7, joblib.cpu_count()))],
 )
 def test_n_threads(n_jobs, expected):
     assert _backend.n_threads(n_jobs) == expected
 
 
+def test_n_threads_is_capped_at_the_usable_cpus():
+    cpus = joblib.cpu_count()  # affinity- and cgroup-aware
+    assert _backend.usable_cpus() == cpus
+    for n_jobs in (cpus, cpus + 1, 2000, 2**31, 2**40, 2**70):
+        assert _backend.n_threads(n_jobs) == cpus
+    assert _backend.n_threads(-(2**70)) == 1
+
+
 def test_n_threads_negative_follows_joblib():
-    cpus = os.cpu_count()
+    cpus = joblib.cpu_count()
     assert _backend.n_threads(-2) == max(1, cpus - 1)
     # never below one thread, however negative
     assert _backend.n_threads(-10 * cpus - 5) == 1

@@ -5,7 +5,6 @@ was found at install time, and is usable only when a GPU and driver are present 
 Both hold one submodule per family (``_core.medoids``, ``_cuda.medoids``, ...); a family has GPU
 kernels when ``_cuda`` has its submodule, which :func:`family_module` looks up.
 """
-import os
 import sys
 import warnings
 
@@ -97,12 +96,25 @@ def resolve_device(device, supported=("cpu",), family=None):
     return device
 
 
+def usable_cpus():
+    """CPUs this process may run on: the affinity mask and a cgroup CPU quota taken into
+    account (joblib's count, as scikit-learn uses)."""
+    from joblib import cpu_count  # a dependency of scikit-learn; imported on first use
+
+    return max(1, int(cpu_count()))
+
+
 def n_threads(n_jobs):
     """Translate scikit-learn's ``n_jobs`` into an OpenMP thread count for a kernel.
 
     None: what OpenMP would use (all cores unless OMP_NUM_THREADS or threadpoolctl limit it),
-    passed to the kernels as 0. Positive: that many. Negative: joblib's convention,
-    -1 = all cores, -2 = all but one, ...
+    passed to the kernels as 0. Positive: that many, capped at the usable CPUs
+    (:func:`usable_cpus`: affinity- and cgroup-aware), so ``n_jobs=2000`` runs on every usable
+    CPU. Negative: joblib's convention over the usable CPUs, -1 = all, -2 = all but one, ...
+
+    The cap is what keeps a large ``n_jobs`` safe: OpenMP (libgomp) ends the process, with no
+    exception to catch, when it cannot create a thread (an address-space or process limit), and
+    more threads than CPUs would not run faster. The result is never above 2**31 - 1 (a C int).
     """
     if n_jobs is None:
         return 0
@@ -111,9 +123,10 @@ def n_threads(n_jobs):
     n_jobs = int(n_jobs)
     if n_jobs == 0:
         raise ValueError("n_jobs == 0 has no meaning; use None, a positive count or -1")
+    cpus = usable_cpus()
     if n_jobs < 0:
-        return max(1, (os.cpu_count() or 1) + 1 + n_jobs)
-    return n_jobs
+        return max(1, cpus + 1 + n_jobs)
+    return min(n_jobs, cpus)
 
 
 def show_config(file=None):

@@ -14,11 +14,17 @@ def float_dtype(X):
     return np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
 
 
+# The kernels take 64-bit integers: anything outside is refused here, not by pybind11.
+INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
+
+
 def check_int(value, name, *, min_value=None, max_value=None):
-    """An integer parameter within bounds, or a ValueError naming it."""
+    """An integer parameter within bounds (and within 64 bits), or a ValueError naming it."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
         raise ValueError(f"{name} must be an integer, got {value!r}")
     value = int(value)
+    if not INT64_MIN <= value <= INT64_MAX:
+        raise ValueError(f"{name} must be a 64-bit integer (|{name}| < 2**63), got {value}")
     if min_value is not None and value < min_value:
         raise ValueError(f"{name} must be >= {min_value}, got {value}")
     if max_value is not None and value > max_value:
@@ -180,13 +186,16 @@ def fit_or_leave_unfitted(estimator, fit, *args, private=()):
 
 
 class Integer:
-    """An integer (not a bool) in [low, high]; None for an open end."""
+    """An integer (not a bool) in [low, high]; None for an open end. Never outside 64 bits,
+    what the kernels take."""
 
     def __init__(self, low=None, high=None):
         self.low, self.high = low, high
 
     def accepts(self, value):
         if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+            return False
+        if not INT64_MIN <= value <= INT64_MAX:
             return False
         return (self.low is None or value >= self.low) and (self.high is None or value <= self.high)
 
@@ -272,4 +281,7 @@ def validate_params(estimator, constraints=None):
         if not any(_accepts(c, value) for c in allowed):
             described = [_DESCRIPTIONS.get(c, None) if isinstance(c, str) or c is None else str(c)
                          for c in allowed]
-            raise ValueError(f"{name} must be {' or '.join(described)}; got {value!r}")
+            beyond = ""
+            if isinstance(value, numbers.Integral) and not INT64_MIN <= value <= INT64_MAX:
+                beyond = " (integers must fit in 64 bits: |value| < 2**63)"
+            raise ValueError(f"{name} must be {' or '.join(described)}; got {value!r}{beyond}")
