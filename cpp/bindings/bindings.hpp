@@ -5,8 +5,10 @@
 #include <pybind11/numpy.h>
 #include <pybind11/pybind11.h>
 
+#include <algorithm>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "partita/common.hpp"
 
@@ -33,6 +35,31 @@ const T* vector_data(const py::array& a, index_t n, const char* name) {
 }
 
 inline bool is_float32(const py::array& a) { return py::isinstance<py::array_t<float>>(a); }
+
+// Indices a kernel will dereference: every one in [0, n), and no two equal when `distinct` (the
+// swap optimisers keep one slot per medoid). Python passes valid ones; checking here keeps the
+// private `_core` functions memory-safe for any caller, at O(k log k).
+inline void check_indices(const index_t* idx, index_t count, index_t n, const char* name,
+                          bool distinct) {
+    for (index_t i = 0; i < count; ++i)
+        if (idx[i] < 0 || idx[i] >= n)
+            throw std::invalid_argument(std::string(name) + ": index " + std::to_string(idx[i]) +
+                                        " is out of range for " + std::to_string(n) + " points");
+    if (!distinct) return;
+    std::vector<index_t> sorted(idx, idx + count);
+    std::sort(sorted.begin(), sorted.end());
+    const auto repeated = std::adjacent_find(sorted.begin(), sorted.end());
+    if (repeated != sorted.end())
+        throw std::invalid_argument(std::string(name) + ": index " + std::to_string(*repeated) +
+                                    " is repeated; the medoids must be distinct points");
+}
+
+// A number of medoids (or seeds) between 1 and the number of points.
+inline void check_count(index_t k, index_t n, const char* name) {
+    if (k < 1 || k > n)
+        throw std::invalid_argument(std::string(name) + " must be in [1, " + std::to_string(n) +
+                                    "] (the number of points), got " + std::to_string(k));
+}
 
 template <class T>
 py::array_t<T> to_numpy(const std::vector<T>& v) {

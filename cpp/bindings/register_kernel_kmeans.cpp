@@ -90,7 +90,9 @@ void register_features(py::module_& m, const char* name) {
              "The full n x n Gram matrix (equal to the recomputed rows).")
         .def("rows",
              [](const KernelFeatures<T>& X, const py::array& idx, int n_threads) {
-                 return gram_rows(X, index_vector(idx, "indices"), resolve_threads(n_threads));
+                 const std::vector<index_t> js = index_vector(idx, "indices");
+                 check_indices(js.data(), index_t(js.size()), X.size(), "indices", false);
+                 return gram_rows(X, js, resolve_threads(n_threads));
              },
              py::arg("indices"), py::arg("n_threads"),
              "Rows of the Gram matrix for the given points, shape (len(indices), n).")

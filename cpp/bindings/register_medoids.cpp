@@ -92,6 +92,7 @@ void register_feature_space(py::module_& m, const char* name) {
              [](const FeatureSpace<T>& space, const py::array& idx, int n_threads) {
                  const std::vector<index_t> js = index_vector(idx, "indices");
                  const index_t n = space.size(), count = index_t(js.size());
+                 check_indices(js.data(), count, n, "indices", false);
                  py::array_t<T> out({count, n});
                  T* data = out.mutable_data();
                  const int threads = resolve_threads(n_threads);
@@ -153,7 +154,11 @@ void register_optimisers(py::module_& m) {
            Method method, index_t max_iter, int n_threads) {
             const int threads = resolve_threads(n_threads);
             const std::vector<index_t> med = index_vector(medoids, "medoids");
-            const double* w = vector_data<double>(weights, source_size(source), "weights");
+            const index_t n = source_size(source);
+            check_count(index_t(med.size()), n, "the number of medoids");
+            check_indices(med.data(), index_t(med.size()), n, "medoids", true);
+            require(max_iter >= 0, "max_iter must be >= 0");
+            const double* w = vector_data<double>(weights, n, "weights");
             return with_source(source, threads, [&](const auto& src) {
                 return without_gil([&] {
                     InterruptCheck interrupt = python_interrupt_check();
@@ -169,7 +174,11 @@ void register_optimisers(py::module_& m) {
         [](const py::object& source, const py::array& weights, const ClaransParams& p,
            int n_threads) {
             const int threads = resolve_threads(n_threads);
-            const double* w = vector_data<double>(weights, source_size(source), "weights");
+            const index_t n = source_size(source);
+            check_count(p.n_clusters, n, "n_clusters");
+            require(p.n_local >= 1, "n_local must be >= 1");
+            require(p.max_neighbors >= 0, "max_neighbors must be >= 0");
+            const double* w = vector_data<double>(weights, n, "weights");
             return with_source(source, threads, [&](const auto& src) {
                 return without_gil([&] {
                     InterruptCheck interrupt = python_interrupt_check();
@@ -187,7 +196,10 @@ void register_optimisers(py::module_& m) {
            int n_threads) {
             const int threads = resolve_threads(n_threads);
             const std::vector<index_t> med = index_vector(medoids, "medoids");
-            const double* w = vector_data<double>(weights, source_size(source), "weights");
+            const index_t n = source_size(source);
+            require(!med.empty(), "medoids: at least one is needed");
+            check_indices(med.data(), index_t(med.size()), n, "medoids", false);
+            const double* w = vector_data<double>(weights, n, "weights");
             return with_source(source, threads, [&](const auto& src) {
                 using T = typename std::decay_t<decltype(src)>::value_type;
                 return without_gil([&] {
@@ -206,7 +218,9 @@ void register_initialisations(py::module_& m) {
         "build",
         [](const py::object& source, index_t k, const py::array& weights, int n_threads) {
             const int threads = resolve_threads(n_threads);
-            const double* w = vector_data<double>(weights, source_size(source), "weights");
+            const index_t n = source_size(source);
+            check_count(k, n, "k");
+            const double* w = vector_data<double>(weights, n, "weights");
             return to_numpy(with_source(source, threads, [&](const auto& src) {
                 return without_gil([&] {
                     InterruptCheck interrupt = python_interrupt_check();
@@ -223,7 +237,10 @@ void register_initialisations(py::module_& m) {
            int n_threads) {
             const int threads = resolve_threads(n_threads);
             const MatrixView<index_t> S = matrix_view<index_t>(samples, "samples");
-            const double* w = vector_data<double>(weights, source_size(source), "weights");
+            const index_t n = source_size(source);
+            check_count(S.rows, n, "the number of sample rows (medoids)");
+            check_indices(S.data, S.rows * S.cols, n, "samples", false);
+            const double* w = vector_data<double>(weights, n, "weights");
             return to_numpy(with_source(source, threads, [&](const auto& src) {
                 return without_gil([&] { return lab(src, S, w); });
             }));
@@ -236,7 +253,9 @@ void register_initialisations(py::module_& m) {
         [](const py::object& source, index_t k, const py::array& weights, std::uint64_t seed,
            int n_threads) {
             const int threads = resolve_threads(n_threads);
-            const double* w = vector_data<double>(weights, source_size(source), "weights");
+            const index_t n = source_size(source);
+            check_count(k, n, "k");
+            const double* w = vector_data<double>(weights, n, "weights");
             return to_numpy(with_source(source, threads, [&](const auto& src) {
                 return without_gil([&] { return kmedoids_plusplus(src, k, w, seed); });
             }));

@@ -25,17 +25,33 @@ struct KnnResult {
     std::vector<double> costs;
 };
 
-std::vector<double> features(const py::array& X, Metric metric, index_t& n, index_t& d) {
-    if (is_float32(X)) {
-        const MatrixView<float> v = matrix_view<float>(X, "X");
-        n = v.rows;
-        d = v.cols;
-        return to_double(v, metric);
+// The rows of X, float32 or float64. Made while the GIL is held (it inspects the NumPy array);
+// features() then reads only these views, without the GIL.
+struct FeatureViews {
+    bool is_float32 = false;
+    MatrixView<float> f32;
+    MatrixView<double> f64;
+};
+
+FeatureViews feature_views(const py::array& X) {
+    FeatureViews v;
+    v.is_float32 = is_float32(X);
+    if (v.is_float32)
+        v.f32 = matrix_view<float>(X, "X");
+    else
+        v.f64 = matrix_view<double>(X, "X");
+    return v;
+}
+
+std::vector<double> features(const FeatureViews& X, Metric metric, index_t& n, index_t& d) {
+    if (X.is_float32) {
+        n = X.f32.rows;
+        d = X.f32.cols;
+        return to_double(X.f32, metric);
     }
-    const MatrixView<double> v = matrix_view<double>(X, "X");
-    n = v.rows;
-    d = v.cols;
-    return to_double(v, metric);
+    n = X.f64.rows;
+    d = X.f64.cols;
+    return to_double(X.f64, metric);
 }
 
 template <class T>
@@ -99,9 +115,10 @@ void register_multicut(py::module_& core) {
             require(params.offset >= 0.0, "offset must be >= 0");
             Params p = params;
             p.n_threads = resolve_threads(params.n_threads);
+            const FeatureViews views = feature_views(X);
             return without_gil([&] {
                 index_t n = 0, d = 0;
-                const std::vector<double> F = features(X, p.metric, n, d);
+                const std::vector<double> F = features(views, p.metric, n, d);
                 InterruptCheck interrupt = python_interrupt_check();
                 return solve(F, n, d, p, interrupt);
             });
@@ -116,8 +133,9 @@ void register_multicut(py::module_& core) {
            Metric metric) {
             index_t n = 0, d = 0;
             const index_t* L = vector_data<index_t>(labels, X.ndim() == 2 ? X.shape(0) : -1, "labels");
+            const FeatureViews views = feature_views(X);
             return without_gil([&] {
-                const std::vector<double> F = features(X, metric, n, d);
+                const std::vector<double> F = features(views, metric, n, d);
                 for (index_t i = 0; i < n; ++i)
                     require(L[i] >= 0 && L[i] < n_clusters, "labels: out of range");
                 return objective(F.data(), n, d, L, n_clusters, offset);
@@ -135,9 +153,11 @@ void register_multicut(py::module_& core) {
             r.k = k;
             const int threads = resolve_threads(n_threads);
             const double* s = vector_data<double>(sizes, X.ndim() == 2 ? X.shape(0) : -1, "sizes");
+            require(k >= 0, "k must be >= 0");
+            const FeatureViews views = feature_views(X);
             without_gil([&] {
                 index_t d = 0;
-                const std::vector<double> F = features(X, metric, r.n, d);
+                const std::vector<double> F = features(views, metric, r.n, d);
                 InterruptCheck interrupt = python_interrupt_check();
                 knn_positive(F.data(), s, r.n, d, offset, k, threads, interrupt, r.indices,
                              r.costs);

@@ -65,6 +65,10 @@ private:
 };
 
 // n_threads <= 0 means: what OpenMP would use (respects OMP_NUM_THREADS and threadpoolctl).
+// A positive count is used as given. Python caps it at the usable CPUs (partita._backend.
+// n_threads), and that cap is the only protection against a failure to create threads: libgomp
+// reports one by ending the process ("Thread creation failed", exit status 1), before any
+// code of ours could see it and throw.
 inline int resolve_threads(int n_threads) {
     return n_threads > 0 ? n_threads : omp_get_max_threads();
 }
