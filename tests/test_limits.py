@@ -10,10 +10,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import assert_unfitted
 
 from partita import CLARA, CLARANS, DenseMulticut, KernelKMeans, KMedoids, SinkhornKMeans
 from partita.transport import equipartition, sinkhorn
+
+from conftest import assert_unfitted
 
 SRC = Path(__file__).resolve().parents[1] / "src"
 

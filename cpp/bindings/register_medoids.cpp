@@ -77,12 +77,13 @@ void register_feature_space(py::module_& m, const char* name) {
                  T* data = out.mutable_data();
                  const int threads = resolve_threads(n_threads);
                  without_gil([&] {
+                     InterruptCheck interrupt = python_interrupt_check();
                      std::vector<index_t> js(n);
                      for (index_t i = 0; i < n; ++i) js[i] = i;
                      // In blocks of rows, so the feature columns stay in cache.
                      for (index_t j0 = 0; j0 < n; j0 += 256)
                          distances::fill_rows(space, js.data() + j0, std::min<index_t>(256, n - j0),
-                                              data + j0 * n, threads);
+                                              data + j0 * n, threads, interrupt);
                      return 0;
                  });
                  return out;
@@ -203,7 +204,8 @@ void register_optimisers(py::module_& m) {
             return with_source(source, threads, [&](const auto& src) {
                 using T = typename std::decay_t<decltype(src)>::value_type;
                 return without_gil([&] {
-                    Assignment<T> a = assign(src, med, threads);
+                    InterruptCheck interrupt = python_interrupt_check();
+                    Assignment<T> a = assign(src, med, threads, &interrupt);
                     const double loss = total_deviation(a, w);
                     return Labelling{std::move(a.near_i), loss};
                 });
@@ -257,7 +259,10 @@ void register_initialisations(py::module_& m) {
             check_count(k, n, "k");
             const double* w = vector_data<double>(weights, n, "weights");
             return to_numpy(with_source(source, threads, [&](const auto& src) {
-                return without_gil([&] { return kmedoids_plusplus(src, k, w, seed); });
+                return without_gil([&] {
+                    InterruptCheck interrupt = python_interrupt_check();
+                    return kmedoids_plusplus(src, k, w, seed, interrupt);
+                });
             }));
         },
         py::arg("source"), py::arg("k"), py::arg("weights"), py::arg("seed"), py::arg("n_threads"),

@@ -64,6 +64,20 @@ private:
     clock::time_point last_;
 };
 
+// Inside an OpenMP team (or serial code): whether to stop. The master thread polls for Ctrl-C and
+// raises `stop` rather than unwinding through OpenMP; the other threads only read it. A loop
+// that sees true must leave its work undone, and Interrupted is thrown after the region.
+inline bool stop_requested(std::atomic<bool>& stop, InterruptCheck& interrupt) {
+    if (omp_get_thread_num() == 0 && !stop.load(std::memory_order_relaxed)) {
+        try {
+            interrupt();
+        } catch (const Interrupted&) {
+            stop = true;
+        }
+    }
+    return stop.load(std::memory_order_relaxed);
+}
+
 // n_threads <= 0 means: what OpenMP would use (respects OMP_NUM_THREADS and threadpoolctl).
 // A positive count is used as given. Python caps it at the usable CPUs (partita._backend.
 // n_threads), and that cap is the only protection against a failure to create threads: libgomp

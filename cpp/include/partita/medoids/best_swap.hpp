@@ -12,24 +12,29 @@
 
 namespace partita::medoids {
 
-// Scores every candidate (each point that is not a medoid) in parallel: change[j] and slot[j]
-// of its best swap (+inf for medoids). `score(row, j, ploss)` returns (change, slot).
+// Scores every candidate (each point that is not a medoid) in parallel, in units of 16 with
+// Ctrl-C polled between units: change[j] and slot[j] of its best swap (+inf for medoids).
+// `score(row, j, ploss)` returns (change, slot).
 template <class Src, class Score, class T = typename Src::value_type>
 void score_all_candidates(const Src& src, const std::vector<index_t>& med, const Assignment<T>& a,
                           index_t k, std::vector<double>& change, std::vector<std::int32_t>& slot,
-                          int n_threads, Score&& score) {
+                          int n_threads, InterruptCheck& interrupt, Score&& score) {
     const index_t n = src.size();
-#pragma omp parallel num_threads(n_threads) if (n > 512)
-    {
-        std::vector<double> ploss(k);
-        std::vector<T> scratch(Src::stored ? 0 : n);
-#pragma omp for schedule(dynamic, 16)
-        for (index_t j = 0; j < n; ++j) {
-            change[j] = std::numeric_limits<double>::infinity();
-            if (med[a.near_i[j]] == j) continue;
-            std::tie(change[j], slot[j]) = score(src.row(j, scratch.data()), j, ploss.data());
-        }
-    }
+    constexpr index_t unit = 16;
+    struct Scratch {
+        std::vector<double> ploss;
+        std::vector<T> row;
+    };
+    parallel_units(
+        (n + unit - 1) / unit, n > 512 ? n_threads : 1, interrupt,
+        [&] { return Scratch{std::vector<double>(k), std::vector<T>(Src::stored ? 0 : n)}; },
+        [&](index_t u, Scratch& s) {
+            for (index_t j = u * unit; j < std::min(n, (u + 1) * unit); ++j) {
+                change[j] = std::numeric_limits<double>::infinity();
+                if (med[a.near_i[j]] == j) continue;
+                std::tie(change[j], slot[j]) = score(src.row(j, s.row.data()), j, s.ploss.data());
+            }
+        });
 }
 
 // The best swap of a full evaluation: smallest change (strictly negative), ties to the
@@ -52,7 +57,7 @@ Result best_swap_descent(const Src& src, std::vector<index_t> med, const double*
                          bool with_removal, Score&& score) {
     const index_t n = src.size(), k = index_t(med.size());
     if (k == 1) return single_medoid(src, med[0], w, max_iter, n_threads);
-    Assignment<T> a = assign(src, med, n_threads);
+    Assignment<T> a = assign(src, med, n_threads, &interrupt);
     double loss = total_deviation(a, w);
     std::vector<double> removal(k), change(n);
     std::vector<std::int32_t> slot(n);
@@ -61,7 +66,7 @@ Result best_swap_descent(const Src& src, std::vector<index_t> med, const double*
     while (iter < max_iter) {
         ++iter;
         if (with_removal) removal_loss(a, w, removal);
-        score_all_candidates(src, med, a, k, change, slot, n_threads,
+        score_all_candidates(src, med, a, k, change, slot, n_threads, interrupt,
                              [&](const T* row, index_t j, double* ploss) {
                                  return score(row, j, a, removal, ploss);
                              });

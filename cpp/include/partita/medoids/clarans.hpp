@@ -37,7 +37,7 @@ Result clarans(const Src& src, index_t k, const double* w, index_t n_local, inde
             std::swap(perm[s], perm[r]);
             med[s] = perm[s];
         }
-        Assignment<T> a = assign(src, med, n_threads);
+        Assignment<T> a = assign(src, med, n_threads, &interrupt);
         double loss = total_deviation(a, w);
         removal_loss(a, w, removal);
         index_t rejected = 0, steps = 0, n_swaps = 0;

@@ -24,7 +24,7 @@ Result fasterpam(const Src& src, std::vector<index_t> med, const double* w, inde
                  int n_threads, InterruptCheck& interrupt) {
     const index_t n = src.size(), k = index_t(med.size());
     if (k == 1) return single_medoid(src, med[0], w, max_iter, n_threads);
-    Assignment<T> a = assign(src, med, n_threads);
+    Assignment<T> a = assign(src, med, n_threads, &interrupt);
     double loss = total_deviation(a, w);
     std::vector<double> removal(k);
     removal_loss(a, w, removal);

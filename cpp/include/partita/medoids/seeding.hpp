@@ -68,7 +68,7 @@ std::vector<index_t> lab(const Src& src, const MatrixView<index_t>& samples, con
 // proportional to w * D(o)^2, with 2 + floor(ln k) trials keeping the one that lowers the loss most.
 template <class Src, class T = typename Src::value_type>
 std::vector<index_t> kmedoids_plusplus(const Src& src, index_t k, const double* w,
-                                       std::uint64_t seed) {
+                                       std::uint64_t seed, InterruptCheck& interrupt) {
     const index_t n = src.size();
     std::mt19937_64 rng(seed);
     const int trials = 2 + int(std::log(double(k)));
@@ -99,6 +99,7 @@ std::vector<index_t> kmedoids_plusplus(const Src& src, index_t k, const double* 
     update_nearest(src, first, near);
     std::vector<T> scratch(Src::stored ? 0 : n);
     for (index_t step = 1; step < k; ++step) {
+        interrupt();  // on the fly, each step computes several rows
         for (index_t o = 0; o < n; ++o) p[o] = is_med[o] ? 0.0 : w[o] * near[o] * near[o];
         index_t best = -1;
         double best_loss = std::numeric_limits<double>::infinity();

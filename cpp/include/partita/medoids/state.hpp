@@ -72,9 +72,11 @@ inline std::int32_t first_min(const double* v, index_t k) {
 }  // namespace detail
 
 // Nearest / second-nearest slots for the given medoids (docs/algorithms.md, "Per-point state"):
-// slots scanned 0..k-1 with strict <, except that a medoid is always its own nearest.
+// slots scanned 0..k-1 with strict <, except that a medoid is always its own nearest. Ctrl-C is
+// polled between blocks of medoid rows when `interrupt` is given (large k on the fly is slow).
 template <class Src, class T = typename Src::value_type>
-Assignment<T> assign(const Src& src, const std::vector<index_t>& med, int n_threads) {
+Assignment<T> assign(const Src& src, const std::vector<index_t>& med, int n_threads,
+                     InterruptCheck* interrupt = nullptr) {
     const index_t n = src.size(), k = index_t(med.size());
     Assignment<T> a(n);
     std::vector<T> buffer;
@@ -82,6 +84,7 @@ Assignment<T> assign(const Src& src, const std::vector<index_t>& med, int n_thre
     const index_t block = std::min(k, row_block<Src>());
     for (index_t m0 = 0; m0 < k; m0 += block) {
         const index_t count = std::min(block, k - m0);
+        if (interrupt) (*interrupt)();
         gather_rows(src, med.data() + m0, count, buffer, rows);
 #pragma omp parallel num_threads(n_threads) if (n * count > (1 << 16))
         {
