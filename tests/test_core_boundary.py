@@ -1,5 +1,9 @@
 """The private compiled functions check the indices they dereference (a ValueError, never an
-out-of-bounds read), so that no caller of ``partita._core`` can corrupt memory."""
+out-of-bounds read), so that no caller of ``partita._core`` can corrupt memory, and touch
+their Python arguments only while they hold the GIL."""
+import sys
+import threading
+
 import numpy as np
 import pytest
 
@@ -128,3 +132,36 @@ def test_valid_indices_still_run(source):
     r = med.optimise(source, idx(0, 1, 2), ONES, med.Method.fasterpam, 10, 1)
     assert sorted(r.medoids) == sorted(set(r.medoids)) and len(r.labels) == N
     assert len(med.build(source, N, ONES, 1)) == N
+
+
+def test_multicut_bindings_leave_numpy_reference_counts_alone_under_threads():
+    """The bindings read their arrays with the GIL held: touching them after releasing it
+    raced with other threads on the reference counts of NumPy's dtypes (a drift here)."""
+    Xd = np.random.RandomState(0).rand(200, 8)
+    X32, ones, zeros = Xd.astype(np.float32), np.ones(200), np.zeros(200, dtype=np.int64)
+    params = mc.Params(offset=2.0, n_threads=1)
+    expected = mc.solve(Xd, params).labels
+    wrong = []
+
+    def call_kernels():
+        for _ in range(300):
+            if not np.array_equal(mc.solve(Xd, params).labels, expected):
+                wrong.append(1)
+            mc.objective(X32, zeros, 1, 2.0, mc.Metric.dot)
+            mc.knn_positive(Xd, ones, 2.0, 5, mc.Metric.dot, 1)
+
+    def copy_arrays():  # takes and drops references to the same dtypes meanwhile
+        for _ in range(40000):
+            Xd[::2].copy()
+            X32[::2].copy()
+
+    dtypes = np.dtype(np.float64), np.dtype(np.float32)
+    before = [sys.getrefcount(d) for d in dtypes]
+    threads = [threading.Thread(target=call_kernels) for _ in range(3)]
+    threads += [threading.Thread(target=copy_arrays) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert [sys.getrefcount(d) for d in dtypes] == before
+    assert not wrong
