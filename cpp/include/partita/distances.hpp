@@ -163,15 +163,18 @@ void fill_rows(const FeatureSpace<T>& X, const index_t* js, index_t count, T* ou
     }
 }
 
-// The same in units of 2048 points, with Ctrl-C polled between units: for the full matrix, whose
-// blocks of rows take seconds each at large n and d. A unit's entries are computed as above.
+// The same in units of about 2048 points (a multiple of the thread count, so that the threads
+// stay balanced), with Ctrl-C polled between units: for the full matrix, whose blocks of rows
+// take seconds each at large n and d. A unit's entries are computed as above.
 template <class T>
 void fill_rows(const FeatureSpace<T>& X, const index_t* js, index_t count, T* out, int n_threads,
                InterruptCheck& interrupt) {
-    constexpr index_t unit = 2048;
-    const index_t n = X.size();
-    parallel_units((n + unit - 1) / unit, n_threads, interrupt, [&](index_t u) {
-        X.rows(js, count, u * unit, std::min(n, (u + 1) * unit), out);
+    const index_t n = X.size(), threads = std::max(1, n_threads);
+    const index_t units = ((n + 2047) / 2048 + threads - 1) / threads * threads;
+    const EvenSplit split{n, units};
+    parallel_units(units, n_threads, interrupt, [&](index_t u) {
+        if (split.begin(u) < split.begin(u + 1))
+            X.rows(js, count, split.begin(u), split.begin(u + 1), out);
     });
 }
 
