@@ -14,6 +14,8 @@ ones partita's C++ kernel implements:
   the centres, assign every point to its nearest centre.
 * Stop when no point changes cluster (converged), when the inertia decreased by at most
   ``tol`` times its previous value, or after ``max_iter`` iterations.
+* The reported inertia is the objective of the returned labels: the distances to the means of
+  their own clusters (on convergence, the centres).
 * Re-seeding: every cluster with no positive-weight point, in increasing order, takes the
   positive-weight point farthest from its own centre (ties to the lowest index) among the
   clusters that keep another positive-weight point; a point is moved at most once.
@@ -79,7 +81,8 @@ def kernel_kmeans(K, seeds, w=None, max_iter=300, tol=1e-4):
     """Lloyd's kernel k-means from the images of `seeds`.
 
     Returns a dict: labels, centres (the partition whose means are the final centres),
-    inertia, n_iter, n_reseeded, converged, distances (n x k to the final centres).
+    inertia (the objective of labels), n_iter, n_reseeded, converged, distances (n x k to the
+    final centres).
     """
     K = np.asarray(K, dtype=np.float64)
     n = K.shape[0]
@@ -107,5 +110,8 @@ def kernel_kmeans(K, seeds, w=None, max_iter=300, tol=1e-4):
             break
         if previous - inertia <= tol * previous:
             break
+    if not converged and n_iter > 0:
+        own, _ = partition_distances(K, labels, w, k)
+        inertia = float(np.sum(w * own[np.arange(n), labels], where=w > 0))
     return dict(labels=labels, centres=centres, inertia=inertia, n_iter=n_iter,
                 n_reseeded=n_reseeded, converged=converged, distances=D)
