@@ -122,7 +122,7 @@ def test_max_iter_without_convergence_warns_and_sets_converged():
 def test_stop_on_tol_does_not_warn():
     X = blobs(n=400, centers=8, seed=7)
     est = KernelKMeans(8, tol=0.5, random_state=0).fit(X)
-    assert est.n_iter_ < est.max_iter
+    assert est.n_iter_ < est.max_iter and est.converged_
 
 
 def test_n_init_with_explicit_init_warns_and_runs_once(capsys):

@@ -163,8 +163,9 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
     n_iter_ : int
         Iterations of the kept run.
     converged_ : bool
-        Whether the kept run stopped because no sample changed cluster (False after a stop on
-        ``tol`` or at ``max_iter``; only the latter warns).
+        Whether the kept run converged: no sample changed cluster, or the inertia fell by at
+        most ``tol`` (relative), as in scikit-learn's ``KMeans``. False after a stop at
+        ``max_iter``, which warns (ConvergenceWarning).
     n_reseeded_ : int
         Samples moved into empty clusters during the kept run (an empty cluster takes the sample
         farthest from its centre; no cluster is dropped; docs/algorithms.md, "Empty clusters").
@@ -488,7 +489,7 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         self.labels_ = labels
         self.inertia_ = float(best.inertia)
         self.n_iter_ = int(best.n_iter)
-        self.converged_ = bool(best.converged)
+        self.converged_ = bool(best.converged or best.tol_reached)
         self.n_reseeded_ = int(best.n_reseeded)
         self.cluster_sizes_ = np.bincount(labels, weights=weights, minlength=k)
         self.gram_ = mode
