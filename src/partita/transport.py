@@ -830,7 +830,9 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
                           f"before converging (tol={self.tol}); increase max_iter",
                           ConvergenceWarning)
         labels = self._labels(D, g_plain, gv_plain)
-        found = np.unique(labels[labels >= 0]).shape[0]
+        # Soft assignments give every cluster its mass even when argmax labels skip some; the
+        # degenerate case is coincident centres (which stay coincident, sharing their mass).
+        found = np.unique(centres, axis=0).shape[0]
         if found < k:
             warnings.warn(f"Number of distinct clusters ({found}) found smaller than n_clusters "
                           f"({k}). Possibly due to duplicate points in X.", ConvergenceWarning)
