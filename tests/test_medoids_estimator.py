@@ -1,18 +1,23 @@
 """KMedoids as a scikit-learn estimator: the fitted attributes and methods, dtypes and layouts,
-sample weights, pipelines, grid search, cloning and pickling, set_output and verbose output."""
+sample weights, pipelines, grid search, cloning and pickling, set_output and verbose output;
+and the conventions users of other k-medoids libraries rely on, for CLARA and CLARANS too."""
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 from sklearn.base import clone
 from sklearn.datasets import make_blobs
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import pairwise_distances
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from partita import KMedoids
+from partita import CLARA, CLARANS, KMedoids
+
+from conftest import DLPackOnly, run_with_array_api_dispatch
 
 METHODS = ["fasterpam", "fastpam1", "pam", "alternate"]
 
@@ -554,13 +559,6 @@ def test_verbose_zero_prints_nothing(blobs, capsys):
 # conventions users of other k-medoids libraries rely on
 # ----------------------------------------------------------------------------------------------
 
-import warnings  # noqa: E402
-
-from conftest import DLPackOnly, run_with_array_api_dispatch  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-
-from partita import CLARA, CLARANS  # noqa: E402
-
 
 @pytest.mark.parametrize("metric", ["seuclidean", "mahalanobis"])
 @pytest.mark.parametrize("cls", [KMedoids, CLARA, CLARANS])
@@ -677,6 +675,10 @@ def test_dlpack_only_input_is_accepted_and_float32_kept(blobs, cls):
     assert km.transform(DLPackOnly(X)).dtype == np.float32
     np.testing.assert_array_equal(km.labels_, ref.labels_)
     np.testing.assert_array_equal(km.predict(DLPackOnly(X)), ref.labels_)
+    if cls is KMedoids:  # the initial medoids' indices too
+        given = KMedoids(3, init=DLPackOnly(np.array([0, 50, 100]))).fit(X)
+        np.testing.assert_array_equal(
+            given.medoid_indices_, KMedoids(3, init=np.array([0, 50, 100])).fit(X).medoid_indices_)
 
 
 def test_torch_float32_tensor_stays_float32(blobs):

@@ -1,11 +1,18 @@
 """SinkhornKMeans: a NumPy reference loop on the oracle, balance, reject option, predict /
 predict_proba consistency, determinism, and scikit-learn's estimator checks."""
+import warnings
+
 import numpy as np
 import pytest
-from oracles.transport import plan_of, sinkhorn_log
 from sklearn.datasets import make_blobs
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import pairwise_distances
 
 from partita import SinkhornKMeans
+from partita.transport import sinkhorn
+
+from conftest import DLPackOnly, run_with_array_api_dispatch
+from oracles.transport import plan_of, sinkhorn_log
 
 
 def _blobs(n=300, seed=0, sizes=(0.6, 0.25, 0.15)):
@@ -142,14 +149,6 @@ def test_verbose_reports_every_iteration(capsys):
 
 # ---- conventions users of scikit-learn's KMeans and of POT rely on ---------------------------
 
-import warnings  # noqa: E402
-
-from conftest import DLPackOnly, run_with_array_api_dispatch  # noqa: E402
-from sklearn.exceptions import ConvergenceWarning  # noqa: E402
-from sklearn.metrics import pairwise_distances  # noqa: E402
-
-from partita.transport import sinkhorn  # noqa: E402
-
 
 def test_converged_and_convergence_warning():
     X = _blobs()
@@ -208,6 +207,11 @@ def test_dlpack_only_input_is_accepted_and_float32_kept():
     assert km.transform(DLPackOnly(X)).dtype == np.float32
     np.testing.assert_array_equal(km.labels_, ref.labels_)
     np.testing.assert_array_equal(km.predict(DLPackOnly(X)), ref.labels_)
+    init, weights = X[[0, 200, 290]], np.array([0.5, 0.3, 0.2])
+    given = SinkhornKMeans(3, init=DLPackOnly(init), cluster_weights=DLPackOnly(weights)).fit(X)
+    np.testing.assert_array_equal(
+        given.cluster_centers_,
+        SinkhornKMeans(3, init=init, cluster_weights=weights).fit(X).cluster_centers_)
     C = np.random.default_rng(0).uniform(size=(5, 4)).astype(np.float32)
     r = sinkhorn(DLPackOnly(C), DLPackOnly(np.full(5, 0.2)), reg=0.1)
     assert r.plan.dtype == np.float32

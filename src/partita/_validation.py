@@ -51,7 +51,7 @@ def warn_if_distance_matrix(X, n_threads, *, hint):
         warnings.warn(
             f"X is square ({n} x {n}), symmetric and has a zero diagonal: it looks like a "
             f"distance matrix, but it is clustered as {n} feature vectors. {hint}",
-            UserWarning, stacklevel=4)
+            UserWarning, stacklevel=6)  # fit -> fit_or_leave_unfitted -> _fit -> _validate_X
 
 
 def check_int(value, name, *, min_value=None, max_value=None):
@@ -288,7 +288,8 @@ def _accepts(constraint, value):
     if constraint == "callable":
         return callable(value)
     if constraint == "array-like":
-        return not isinstance(value, str) and (hasattr(value, "__len__") or hasattr(value, "__array__"))
+        return not isinstance(value, str) and any(
+            hasattr(value, name) for name in ("__len__", "__array__", "__dlpack__"))
     if constraint == "dict":
         return isinstance(value, dict)
     if constraint == "random_state":

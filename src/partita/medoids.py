@@ -123,7 +123,8 @@ def _effective_metric_params(X, metric, metric_params):
     training data, so that fit, predict, transform, score and every CLARA sample measure with
     the same metric (scipy's own estimates: ddof=1 variances, the inverse of ``np.cov``)."""
     params = dict(metric_params or {})
-    compiled = (isinstance(metric, str) and metric in _BUILTIN_METRICS) or _is_numba_function(metric)
+    compiled = ((isinstance(metric, str) and metric in _BUILTIN_METRICS)
+                or _is_numba_function(metric))
     if params and (metric == "precomputed" or compiled):
         raise ValueError(
             f"metric_params {sorted(params)} cannot be used with metric={metric!r}: it takes no "
@@ -252,7 +253,7 @@ def _warn_if_not_converged(result, method, max_iter, where=""):
         unit = "passes" if method == "fasterpam" else "iterations"
         warnings.warn(
             f"{method} stopped after max_iter={max_iter} {unit}{where} before converging; "
-            "increase max_iter", ConvergenceWarning, stacklevel=4)
+            "increase max_iter", ConvergenceWarning, stacklevel=5)
 
 
 def _method(name):
@@ -268,7 +269,7 @@ def _random_seed(rng):
 def _initial_medoids(init, source, n, k, weights, threads, rng):
     """Indices of the k initial medoids (validated when given as an array)."""
     if not isinstance(init, str):
-        medoids = np.asarray(init)
+        medoids = np.asarray(as_numpy(init))
         if medoids.ndim != 1 or medoids.shape[0] != k:
             raise ValueError(
                 f"init as an array must hold n_clusters={k} sample indices, got shape "

@@ -654,7 +654,7 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         if self.cluster_weights is None:
             cw = np.full(k, 1.0 / k)
         else:
-            cw = np.asarray(self.cluster_weights, dtype=np.float64)
+            cw = np.asarray(as_numpy(self.cluster_weights), dtype=np.float64)
             if cw.shape != (k,):
                 raise ValueError(f"cluster_weights.shape == {cw.shape}, expected ({k},)")
             if not np.all(np.isfinite(cw)) or np.any(cw <= 0):
@@ -766,7 +766,7 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         if not isinstance(self.init, str) and n_init > 1:
             warnings.warn(
                 "Explicit initial center position passed: performing only one init in "
-                f"SinkhornKMeans instead of n_init={n_init}.", RuntimeWarning, stacklevel=3)
+                f"SinkhornKMeans instead of n_init={n_init}.", RuntimeWarning, stacklevel=4)
             n_init = 1
 
         if self.verbose:
@@ -824,18 +824,19 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
                           f"(sinkhorn_tol={self.sinkhorn_tol}, tightened by tol={self.tol}) in "
                           f"sinkhorn_max_iter={self.sinkhorn_max_iter} iterations (violation "
                           f"{rep.err:.3g}); increase sinkhorn_max_iter or reg",
-                          ConvergenceWarning)
+                          ConvergenceWarning, stacklevel=4)
         if not converged:
             warnings.warn(f"SinkhornKMeans stopped after max_iter={self.max_iter} iterations "
                           f"before converging (tol={self.tol}); increase max_iter",
-                          ConvergenceWarning)
+                          ConvergenceWarning, stacklevel=4)
         labels = self._labels(D, g_plain, gv_plain)
         # Soft assignments give every cluster its mass even when argmax labels skip some; the
         # degenerate case is coincident centres (which stay coincident, sharing their mass).
         found = np.unique(centres, axis=0).shape[0]
         if found < k:
             warnings.warn(f"Number of distinct clusters ({found}) found smaller than n_clusters "
-                          f"({k}). Possibly due to duplicate points in X.", ConvergenceWarning)
+                          f"({k}). Possibly due to duplicate points in X.", ConvergenceWarning,
+                          stacklevel=4)
         self.cluster_centers_ = centres.astype(X.dtype)
         self._centres64 = centres
         self.labels_ = labels
