@@ -781,7 +781,7 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
                 idx = rng.choice(n, k, replace=False, p=None)
                 centres = X64[idx].copy()
             else:
-                centres = np.array(self.init, dtype=np.float64)
+                centres = np.array(as_numpy(self.init), dtype=np.float64)
             g_kl = f = labels = None
             n_iter = 0
             converged = False
