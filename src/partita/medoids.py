@@ -137,14 +137,14 @@ def _effective_metric_params(X, metric, metric_params):
     if metric == "seuclidean" and "V" not in params:
         params["V"] = np.var(np.asarray(X, dtype=np.float64), axis=0, ddof=1)
     elif metric == "mahalanobis" and "VI" not in params:
-        try:
-            cov = np.cov(np.asarray(X, dtype=np.float64).T)
-            params["VI"] = np.linalg.inv(np.atleast_2d(cov)).T
-        except np.linalg.LinAlgError:
+        cov = np.atleast_2d(np.cov(np.asarray(X, dtype=np.float64).T))
+        # Rounding hides exact singularity from inv, which then returns garbage, not an error.
+        if np.linalg.matrix_rank(cov) < cov.shape[0]:
             raise ValueError(
                 "metric='mahalanobis' needs the inverse covariance of X, which is singular; "
                 "pass metric_params={'VI': ...}"
-            ) from None
+            )
+        params["VI"] = np.linalg.inv(cov).T
     return params
 
 
