@@ -511,7 +511,8 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
     for well-separated clusters, where Sinkhorn's convergence collapses; when it has not
     converged in 100 steps, Sinkhorn continues from its potentials); above, Sinkhorn
     (:func:`sinkhorn`). Both reach the same solution. Stops when the squared
-    centre shift is at most ``tol`` times the mean feature variance (as scikit-learn's KMeans).
+    centre shift is at most ``tol`` times the mean feature variance (as scikit-learn's KMeans;
+    ``tol=0``: when the labels stop changing).
     A final assignment step with the final centres gives the labels and the potentials.
 
     Parameters
@@ -532,10 +533,16 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         (the ones farthest from every centre, relative to the cluster prices).
     init : {"k-means++", "random"} or array of shape (n_clusters, n_features), default="k-means++"
     n_init : int, default=1
-        Initialisations; the run with the lowest transport cost <C, P> is kept.
+        Initialisations; the run with the lowest transport cost <C, P> is kept. With an array
+        ``init`` one run is made (a RuntimeWarning says so when n_init > 1).
     max_iter : int, default=100
-        Lloyd iterations per run.
+        Lloyd iterations per run; stopping there before converging gives a
+        ConvergenceWarning.
     tol : float, default=1e-4
+        A run stops when the squared centre shift is at most ``tol`` times the mean feature
+        variance; ``tol=0``: when the labels stop changing. Every assignment is solved to
+        ``min(sinkhorn_tol, max(1e-3 sqrt(tol), 1e-12))``, so that its error cannot move the
+        centres by as much as ``tol`` allows (a refit from the fitted centres stays put).
     sinkhorn_max_iter : int, default=1000
         Newton steps (up to 64 clusters) or Sinkhorn iterations per assignment step.
     sinkhorn_tol : float, default=1e-6
@@ -572,6 +579,8 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         The absolute entropic regularisation used.
     n_iter_ : int
         Lloyd iterations of the kept run.
+    converged_ : bool
+        Whether the kept run met its stopping rule (``tol``) before ``max_iter``.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
 
