@@ -2,7 +2,7 @@
 
     python -m pytest benchmarks/test_bench_kernel_kmeans.py --benchmark-group-by=group
 
-Setting (ANCHORS.md, issue 5): rbf kernel (gamma = 1 / n_features) on blobs with 16 features,
+Setting: rbf kernel (gamma = 1 / n_features) on blobs with 16 features,
 n = 5000, k = 10, 1 initialisation, both libraries run for exactly the same number of iterations
 (tol = 0, max_iter = ITERS; partita's count is checked), the Gram computation included. tslearn
 drops the centre-norm term of the distance, so its partition is not compared. Large case:
@@ -11,7 +11,6 @@ matrix, 20 GB, is not stored).
 """
 import warnings
 
-import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
 

@@ -6,8 +6,8 @@ Data (a stand-in for clustered embeddings): n unit vectors in d = 64 dimensions 
 random unit centres, cluster sizes drawn from a Dirichlet(2) distribution, isotropic Gaussian
 noise of total variance 1.5 per point (so two points of one cluster have a cosine of about 0.4
 and points of different clusters about 0), then re-normalised; offset 0.25, so edges within a
-cluster attract and edges across clusters repel. The published dense solvers (ClusterFuG,
-ANCHORS.md) report 51 s at n = 40,000 for their fastest, approximate method.
+cluster attract and edges across clusters repel. The published dense solvers (ClusterFuG)
+report 51 s at n = 40,000 for their fastest, approximate method.
 
 The quality reference is "gaec": greedy additive edge contraction on the complete graph in its
 exact order (what an explicit-graph GAEC computes, without the 40,000^2 matrix); the objectives

@@ -2,6 +2,7 @@
 import importlib.metadata
 import io
 import os
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +90,69 @@ def test_resolve_device_cuda_without_kernels_or_gpu():
     if not partita.cuda_available():
         with pytest.raises(ValueError, match="no usable CUDA GPU"):
             _backend.resolve_device("cuda", supported=("cpu", "cuda"))
+
+
+# ---- family modules: which compiled module runs a family on a device --------------------------
+
+
+class _FakeCuda:
+    """A stand-in for partita._cuda built with GPU kernels for k-medoids only."""
+
+    medoids = object()
+
+    @staticmethod
+    def device_count():
+        return 1
+
+
+def test_family_module_cpu_is_the_core_module():
+    mod = _backend.family_module("medoids", "cpu")
+    assert mod is getattr(_backend._core, "medoids", _backend._core)
+
+
+@pytest.mark.parametrize("family, device", [("kmeans", "cpu"), ("medoids", "gpu"),
+                                            ("medoids", "auto")])
+def test_family_module_rejects_unknown_families_and_devices(family, device):
+    with pytest.raises(ValueError, match="family|device"):
+        _backend.family_module(family, device)
+
+
+def test_family_module_cuda_is_the_submodule_and_warns_until_validated(monkeypatch):
+    monkeypatch.setattr(_backend, "_cuda", _FakeCuda)
+    monkeypatch.setattr(_backend, "VALIDATED_ON_GPU", ())
+    with pytest.warns(_backend.GPUNotValidatedWarning, match="medoids"):
+        assert _backend.family_module("medoids", "cuda") is _FakeCuda.medoids
+    monkeypatch.setattr(_backend, "VALIDATED_ON_GPU", ("medoids",))
+    assert _backend.family_module("medoids", "cuda") is _FakeCuda.medoids  # no warning now
+
+
+def test_a_family_supports_cuda_when_the_cuda_module_has_its_submodule(monkeypatch):
+    monkeypatch.setattr(_backend, "_cuda", _FakeCuda)
+    assert _backend.supported_devices("medoids") == ("cpu", "cuda")
+    assert _backend.supported_devices("multicut") == ("cpu",)
+    with pytest.raises(ValueError, match="no CUDA kernels for multicut"):
+        _backend.family_module("multicut", "cuda")
+    assert _backend.resolve_device("auto", family="medoids") == "cuda"
+    assert _backend.resolve_device("auto", family="multicut") == "cpu"
+    with pytest.raises(ValueError, match="not available"):
+        _backend.resolve_device("cuda", family="multicut")
+
+
+def test_without_the_cuda_module_every_family_is_cpu_only(monkeypatch):
+    monkeypatch.setattr(_backend, "_cuda", None)
+    for family in _backend.FAMILIES:
+        assert _backend.supported_devices(family) == ("cpu",)
+        assert _backend.resolve_device("auto", family=family) == "cpu"
+
+
+def test_the_built_cuda_module_has_a_submodule_per_family_with_kernels():
+    if _backend._cuda is None:
+        pytest.skip("partita._cuda not built")
+    assert _backend.has_cuda_kernels("medoids") and _backend.has_cuda_kernels("transport")
+
+
+def test_validated_families_have_a_committed_gpu_log():
+    gpu_logs = Path(__file__).resolve().parents[1] / "benchmarks" / "gpu"
+    for family in _backend.VALIDATED_ON_GPU:
+        assert family in _backend.FAMILIES
+        assert any(family in p.read_text() for p in gpu_logs.glob("*.log")), family

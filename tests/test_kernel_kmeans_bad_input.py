@@ -1,9 +1,8 @@
 """Bad input to KernelKMeans: a clear error and an unfitted estimator; warnings for non-PSD
-kernels; scikit-learn's estimator checks."""
+kernels; the pairwise tag."""
 import numpy as np
 import pytest
-from sklearn.exceptions import NotFittedError
-from sklearn.utils.validation import check_is_fitted
+from conftest import assert_unfitted
 
 from partita import KernelKMeans
 
@@ -11,13 +10,6 @@ from partita import KernelKMeans
 @pytest.fixture(scope="module")
 def X():
     return np.random.RandomState(0).rand(30, 3)
-
-
-def assert_unfitted(km):
-    for attr in ("labels_", "inertia_", "n_iter_", "_centre_labels"):
-        assert not hasattr(km, attr), f"the failed fit set {attr}"
-    with pytest.raises(NotFittedError):
-        check_is_fitted(km)
 
 
 def assert_fit_raises(km, data, match, exc=ValueError, **fit_params):
@@ -58,21 +50,21 @@ def test_psd_precomputed_does_not_warn(X, recwarn):
 
 @pytest.mark.parametrize("params, match", [
     (dict(n_clusters=31), "n_clusters=31 must be <= n_samples=30"),
-    (dict(n_clusters=0), "n_clusters must be >= 1"),
+    (dict(n_clusters=0), "n_clusters must be an integer >= 1"),
     (dict(kernel="nope"), "kernel must be one of"),
     (dict(kernel="linear", gamma=0.5), "gamma is not used"),
-    (dict(gamma=-1.0), "gamma must be positive"),
-    (dict(degree=-1), "degree must be >= 0"),
-    (dict(coef0=np.nan), "coef0 must be finite"),
+    (dict(gamma=-1.0), "gamma must be None or a finite real number > 0"),
+    (dict(degree=-1), "degree must be a finite real number >= 0"),
+    (dict(coef0=np.nan), "coef0 must be a finite real number"),
     (dict(kernel_params=dict(a=1)), "kernel_params is only for a callable"),
     (dict(init="build"), "init must be one of"),
     (dict(init=[0, 1]), "n_clusters=3 sample indices"),
     (dict(init=[0, 1, 99]), "init indices must be in"),
     (dict(init=[0.5, 1, 2]), "integer sample indices"),
-    (dict(n_init=0), "n_init must be >= 1"),
-    (dict(max_iter=0), "max_iter must be >= 1"),
-    (dict(tol=-1.0), "tol must be >= 0"),
-    (dict(verbose=-1), "verbose must be >= 0"),
+    (dict(n_init=0), "n_init must be an integer >= 1"),
+    (dict(max_iter=0), "max_iter must be an integer >= 1"),
+    (dict(tol=-1.0), "tol must be a finite real number >= 0"),
+    (dict(verbose=-1), "verbose must be an integer >= 0"),
     (dict(device="cuda"), "device='cuda' is not available"),
     (dict(device="tpu"), "device must be"),
     (dict(gram="sometimes"), "gram must be one of"),

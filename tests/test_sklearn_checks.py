@@ -1,6 +1,6 @@
 """scikit-learn's estimator checks on every partita estimator, in one place.
 
-DESIGN.md: every estimator passes ``parametrize_with_checks``; any expected failure is listed with
+Every estimator passes ``parametrize_with_checks``; any expected failure is listed with
 its reason and must be one that scikit-learn itself accepts for KMeans
 (sklearn/utils/_test_common/instance_generator.py::PER_ESTIMATOR_XFAIL_CHECKS).
 """
@@ -28,7 +28,7 @@ ESTIMATORS = [
     SinkhornKMeans(n_clusters=3, random_state=0),
     SinkhornKMeans(n_clusters=3, reg_m=0.5, mass=0.9, random_state=0),
     # metric="cosine" is left out: the checks fit integer data with rows of zeros, which have no
-    # direction and are rejected by design (test_multicut_estimator.test_zero_rows_with_cosine).
+    # direction and are rejected by design (test_multicut_bad_input.test_zero_rows_with_cosine).
     DenseMulticut(),
     DenseMulticut(offset=0.5, algorithm="gaec"),
     DenseMulticut(offset=1.0, algorithm="lazy", refine=False, n_neighbors=3),

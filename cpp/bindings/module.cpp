@@ -13,6 +13,7 @@
 namespace py = pybind11;
 
 namespace partita::bindings {
+void register_common(py::module_& m);
 void register_medoids(py::module_& m);
 void register_kernel_kmeans(py::module_& m);
 void register_transport(py::module_& m);
@@ -37,6 +38,7 @@ PYBIND11_MODULE(_core, m) {
 #endif
         return info;
     });
+    partita::bindings::register_common(m);
     partita::bindings::register_medoids(m);
     partita::bindings::register_kernel_kmeans(m);
     partita::bindings::register_transport(m);

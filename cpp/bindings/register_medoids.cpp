@@ -1,6 +1,5 @@
 // Bindings of the k-medoids kernels (cpp/include/partita/medoids/) into `_core.medoids`, with the
-// feature distances they can run on (cpp/include/partita/distances.hpp), and of the dense-matrix
-// checks (cpp/include/partita/matrix_checks.hpp) into `_core.common`.
+// feature distances they can run on (cpp/include/partita/distances.hpp).
 //
 // Every kernel takes a distance "source" as its first argument: a C-contiguous float32/float64
 // n x n matrix, or a FeatureSpace32/FeatureSpace64 object whose rows are computed on the fly.
@@ -9,7 +8,6 @@
 
 #include "bindings.hpp"
 #include "partita/distances.hpp"
-#include "partita/matrix_checks.hpp"
 #include "partita/medoids/build.hpp"
 #include "partita/medoids/clarans.hpp"
 #include "partita/medoids/optimise.hpp"
@@ -21,7 +19,6 @@ namespace {
 
 using namespace partita::medoids;
 using distances::FeatureSpace;
-using matrix_checks::MatrixReport;
 
 // CLARANS' search, as one argument.
 struct ClaransParams {
@@ -254,52 +251,6 @@ void register_initialisations(py::module_& m) {
         "k-medoids++ initialisation.");
 }
 
-MatrixReport inspect(const py::array& matrix, int n_threads) {
-    const int threads = resolve_threads(n_threads);
-    auto run = [&](const auto& D) {
-        return without_gil([&] { return matrix_checks::inspect_matrix(D, threads); });
-    };
-    return is_float32(matrix) ? run(matrix_view<float>(matrix, "matrix"))
-                              : run(matrix_view<double>(matrix, "matrix"));
-}
-
-// _core.common: checks of dense n x n matrices, shared by the families.
-void register_matrix_checks(py::module_& common) {
-    py::class_<MatrixReport>(common, "MatrixReport", "What one pass over a square matrix found.")
-        .def_readonly("n_nonfinite", &MatrixReport::n_nonfinite,
-                      "NaN or infinite entries (the other fields are then moot)")
-        .def_readonly("min", &MatrixReport::min_value)
-        .def_readonly("max", &MatrixReport::max_value)
-        .def_readonly("max_abs_diagonal", &MatrixReport::max_abs_diagonal)
-        .def_readonly("max_asymmetry", &MatrixReport::max_asymmetry, "max |m[i, j] - m[j, i]|");
-
-    common.def("inspect_matrix", &inspect, py::arg("matrix"), py::arg("n_threads"),
-               "min, max, largest |diagonal|, largest |m[i, j] - m[j, i]| and the count of NaN / inf.");
-
-    common.def(
-        "symmetrize_matrix",
-        [](py::array& matrix, int n_threads) {
-            if (!matrix.writeable())
-                throw std::invalid_argument("symmetrize: the matrix must be writeable");
-            const int threads = resolve_threads(n_threads);
-            auto run = [&](auto* data, index_t n) {
-                without_gil([&] {
-                    matrix_checks::symmetrize(data, n, threads);
-                    return 0;
-                });
-            };
-            if (is_float32(matrix)) {
-                matrix_view<float>(matrix, "matrix");
-                run(static_cast<float*>(matrix.mutable_data()), matrix.shape(0));
-            } else {
-                matrix_view<double>(matrix, "matrix");
-                run(static_cast<double*>(matrix.mutable_data()), matrix.shape(0));
-            }
-        },
-        py::arg("matrix"), py::arg("n_threads"),
-        "In place: copy the upper triangle onto the lower one and zero the diagonal.");
-}
-
 }  // namespace
 
 void register_medoids(py::module_& core) {
@@ -308,24 +259,6 @@ void register_medoids(py::module_& core) {
     register_types(m);
     register_optimisers(m);
     register_initialisations(m);
-
-    py::module_ common = core.def_submodule("common", "Checks shared by the families");
-    register_matrix_checks(common);
-    // Transitional: the top-level name, a dict, until kernel_kmeans.py uses
-    // common.inspect_matrix; then delete.
-    core.def(
-        "inspect_distance_matrix",
-        [](const py::array& matrix, int n_threads) {
-            const MatrixReport r = inspect(matrix, n_threads);
-            py::dict d;
-            d["min"] = r.min_value;
-            d["max"] = r.max_value;
-            d["max_abs_diagonal"] = r.max_abs_diagonal;
-            d["max_asymmetry"] = r.max_asymmetry;
-            d["n_nonfinite"] = r.n_nonfinite;
-            return d;
-        },
-        py::arg("dist"), py::arg("n_threads"));
 }
 
 }  // namespace partita::bindings

@@ -1,13 +1,16 @@
-// Bindings of the dense multicut kernels (cpp/include/partita/multicut.hpp).
+// Bindings of the dense multicut kernels (cpp/include/partita/multicut/): the submodule
+// partita._core.multicut.
 //
 // Every function takes the features X (C-contiguous float32 or float64, validated in Python:
-// finite, offset >= 0, no zero rows when normalise) and converts them once to float64 rows.
+// finite, offset >= 0, no zero rows with Metric.cosine) and converts them once to float64 rows.
 #include <cstdint>
 #include <string>
 #include <vector>
 
 #include "bindings.hpp"
-#include "partita/multicut.hpp"
+#include "partita/multicut/knn.hpp"
+#include "partita/multicut/objective.hpp"
+#include "partita/multicut/solve.hpp"
 
 namespace partita::bindings {
 
@@ -15,101 +18,137 @@ namespace {
 
 using namespace partita::multicut;
 
-std::vector<double> features(const py::array& X, bool normalise, index_t& n, index_t& d) {
+// The kNN lists of knn_positive(): n x k, -1 (cost 0) past the last neighbour.
+struct KnnResult {
+    index_t n = 0, k = 0;
+    std::vector<index_t> indices;
+    std::vector<double> costs;
+};
+
+std::vector<double> features(const py::array& X, Metric metric, index_t& n, index_t& d) {
     if (is_float32(X)) {
         const MatrixView<float> v = matrix_view<float>(X, "X");
         n = v.rows;
         d = v.cols;
-        return to_double(v, normalise);
+        return to_double(v, metric);
     }
     const MatrixView<double> v = matrix_view<double>(X, "X");
     n = v.rows;
     d = v.cols;
-    return to_double(v, normalise);
+    return to_double(v, metric);
 }
 
-py::array_t<std::int64_t> labels_array(const std::vector<index_t>& labels) {
-    py::array_t<std::int64_t> out(labels.size());
-    std::copy(labels.begin(), labels.end(), out.mutable_data());
+template <class T>
+py::array_t<T> matrix_array(const std::vector<T>& values, index_t rows, index_t cols) {
+    py::array_t<T> out({rows, cols});
+    std::copy(values.begin(), values.end(), out.mutable_data());
     return out;
+}
+
+void bind_types(py::module_& m) {
+    py::enum_<Algorithm>(m, "Algorithm", "Contraction: exact greedy order or kNN rounds.")
+        .value("gaec", Algorithm::gaec)
+        .value("lazy", Algorithm::lazy);
+    py::enum_<Metric>(m, "Metric", "Features as given (dot) or unit-normalised rows (cosine).")
+        .value("dot", Metric::dot)
+        .value("cosine", Metric::cosine);
+
+    py::class_<Params>(m, "Params", "Parameters of solve().")
+        .def(py::init([](double offset, Metric metric, Algorithm algorithm, index_t n_neighbors,
+                         bool refine, index_t max_passes, int n_threads) {
+                 return Params{offset, metric, algorithm, n_neighbors, refine, max_passes,
+                               n_threads};
+             }),
+             py::kw_only(), py::arg("offset") = 0.0, py::arg("metric") = Metric::dot,
+             py::arg("algorithm") = Algorithm::lazy, py::arg("n_neighbors") = 10,
+             py::arg("refine") = true, py::arg("max_passes") = 20, py::arg("n_threads") = 0)
+        .def_readwrite("offset", &Params::offset)
+        .def_readwrite("metric", &Params::metric)
+        .def_readwrite("algorithm", &Params::algorithm)
+        .def_readwrite("n_neighbors", &Params::n_neighbors)
+        .def_readwrite("refine", &Params::refine)
+        .def_readwrite("max_passes", &Params::max_passes)
+        .def_readwrite("n_threads", &Params::n_threads);
+
+    py::class_<Result>(m, "Result", "A multicut: labels and what the solver did.")
+        .def_property_readonly("labels", [](const Result& r) { return to_numpy(r.labels); })
+        .def_readonly("n_clusters", &Result::n_clusters)
+        .def_readonly("n_merges", &Result::n_merges)
+        .def_readonly("n_rounds", &Result::n_rounds)
+        .def_readonly("n_queries", &Result::n_queries)
+        .def_readonly("n_moves", &Result::n_moves)
+        .def_readonly("objective", &Result::objective);
+
+    py::class_<KnnResult>(m, "KnnResult", "Exact kNN lists with positive costs.")
+        .def_property_readonly(
+            "indices", [](const KnnResult& r) { return matrix_array(r.indices, r.n, r.k); })
+        .def_property_readonly(
+            "costs", [](const KnnResult& r) { return matrix_array(r.costs, r.n, r.k); });
 }
 
 }  // namespace
 
-void register_multicut(py::module_& m) {
-    m.def(
-        "multicut_solve",
-        [](const py::array& X, double offset, int algorithm, index_t n_neighbors, bool refine,
-           index_t max_passes, bool normalise, int n_threads) {
-            require(algorithm == 0 || algorithm == 1, "unknown multicut algorithm code");
-            require(n_neighbors >= 1, "n_neighbors must be >= 1");
-            require(offset >= 0.0, "offset must be >= 0");
-            index_t n = 0, d = 0;
-            const int threads = resolve_threads(n_threads);
-            Result r = without_gil([&] {
-                const std::vector<double> F = features(X, normalise, n, d);
-                InterruptCheck interrupt = python_interrupt_check();
-                return solve(F, n, d, offset, Algorithm(algorithm), n_neighbors, refine,
-                             max_passes, threads, interrupt);
-            });
-            py::dict out;
-            out["labels"] = labels_array(r.labels);
-            out["n_clusters"] = r.n_clusters;
-            out["n_merges"] = r.n_merges;
-            out["n_rounds"] = r.n_rounds;
-            out["n_queries"] = r.n_queries;
-            out["n_moves"] = r.n_moves;
-            out["objective"] = r.objective;
-            return out;
-        },
-        py::arg("X"), py::arg("offset"), py::arg("algorithm"), py::arg("n_neighbors"),
-        py::arg("refine"), py::arg("max_passes"), py::arg("normalise"), py::arg("n_threads"),
-        "Dense multicut of the rows of X (algorithm 0 = exact-order GAEC, 1 = lazy kNN rounds), "
-        "optionally refined by node moves; returns labels (0..c-1), n_clusters, n_merges, "
-        "n_rounds, n_queries, n_moves, objective.");
+void register_multicut(py::module_& core) {
+    py::module_ m = core.def_submodule("multicut", "Dense multicut kernels");
+    bind_types(m);
 
     m.def(
-        "multicut_objective",
+        "solve",
+        [](const py::array& X, const Params& params) {
+            require(params.n_neighbors >= 1, "n_neighbors must be >= 1");
+            require(params.offset >= 0.0, "offset must be >= 0");
+            Params p = params;
+            p.n_threads = resolve_threads(params.n_threads);
+            return without_gil([&] {
+                index_t n = 0, d = 0;
+                const std::vector<double> F = features(X, p.metric, n, d);
+                InterruptCheck interrupt = python_interrupt_check();
+                return solve(F, n, d, p, interrupt);
+            });
+        },
+        py::arg("X"), py::arg("params"),
+        "Dense multicut of the rows of X (exact-order GAEC or lazy kNN rounds), optionally "
+        "refined by node moves; labels 0..c-1.");
+
+    m.def(
+        "objective",
         [](const py::array& X, const py::array& labels, index_t n_clusters, double offset,
-           bool normalise) {
+           Metric metric) {
             index_t n = 0, d = 0;
             const index_t* L = vector_data<index_t>(labels, X.ndim() == 2 ? X.shape(0) : -1, "labels");
             return without_gil([&] {
-                const std::vector<double> F = features(X, normalise, n, d);
+                const std::vector<double> F = features(X, metric, n, d);
                 for (index_t i = 0; i < n; ++i)
                     require(L[i] >= 0 && L[i] < n_clusters, "labels: out of range");
                 return objective(F.data(), n, d, L, n_clusters, offset);
             });
         },
         py::arg("X"), py::arg("labels"), py::arg("n_clusters"), py::arg("offset"),
-        py::arg("normalise"),
+        py::arg("metric"),
         "Sum of the costs <f_i, f_j> - offset of the edges cut by labels (0..n_clusters-1), O(n d).");
 
     m.def(
-        "multicut_knn",
-        [](const py::array& X, const py::array& sizes, double offset, index_t k, bool normalise,
+        "knn_positive",
+        [](const py::array& X, const py::array& sizes, double offset, index_t k, Metric metric,
            int n_threads) {
-            index_t n = 0, d = 0;
-            std::vector<index_t> nbr;
-            std::vector<double> cost;
+            KnnResult r;
+            r.k = k;
             const int threads = resolve_threads(n_threads);
             const double* s = vector_data<double>(sizes, X.ndim() == 2 ? X.shape(0) : -1, "sizes");
             without_gil([&] {
-                const std::vector<double> F = features(X, normalise, n, d);
+                index_t d = 0;
+                const std::vector<double> F = features(X, metric, r.n, d);
                 InterruptCheck interrupt = python_interrupt_check();
-                knn_positive(F.data(), s, n, d, offset, k, threads, interrupt, nbr, cost);
+                knn_positive(F.data(), s, r.n, d, offset, k, threads, interrupt, r.indices,
+                             r.costs);
                 return 0;
             });
-            py::array_t<std::int64_t> idx({n, k});
-            py::array_t<double> val({n, k});
-            std::copy(nbr.begin(), nbr.end(), idx.mutable_data());
-            std::copy(cost.begin(), cost.end(), val.mutable_data());
-            return py::make_tuple(idx, val);
+            return r;
         },
-        py::arg("X"), py::arg("sizes"), py::arg("offset"), py::arg("k"), py::arg("normalise"),
+        py::arg("X"), py::arg("sizes"), py::arg("offset"), py::arg("k"), py::arg("metric"),
         py::arg("n_threads"),
-        "Exact kNN with positive costs <x_i, x_j> - offset * s_i * s_j: (indices, costs), shape "
-        "(n, k), ordered by cost (ties to the smaller index), -1 past the last positive one.");
+        "Exact kNN with positive costs <x_i, x_j> - offset * s_i * s_j, shape (n, k), ordered by "
+        "cost (ties to the smaller index), -1 past the last positive one.");
 }
 
 }  // namespace partita::bindings

@@ -2,9 +2,12 @@
 
 ``partita._core`` (C++/OpenMP) is always built. ``partita._cuda`` is built when a CUDA compiler
 was found at install time, and is usable only when a GPU and driver are present at run time.
+Both hold one submodule per family (``_core.medoids``, ``_cuda.medoids``, ...); a family has GPU
+kernels when ``_cuda`` has its submodule, which :func:`family_module` looks up.
 """
 import os
 import sys
+import warnings
 
 from . import _core
 
@@ -12,6 +15,56 @@ try:  # the CUDA module is optional at build time and at run time
     from . import _cuda
 except ImportError:  # pragma: no cover - depends on the build
     _cuda = None
+if _cuda is not None and getattr(_cuda, "__file__", None) is None:
+    # Not built: what was imported is the folder of type stubs (_cuda/*.pyi), a namespace package.
+    _cuda = None
+
+FAMILIES = ("medoids", "transport", "kernel_kmeans", "multicut")
+
+# Families whose _cuda kernels have passed their tests (tests/test_<family>_cuda.py, marker
+# cuda) on a real GPU, with the log committed under benchmarks/gpu/. The others warn on use.
+VALIDATED_ON_GPU = ()
+
+
+class GPUNotValidatedWarning(UserWarning):
+    """A family's GPU kernels are used before their tests have passed on a real GPU."""
+
+
+def has_cuda_kernels(family):
+    """Whether partita was built with GPU kernels for ``family`` (whether or not a GPU is
+    usable now)."""
+    return _cuda is not None and hasattr(_cuda, family)
+
+
+def family_module(family, device):
+    """The compiled module of ``family`` for ``device`` ("cpu" or "cuda"): ``_core.<family>``
+    or ``_cuda.<family>``.
+
+    Raises ValueError for an unknown family or device, or when the family has no kernels for
+    the device. The CUDA module of a family that has not been validated on a GPU warns
+    (GPUNotValidatedWarning).
+    """
+    if family not in FAMILIES:
+        raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
+    if device == "cpu":
+        # Until a family's bindings move into their submodule, the top module holds them.
+        return getattr(_core, family, _core)
+    if device != "cuda":
+        raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
+    if not has_cuda_kernels(family):
+        raise ValueError(f"partita has no CUDA kernels for {family} (see partita.show_config())")
+    if family not in VALIDATED_ON_GPU:
+        warnings.warn(
+            f"the CUDA kernels of {family} have not yet passed their tests on a GPU",
+            GPUNotValidatedWarning,
+            stacklevel=2,
+        )
+    return getattr(_cuda, family)
+
+
+def supported_devices(family):
+    """The devices ``family`` has kernels for: ("cpu",) or ("cpu", "cuda")."""
+    return ("cpu", "cuda") if has_cuda_kernels(family) else ("cpu",)
 
 
 def cuda_available():
@@ -19,11 +72,14 @@ def cuda_available():
     return _cuda is not None and _cuda.device_count() > 0
 
 
-def resolve_device(device, supported=("cpu",)):
+def resolve_device(device, supported=("cpu",), family=None):
     """Validate ``device`` ("cpu", "cuda" or "auto") and return the device to run on.
 
-    ``supported`` lists the devices the calling estimator has kernels for.
+    ``supported`` lists the devices the calling estimator has kernels for; with ``family``
+    given instead, they are ``supported_devices(family)``.
     """
+    if family is not None:
+        supported = supported_devices(family)
     if device not in ("cpu", "cuda", "auto"):
         raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {device!r}")
     if device == "auto":

@@ -1,15 +1,15 @@
 """Kernel k-means: :class:`KernelKMeans`.
 
-Lloyd's iterations in the feature space of a kernel run in C++
-(``cpp/include/partita/kernel_kmeans.hpp``): one streaming pass over the Gram matrix per
-iteration (E = K Z), then incremental updates of E for the points that moved; the whole loop runs
-without returning to Python. The Gram matrix is stored when it fits in memory, else its rows are
+Lloyd's iterations in the feature space of a kernel run in C++ (``_core.kernel_kmeans``,
+``cpp/include/partita/kernel_kmeans/``): one streaming pass over the Gram matrix per iteration
+(E = K Z), then incremental updates of E for the points that moved; the whole loop runs without
+returning to Python. The Gram matrix is stored when it fits in memory, else its rows are
 recomputed in blocks every iteration from the features. This module validates the input, builds
 the Gram source, chooses the initial centres and presents the result as a scikit-learn
-estimator. The algorithm is specified in ``ALGORITHMS.md`` section 3.
+estimator. The algorithm is specified in docs/algorithms.md ("Kernel k-means objective",
+"Incremental updates", "Stored and blocked Gram", "Empty clusters", "Kernel k-means
+initialisation").
 """
-import math
-import numbers
 import time
 import warnings
 
@@ -27,43 +27,36 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _core, _validation
 from ._backend import n_threads, resolve_device
 from ._validation import (
-    check_choice,
-    check_int,
+    Integer,
+    Options,
+    Real,
     check_n_clusters,
     check_sample_weight,
     fit_or_leave_unfitted,
+    validate_params,
 )
 
 __all__ = ["KernelKMeans"]
 
-# Kernels computed in C++ from the features (codes of kernel_kmeans.hpp's Kernel).
-_BUILTIN_KERNELS = {"linear": 0, "rbf": 1, "poly": 2, "polynomial": 2, "sigmoid": 3,
-                    "laplacian": 4}
+_kernels = _core.kernel_kmeans
+# Kernels computed in C++ from the features.
+_BUILTIN_KERNELS = {"linear": _kernels.Kernel.linear, "rbf": _kernels.Kernel.rbf,
+                    "poly": _kernels.Kernel.polynomial, "polynomial": _kernels.Kernel.polynomial,
+                    "sigmoid": _kernels.Kernel.sigmoid, "laplacian": _kernels.Kernel.laplacian}
 _USES_GAMMA = {"rbf", "poly", "polynomial", "sigmoid", "laplacian", "chi2"}
-_INITS = ("k-means++", "random")
-_GRAM_MODES = ("auto", "stored", "blocked")
-
-
-def _check_finite_number(value, name, *, positive=False):
-    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
-        raise ValueError(f"{name} must be a real number, got {value!r}")
-    value = float(value)
-    if not math.isfinite(value) or (positive and value <= 0):
-        raise ValueError(f"{name} must be {'positive and ' if positive else ''}finite, got {value!r}")
-    return value
 
 
 def _check_symmetric_finite(K, what, threads):
     """One C++ pass: finite and symmetric (to rounding). Returns the inspection report."""
-    report = _core.inspect_distance_matrix(K, threads)
-    if report["n_nonfinite"]:
-        raise ValueError(f"Input contains NaN or infinity: {report['n_nonfinite']} entries of the "
+    report = _core.common.inspect_matrix(K, threads)
+    if report.n_nonfinite:
+        raise ValueError(f"Input contains NaN or infinity: {report.n_nonfinite} entries of the "
                          f"{what} are not finite")
-    scale = max(abs(report["min"]), abs(report["max"]), np.finfo(K.dtype).tiny)
+    scale = max(abs(report.min), abs(report.max), np.finfo(K.dtype).tiny)
     rtol = 1e-5 if K.dtype == np.float32 else 1e-10
-    if report["max_asymmetry"] > rtol * scale:
+    if report.max_asymmetry > rtol * scale:
         raise ValueError(f"the {what} must be symmetric: the largest |K[i, j] - K[j, i]| is "
-                         f"{report['max_asymmetry']:g}")
+                         f"{report.max_asymmetry:g}")
     return report
 
 
@@ -163,8 +156,8 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
     converged_ : bool
         Whether the kept run stopped because no sample changed cluster.
     n_reseeded_ : int
-        Samples moved into empty clusters during the kept run (ALGORITHMS.md: an empty cluster
-        takes the sample farthest from its centre; no cluster is dropped).
+        Samples moved into empty clusters during the kept run (an empty cluster takes the sample
+        farthest from its centre; no cluster is dropped; docs/algorithms.md, "Empty clusters").
     cluster_sizes_ : ndarray of shape (n_clusters,)
         Weight of every centre's partition.
     gram_ : str
@@ -191,6 +184,24 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
     >>> sorted(np.bincount(km.labels_).tolist())
     [2, 3]
     """
+
+    _parameter_constraints = {
+        "n_clusters": [Integer(1)],
+        "kernel": [Options("precomputed", *sorted(PAIRWISE_KERNEL_FUNCTIONS)), "callable"],
+        "gamma": [None, Real(0, inclusive="neither")],
+        "degree": [Real(0)],
+        "coef0": [Real()],
+        "kernel_params": [None, "dict"],
+        "init": [Options("k-means++", "random"), "array-like"],
+        "n_init": [Integer(1)],
+        "max_iter": [Integer(1)],
+        "tol": [Real(0)],
+        "random_state": ["random_state"],
+        "n_jobs": [None, Integer()],
+        "device": [Options("cpu", "cuda", "auto")],
+        "verbose": [Integer(0)],
+        "gram": [Options("auto", "stored", "blocked")],
+    }
 
     def __init__(
         self,
@@ -246,40 +257,14 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
     # ---- parameters -----------------------------------------------------------------------
 
     def _check_params(self):
+        """The checks that relate parameters to each other (each alone: validate_params)."""
         kernel = self.kernel
-        if kernel == "precomputed" or callable(kernel):
-            pass
-        elif not isinstance(kernel, str) or kernel not in PAIRWISE_KERNEL_FUNCTIONS:
-            names = sorted(set(PAIRWISE_KERNEL_FUNCTIONS) | {"precomputed"})
-            raise ValueError(f"kernel must be one of {', '.join(map(repr, names))} or a callable;"
-                             f" got {kernel!r}")
-        if self.gamma is not None:
-            if not (isinstance(kernel, str) and kernel in _USES_GAMMA):
-                raise ValueError(f"gamma is not used by kernel={kernel!r}; leave it None "
-                                 "(pass a callable's parameters in kernel_params)")
-            _check_finite_number(self.gamma, "gamma", positive=True)
-        degree = _check_finite_number(self.degree, "degree")
-        if degree < 0:
-            raise ValueError(f"degree must be >= 0, got {self.degree!r}")
-        _check_finite_number(self.coef0, "coef0")
-        if self.kernel_params is not None:
-            if not callable(kernel):
-                raise ValueError("kernel_params is only for a callable kernel; a kernel given by "
-                                 "name takes gamma, degree and coef0")
-            if not isinstance(self.kernel_params, dict):
-                raise ValueError(f"kernel_params must be a dict, got {self.kernel_params!r}")
-        if isinstance(self.init, str):
-            check_choice(self.init, "init", _INITS)
-        elif not hasattr(self.init, "__len__"):
-            raise ValueError(f"init must be one of {', '.join(map(repr, _INITS))} or an array "
-                             f"of sample indices; got {self.init!r}")
-        check_int(self.n_init, "n_init", min_value=1)
-        check_int(self.max_iter, "max_iter", min_value=1)
-        tol = _check_finite_number(self.tol, "tol")
-        if tol < 0:
-            raise ValueError(f"tol must be >= 0, got {self.tol!r}")
-        check_int(self.verbose, "verbose", min_value=0)
-        check_choice(self.gram, "gram", _GRAM_MODES)
+        if self.gamma is not None and not (isinstance(kernel, str) and kernel in _USES_GAMMA):
+            raise ValueError(f"gamma is not used by kernel={kernel!r}; leave it None "
+                             "(pass a callable's parameters in kernel_params)")
+        if self.kernel_params is not None and not callable(kernel):
+            raise ValueError("kernel_params is only for a callable kernel; a kernel given by "
+                             "name takes gamma, degree and coef0")
         resolve_device(self.device, supported=("cpu",))
         if self.gram == "blocked" and not (isinstance(kernel, str) and kernel in _BUILTIN_KERNELS):
             raise ValueError(f"gram='blocked' needs a kernel computed in C++ "
@@ -292,9 +277,10 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
 
     def _features(self, X):
         """The C++ kernel object on the rows of X (built-in kernels only)."""
-        space = _core.KernelFeatures32 if X.dtype == np.float32 else _core.KernelFeatures64
-        return space(X, _BUILTIN_KERNELS[self.kernel], self._gamma(X.shape[1]),
-                     float(self.degree), float(self.coef0))
+        space = _kernels.KernelFeatures32 if X.dtype == np.float32 else _kernels.KernelFeatures64
+        params = _kernels.KernelParams(_BUILTIN_KERNELS[self.kernel], self._gamma(X.shape[1]),
+                                       float(self.degree), float(self.coef0))
+        return space(X, params)
 
     def _sklearn_kernel(self, X, Y=None):
         if callable(self.kernel):
@@ -408,6 +394,7 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         return np.asarray(seeds, dtype=np.int64)
 
     def _fit(self, X, sample_weight):
+        validate_params(self)
         self._check_params()
         threads = n_threads(self.n_jobs)
         X = self._validate_X(X, reset=True)
@@ -429,6 +416,8 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
                 print(f"[KernelKMeans] iteration {it}: {changed} samples changed cluster, "
                       f"inertia {inertia:.6g}")
 
+        params = _kernels.LloydParams(max_iter=int(self.max_iter), tol=float(self.tol),
+                                      n_threads=threads)
         best = None
         for run in range(int(self.n_init)):
             t0 = time.perf_counter()
@@ -438,28 +427,27 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
                 print(f"[KernelKMeans] run {run + 1}/{self.n_init}: init {init} "
                       f"{time.perf_counter() - t0:.3f} s")
             t0 = time.perf_counter()
-            r = _core.kernel_kmeans_lloyd(source, seeds, weights, int(self.max_iter),
-                                          float(self.tol), threads, progress)
+            r = _kernels.lloyd(source, seeds, weights, params, progress)
             if self.verbose:
-                print(f"[KernelKMeans] run {run + 1}: {r['n_iter']} iterations, inertia "
-                      f"{r['inertia']:.6g}, {'converged' if r['converged'] else 'stopped'}, "
+                print(f"[KernelKMeans] run {run + 1}: {r.n_iter} iterations, inertia "
+                      f"{r.inertia:.6g}, {'converged' if r.converged else 'stopped'}, "
                       f"{time.perf_counter() - t0:.3f} s")
-            if best is None or r["inertia"] < best["inertia"]:
+            if best is None or r.inertia < best.inertia:
                 best = r
 
-        self.labels_ = np.asarray(best["labels"], dtype=np.int64)
-        self.inertia_ = float(best["inertia"])
-        self.n_iter_ = int(best["n_iter"])
-        self.converged_ = bool(best["converged"])
-        self.n_reseeded_ = int(best["n_reseeded"])
-        self.cluster_sizes_ = np.asarray(best["cluster_weights"], dtype=np.float64)
+        self.labels_ = np.asarray(best.labels, dtype=np.int64)
+        self.inertia_ = float(best.inertia)
+        self.n_iter_ = int(best.n_iter)
+        self.converged_ = bool(best.converged)
+        self.n_reseeded_ = int(best.n_reseeded)
+        self.cluster_sizes_ = np.asarray(best.cluster_weights, dtype=np.float64)
         self.gram_ = mode
-        self._centre_norms = np.asarray(best["centre_norms"], dtype=np.float64)
+        self._centre_norms = np.asarray(best.centre_norms, dtype=np.float64)
         self._weights = weights
         self._n_features_out = k
         self._X_fit = None if self.kernel == "precomputed" else X
         self._features_fit = source if mode == "blocked" else None
-        self._centre_labels = np.ascontiguousarray(best["centres"], dtype=np.int32)
+        self._centre_labels = np.ascontiguousarray(best.centres, dtype=np.int32)
         return self
 
     # ---- new data -------------------------------------------------------------------------

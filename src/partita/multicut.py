@@ -4,13 +4,12 @@ The graph is complete and its edge costs are inner products of node features,
 ``c_ij = <f_i, f_j> - offset`` (positive: attractive, negative: repulsive). A cluster A carries
 F_A = sum of its features and |A|, so the cost between two clusters is
 ``<F_A, F_B> - offset |A| |B|`` and no n x n matrix is ever stored. The solvers run in C++
-(``cpp/include/partita/multicut.hpp``): exact-order greedy additive edge contraction with a
-best-partner heap, contraction on exact kNN graphs rebuilt in rounds, and local node moves.
-This module validates the input and presents the result as a scikit-learn estimator. The
-algorithms are specified in ``ALGORITHMS.md`` section 4.
+(``cpp/include/partita/multicut/``, bound as ``partita._core.multicut``): exact-order greedy
+additive edge contraction with a best-partner heap, contraction on exact kNN graphs rebuilt in
+rounds, and local node moves. This module validates the input and presents the result as a
+scikit-learn estimator. The algorithms are specified in docs/algorithms.md, sections
+"Multicut objective", "GAEC", "Lazy kNN rounds", "Local moves" and "Multicut validation".
 """
-import math
-import numbers
 import time
 
 import numpy as np
@@ -19,27 +18,23 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _core, _validation
 from ._backend import n_threads, resolve_device
-from ._validation import check_choice, check_int, fit_or_leave_unfitted
+from ._validation import (
+    Integer,
+    Options,
+    Real,
+    check_choice,
+    check_real,
+    fit_or_leave_unfitted,
+    validate_params,
+)
 
 __all__ = ["DenseMulticut", "multicut_objective"]
 
 _METRICS = ("dot", "cosine")
-_ALGORITHMS = {"gaec": 0, "lazy": 1}
+_ALGORITHMS = ("gaec", "lazy")
 _DEFAULT_N_NEIGHBORS = 10
 # Passes of single-node moves per refinement (each pass stops early when nothing moves).
 _MAX_PASSES = 20
-
-
-def _check_offset(offset):
-    if isinstance(offset, (bool, np.bool_)) or not isinstance(offset, numbers.Real):
-        raise ValueError(f"offset must be a real number, got {offset!r}")
-    offset = float(offset)
-    if not math.isfinite(offset) or offset < 0:
-        raise ValueError(
-            f"offset must be finite and >= 0 (the cost of an edge is <f_i, f_j> - offset), "
-            f"got {offset!r}"
-        )
-    return offset
 
 
 def _check_rows(X, metric):
@@ -86,7 +81,7 @@ def multicut_objective(X, labels, *, offset=0.0, metric="dot"):
     -------
     float
     """
-    offset = _check_offset(offset)
+    offset = check_real(offset, "offset", min_value=0)
     check_choice(metric, "metric", _METRICS)
     X = check_array(X, dtype=[np.float64, np.float32], order="C", ensure_min_samples=1)
     _check_rows(X, metric)
@@ -101,7 +96,8 @@ def multicut_objective(X, labels, *, offset=0.0, metric="dot"):
     _, inverse = np.unique(labels, return_inverse=True)
     inverse = np.ascontiguousarray(inverse.reshape(-1), dtype=np.int64)
     c = int(inverse.max()) + 1
-    return float(_core.multicut_objective(X, inverse, c, offset, metric == "cosine"))
+    return float(_core.multicut.objective(X, inverse, c, offset,
+                                          _core.multicut.Metric.__members__[metric]))
 
 
 class DenseMulticut(ClusterMixin, BaseEstimator):
@@ -196,6 +192,17 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
     (array([0, 0, 1, 1]), -2.0)
     """
 
+    _parameter_constraints = {
+        "offset": [Real(0)],
+        "metric": [Options(*_METRICS)],
+        "algorithm": [Options(*_ALGORITHMS)],
+        "n_neighbors": [Integer(1)],
+        "refine": ["boolean"],
+        "n_jobs": [None, Integer()],
+        "device": [Options("cpu", "cuda", "auto")],
+        "verbose": [Integer(0)],
+    }
+
     def __init__(self, *, offset=0.0, metric="dot", algorithm="lazy", n_neighbors=10,
                  refine=True, n_jobs=None, device="cpu", verbose=0):
         self.offset = offset
@@ -216,20 +223,15 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         return hasattr(self, "labels_")
 
     def _check_params(self):
-        offset = _check_offset(self.offset)
-        check_choice(self.metric, "metric", _METRICS)
-        check_choice(self.algorithm, "algorithm", tuple(_ALGORITHMS))
-        if not isinstance(self.refine, (bool, np.bool_)):
-            raise ValueError(f"refine must be True or False, got {self.refine!r}")
-        k = check_int(self.n_neighbors, "n_neighbors", min_value=1)
-        if self.algorithm == "gaec" and not self.refine and k != _DEFAULT_N_NEIGHBORS:
+        """The checks that relate parameters to each other; returns offset, k and threads."""
+        if (self.algorithm == "gaec" and not self.refine
+                and self.n_neighbors != _DEFAULT_N_NEIGHBORS):
             raise ValueError(
                 "n_neighbors is used by algorithm='lazy' and by the contraction after "
                 "refine=True; algorithm='gaec' with refine=False does not use it"
             )
         resolve_device(self.device, supported=("cpu",))
-        check_int(self.verbose, "verbose", min_value=0)
-        return offset, k, n_threads(self.n_jobs)
+        return float(self.offset), int(self.n_neighbors), n_threads(self.n_jobs)
 
     def _validate_X(self, X, reset):
         X = validate_data(self, X, reset=reset, accept_sparse=False,
@@ -252,6 +254,7 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         return fit_or_leave_unfitted(self, self._fit, X)
 
     def _fit(self, X):
+        validate_params(self)
         offset, k, threads = self._check_params()
         X = self._validate_X(X, reset=True)
         n, d = X.shape
@@ -264,14 +267,17 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
                   f"{n} samples x {d} features, metric {self.metric}, offset {offset:g}, "
                   f"{threads} threads")
         t0 = time.perf_counter()
-        r = _core.multicut_solve(X, offset, _ALGORITHMS[self.algorithm], k, bool(self.refine),
-                                 _MAX_PASSES, self.metric == "cosine", threads)
+        mc = _core.multicut
+        params = mc.Params(offset=offset, metric=mc.Metric.__members__[self.metric],
+                           algorithm=mc.Algorithm.__members__[self.algorithm], n_neighbors=k,
+                           refine=bool(self.refine), max_passes=_MAX_PASSES, n_threads=threads)
+        r = mc.solve(X, params)
         if self.verbose:
-            print(f"[DenseMulticut] {int(r['n_clusters'])} clusters: {int(r['n_merges'])} "
-                  f"contractions, {int(r['n_rounds'])} kNN rounds, {int(r['n_moves'])} moves, "
-                  f"objective {float(r['objective']):.6g}, {time.perf_counter() - t0:.3f} s")
-        labels = np.asarray(r["labels"], dtype=np.int64)
-        c = int(r["n_clusters"])
+            print(f"[DenseMulticut] {r.n_clusters} clusters: {r.n_merges} contractions, "
+                  f"{r.n_rounds} kNN rounds, {r.n_moves} moves, objective {r.objective:.6g}, "
+                  f"{time.perf_counter() - t0:.3f} s")
+        labels = np.asarray(r.labels, dtype=np.int64)
+        c = r.n_clusters
         Xd = np.asarray(X, dtype=np.float64)
         if self.metric == "cosine":
             Xd = Xd / np.sqrt(np.einsum("ij,ij->i", Xd, Xd))[:, None]
@@ -279,10 +285,10 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         np.add.at(sums, labels, Xd)
         self.labels_ = labels
         self.n_clusters_ = c
-        self.objective_ = float(r["objective"])
-        self.n_merges_ = int(r["n_merges"])
-        self.n_moves_ = int(r["n_moves"])
-        self.n_rounds_ = int(r["n_rounds"])
+        self.objective_ = float(r.objective)
+        self.n_merges_ = int(r.n_merges)
+        self.n_moves_ = int(r.n_moves)
+        self.n_rounds_ = int(r.n_rounds)
         self.cluster_sums_ = sums
         self.cluster_sizes_ = np.bincount(labels, minlength=c).astype(np.int64)
         return self

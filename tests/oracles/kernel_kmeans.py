@@ -1,4 +1,5 @@
-"""Slow, obviously-correct reference ("oracle") for kernel k-means (ALGORITHMS.md, section 3).
+"""Slow, obviously-correct reference ("oracle") for kernel k-means (docs/algorithms.md, "Kernel
+k-means objective", "Empty clusters").
 
 Plain NumPy on a stored float64 Gram matrix K, written for clarity, not speed. The rules are the
 ones partita's C++ kernel implements:

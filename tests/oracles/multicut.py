@@ -1,4 +1,5 @@
-"""NumPy oracles of the dense multicut (ALGORITHMS.md section 4), written for clarity, not speed.
+"""NumPy oracles of the dense multicut (docs/algorithms.md, "Multicut objective" and "GAEC"),
+written for clarity, not speed; and the clustered test data of the multicut tests.
 
 Edge costs c_ij = <f_i, f_j> - offset on the complete graph; the objective is the sum of the
 costs of the cut edges (lower is better; one cluster scores 0).
@@ -90,3 +91,14 @@ def exhaustive(X, offset, metric="dot"):
         if value < best:
             best, best_labels = value, lab
     return best, best_labels
+
+
+def embeddings(n, d=16, n_centres=5, spread=1.5, seed=0):
+    """Test data: unit vectors around random unit centres (the benchmark's generator, smaller);
+    (X, centre of every row)."""
+    rng = np.random.default_rng(seed)
+    C = rng.standard_normal((n_centres, d))
+    C /= np.linalg.norm(C, axis=1, keepdims=True)
+    lab = rng.integers(n_centres, size=n)
+    X = C[lab] + rng.standard_normal((n, d)) * np.sqrt(spread / d)
+    return X / np.linalg.norm(X, axis=1, keepdims=True), lab

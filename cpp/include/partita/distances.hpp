@@ -12,10 +12,10 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
-#include <type_traits>
 #include <vector>
 
 #include "partita/common.hpp"
+#include "partita/feature_tiles.hpp"
 
 namespace partita::distances {
 
@@ -27,98 +27,34 @@ using PairFunction = double (*)(const T*, const T*, std::intptr_t);
 
 namespace detail {
 
-// Each metric is a sum over the features of a term, then a final map of the sum.
-enum class Op { euclidean, squared, manhattan, cosine };
+using feature_tiles::AbsoluteDifference;
+using feature_tiles::Product;
+using feature_tiles::RawSum;
+using feature_tiles::SquaredDifference;
 
-template <Op op, class T>
-inline __attribute__((always_inline)) T term(T c, T a) {
-    if constexpr (op == Op::euclidean || op == Op::squared) return (c - a) * (c - a);
-    if constexpr (op == Op::manhattan) return std::abs(c - a);
-    return c * a;
-}
-
-template <Op op, class T>
-inline __attribute__((always_inline)) T finish(T acc) {
-    if constexpr (op == Op::euclidean) return std::sqrt(acc);
-    if constexpr (op == Op::cosine) return std::max(T(0), T(1) - acc);
-    return acc;
-}
-
-// B rows of distances over W consecutive points at once, the accumulators held in registers:
-// each feature value of a point is loaded once for the B rows. acc = sum over the features in
-// order of term(x_o, a_t): the same operations, in the same order, as a single pair.
-template <Op op, class T, int B>
-inline __attribute__((always_inline)) void block_body(const T* cols, index_t stride, index_t d,
-                                                      const T* const* a, index_t o0,
-                                                      T* const* out) {
-    constexpr int W = 128 / int(sizeof(T));  // two 512-bit registers of points
-    T acc[B][W];
-    for (int b = 0; b < B; ++b)
-        for (int o = 0; o < W; ++o) acc[b][o] = T(0);
-    for (index_t t = 0; t < d; ++t) {
-        const T* __restrict col = cols + t * stride + o0;
-        for (int b = 0; b < B; ++b) {
-            const T at = a[b][t];
-#pragma omp simd
-            for (int o = 0; o < W; ++o) acc[b][o] += term<op>(col[o], at);
-        }
+// The finishing steps of the metrics that are not a plain sum.
+struct SquareRoot {  // euclidean: the root of the sum of squared differences
+    template <class T>
+    static inline __attribute__((always_inline)) T finish(T acc) {
+        return std::sqrt(acc);
     }
-    for (int b = 0; b < B; ++b) {
-#pragma omp simd
-        for (int o = 0; o < W; ++o) out[b][o0 + o] = finish<op>(acc[b][o]);
+};
+struct OneMinusClamped {  // cosine: 1 - the dot product of unit rows, never below 0
+    template <class T>
+    static inline __attribute__((always_inline)) T finish(T acc) {
+        return std::max(T(0), T(1) - acc);
     }
-}
-
-// A row segment of any length (the remainder after the full blocks).
-template <Op op, class T>
-inline __attribute__((always_inline)) void segment_body(const T* cols, index_t stride, index_t d,
-                                                        const T* a, index_t o0, index_t len,
-                                                        T* out) {
-    for (index_t o = 0; o < len; ++o) out[o0 + o] = T(0);
-    for (index_t t = 0; t < d; ++t) {
-        const T at = a[t];
-        const T* __restrict col = cols + t * stride + o0;
-#pragma omp simd
-        for (index_t o = 0; o < len; ++o) out[o0 + o] += term<op>(col[o], at);
-    }
-    for (index_t o = 0; o < len; ++o) out[o0 + o] = finish<op>(out[o0 + o]);
-}
-
-// Rows for the candidates a[0..count) over points [begin, end): out[c][o]. Tiles of points
-// outermost, so a tile's features stay in L1 for all the candidates.
-template <Op op, class T>
-inline __attribute__((always_inline)) void rows_body(const T* cols, index_t stride, index_t d,
-                                                     const T* const* a, index_t count,
-                                                     index_t begin, index_t end, T* const* out) {
-    constexpr index_t W = 128 / index_t(sizeof(T));
-    constexpr index_t B = 6;
-    index_t o0 = begin;
-    for (; o0 + W <= end; o0 += W) {
-        index_t c = 0;
-        for (; c + B <= count; c += B) block_body<op, T, B>(cols, stride, d, a + c, o0, out + c);
-        for (; c < count; ++c) block_body<op, T, 1>(cols, stride, d, a + c, o0, out + c);
-    }
-    if (o0 < end)
-        for (index_t c = 0; c < count; ++c)
-            segment_body<op, T>(cols, stride, d, a[c], o0, end - o0, out[c]);
-}
+};
 
 // One clone per instruction set of every (metric, type) kernel.
-#define PARTITA_DISTANCE_ROWS(OP, T)                                                             \
-    PARTITA_MULTIVERSION static void distance_rows(                                             \
-        std::integral_constant<Op, OP>, const T* cols, index_t stride, index_t d,               \
-        const T* const* a, index_t count, index_t begin, index_t end, T* const* out) {          \
-        rows_body<OP, T>(cols, stride, d, a, count, begin, end, out);                           \
-    }
-PARTITA_DISTANCE_ROWS(Op::euclidean, double)
-PARTITA_DISTANCE_ROWS(Op::euclidean, float)
-PARTITA_DISTANCE_ROWS(Op::squared, double)
-PARTITA_DISTANCE_ROWS(Op::squared, float)
-PARTITA_DISTANCE_ROWS(Op::manhattan, double)
-PARTITA_DISTANCE_ROWS(Op::manhattan, float)
-PARTITA_DISTANCE_ROWS(Op::cosine, double)
-PARTITA_DISTANCE_ROWS(Op::cosine, float)
-#undef PARTITA_DISTANCE_ROWS
+PARTITA_FEATURE_TILE_ROWS(SquaredDifference, SquareRoot, double)
+PARTITA_FEATURE_TILE_ROWS(SquaredDifference, SquareRoot, float)
+PARTITA_FEATURE_TILE_ROWS(SquaredDifference, RawSum, double)
+PARTITA_FEATURE_TILE_ROWS(SquaredDifference, RawSum, float)
+PARTITA_FEATURE_TILE_ROWS(AbsoluteDifference, RawSum, double)
+PARTITA_FEATURE_TILE_ROWS(AbsoluteDifference, RawSum, float)
+PARTITA_FEATURE_TILE_ROWS(Product, OneMinusClamped, double)
+PARTITA_FEATURE_TILE_ROWS(Product, OneMinusClamped, float)
 
 }  // namespace detail
 
@@ -139,13 +75,8 @@ public:
                     for (index_t t = 0; t < d_; ++t) x[t] /= norm;
             }
         }
-        // Feature-major copy: one feature of consecutive points is contiguous, so a row of
-        // distances is computed with vector loads over the points.
-        if (metric != Metric::callback) {
-            cols_.resize(std::size_t(n_) * d_);
-            for (index_t i = 0; i < n_; ++i)
-                for (index_t t = 0; t < d_; ++t) cols_[t * n_ + i] = rows_[i * d_ + t];
-        }
+        // Feature-major copy: a row of distances is computed with vector loads over the points.
+        if (metric != Metric::callback) cols_ = feature_tiles::feature_major(rows_.data(), n_, d_);
     }
 
     index_t size() const { return n_; }
@@ -194,22 +125,21 @@ public:
         std::vector<T*> dst(count);
         for (index_t c = 0; c < count; ++c) {
             a[c] = rows_.data() + js[c] * d_;
-            dst[c] = out + c * n_;
+            dst[c] = out + c * n_ + begin;
         }
-        const T* cols = cols_.data();
-        auto run = [&](auto op) {
-            detail::distance_rows(op, cols, n_, d_, a.data(), count, begin, end, dst.data());
+        const T* cols = cols_.data() + begin;
+        auto run = [&](auto term, auto finish) {
+            detail::tile_rows(term, finish, cols, n_, d_, a.data(), count, end - begin, dst.data());
         };
-        using detail::Op;
         switch (metric_) {
-            case Metric::euclidean: run(std::integral_constant<Op, Op::euclidean>()); break;
-            case Metric::sqeuclidean: run(std::integral_constant<Op, Op::squared>()); break;
-            case Metric::manhattan: run(std::integral_constant<Op, Op::manhattan>()); break;
-            case Metric::cosine: run(std::integral_constant<Op, Op::cosine>()); break;
+            case Metric::euclidean: run(detail::SquaredDifference(), detail::SquareRoot()); break;
+            case Metric::sqeuclidean: run(detail::SquaredDifference(), detail::RawSum()); break;
+            case Metric::manhattan: run(detail::AbsoluteDifference(), detail::RawSum()); break;
+            case Metric::cosine: run(detail::Product(), detail::OneMinusClamped()); break;
             default: break;
         }
         for (index_t c = 0; c < count; ++c)
-            if (js[c] >= begin && js[c] < end) dst[c][js[c]] = T(0);
+            if (js[c] >= begin && js[c] < end) out[c * n_ + js[c]] = T(0);
     }
 
 private:

@@ -1,18 +1,15 @@
-"""KernelKMeans against the NumPy oracle (tests/oracles/kernel_kmeans.py), scikit-learn's Lloyd
-KMeans (linear kernel), and itself (stored vs blocked Gram, threads, seeds, dtypes)."""
+"""The compiled kernel k-means (_core.kernel_kmeans) against the NumPy oracle
+(tests/oracles/kernel_kmeans.py) and scikit-learn's Lloyd KMeans (linear kernel), and against
+itself: stored vs blocked Gram, any number of threads."""
 import numpy as np
 import pytest
+from oracles import kernel_kmeans
 from sklearn.cluster import KMeans
 from sklearn.datasets import make_blobs
 from sklearn.metrics.pairwise import pairwise_kernels
 
 import partita._validation
-from partita import KernelKMeans
-
-try:
-    from tests.oracles.kernel_kmeans import kernel_kmeans as oracle
-except ImportError:  # run from inside tests/
-    from oracles.kernel_kmeans import kernel_kmeans as oracle
+from partita import KernelKMeans, _core
 
 
 def blobs(n=300, d=4, centers=5, seed=0, dtype=np.float64):
@@ -39,7 +36,7 @@ def test_builtin_kernels_match_oracle(kernel, params, tol):
     X = blobs(seed=1)
     seeds = np.random.default_rng(0).choice(len(X), 5, replace=False)
     K = pairwise_kernels(X, metric=kernel, filter_params=True, **params)
-    ref = oracle(K, seeds, tol=tol)
+    ref = kernel_kmeans.kernel_kmeans(K, seeds, tol=tol)
     est = KernelKMeans(5, kernel=kernel, init=seeds, tol=tol, **params).fit(X)
     assert_same_as_oracle(est, ref)
     # The fitted transform equals the oracle's distances to the final centres.
@@ -54,7 +51,7 @@ def test_precomputed_random_weights_match_oracle(seed):
     w[rng.choice(len(X), 10, replace=False)] = 0.0  # zero weights: assigned, never in a centre
     K = pairwise_kernels(X, metric="rbf", gamma=0.05)
     seeds = rng.choice(np.flatnonzero(w > 0), 6, replace=False)
-    ref = oracle(K, seeds, w, tol=0.0)
+    ref = kernel_kmeans.kernel_kmeans(K, seeds, w, tol=0.0)
     est = KernelKMeans(6, kernel="precomputed", init=seeds, tol=0.0).fit(K, sample_weight=w)
     assert_same_as_oracle(est, ref)
     # and the same from the features
@@ -66,12 +63,12 @@ def test_k_equals_one_and_k_equals_n():
     X = blobs(n=40)
     K = pairwise_kernels(X, metric="rbf", gamma=0.1)
     est = KernelKMeans(1, kernel="precomputed", init=[7]).fit(K)
-    ref = oracle(K, [7])
+    ref = kernel_kmeans.kernel_kmeans(K, [7])
     assert_same_as_oracle(est, ref)
     assert np.all(est.labels_ == 0)
     perm = np.random.default_rng(0).permutation(40)
     est = KernelKMeans(40, kernel="precomputed", init=perm).fit(K)
-    assert_same_as_oracle(est, oracle(K, perm))
+    assert_same_as_oracle(est, kernel_kmeans.kernel_kmeans(K, perm))
     assert sorted(est.labels_) == list(range(40)) and est.inertia_ == pytest.approx(0, abs=1e-9)
 
 
@@ -81,7 +78,7 @@ def test_ties_and_duplicates_match_oracle():
     X = np.repeat(base, 5, axis=0)
     K = pairwise_kernels(X, metric="linear")
     seeds = np.array([0, 1, 2, 10])  # 0 and 1 are the same point: ties go to cluster 0
-    ref = oracle(K, seeds, tol=0.0)
+    ref = kernel_kmeans.kernel_kmeans(K, seeds, tol=0.0)
     est = KernelKMeans(4, kernel="linear", init=seeds, tol=0.0).fit(X)
     assert_same_as_oracle(est, ref)
     assert ref["n_reseeded"] > 0  # cluster 1 starts empty and is re-seeded
@@ -96,7 +93,7 @@ def test_empty_cluster_is_reseeded_and_no_cluster_is_lost():
     X[1] = X[0]
     seeds = np.array([0, 1, 30])
     est = KernelKMeans(3, kernel="rbf", gamma=0.1, init=seeds, tol=0.0).fit(X)
-    ref = oracle(pairwise_kernels(X, metric="rbf", gamma=0.1), seeds, tol=0.0)
+    ref = kernel_kmeans.kernel_kmeans(pairwise_kernels(X, metric="rbf", gamma=0.1), seeds, tol=0.0)
     assert_same_as_oracle(est, ref)
     assert est.n_reseeded_ >= 1
     assert np.all(est.cluster_sizes_ > 0) and len(np.unique(est.labels_)) == 3
@@ -115,7 +112,7 @@ def test_linear_kernel_equals_sklearn_lloyd(seed, dtype):
     np.testing.assert_allclose(est.inertia_, ref.inertia_, rtol=1e-4 if dtype == np.float32 else 1e-9)
 
 
-# ---- stored vs blocked, threads, dtype, determinism -------------------------------------------
+# ---- stored vs blocked, threads -------------------------------------------
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("kernel", ["rbf", "linear", "laplacian"])
@@ -141,92 +138,28 @@ def test_n_jobs_does_not_change_the_result(gram):
     np.testing.assert_array_equal(a.transform(X[:50]), b.transform(X[:50]))
 
 
-def test_float32_keeps_dtype_and_agrees_with_float64():
-    X = blobs(n=500, seed=6)
-    a = KernelKMeans(5, random_state=0).fit(X)
-    b = KernelKMeans(5, random_state=0).fit(X.astype(np.float32))
-    assert b.transform(X.astype(np.float32)).dtype == np.float32
-    assert a.transform(X).dtype == np.float64
-    assert np.mean(a.labels_ == b.labels_) > 0.99
-    np.testing.assert_allclose(a.inertia_, b.inertia_, rtol=1e-4)
+# ---- the typed boundary --------------------------------------------------------------------------
 
-
-def test_determinism_and_n_init_keeps_the_lowest_inertia():
-    X = blobs(n=400, centers=8, seed=7)
-    a = KernelKMeans(8, random_state=3, n_init=4).fit(X)
-    b = KernelKMeans(8, random_state=3, n_init=4).fit(X)
-    np.testing.assert_array_equal(a.labels_, b.labels_)
-    assert a.inertia_ == b.inertia_
-    # The four runs one by one, from the same random stream.
-    rng = np.random.RandomState(3)
-    singles = [KernelKMeans(8, random_state=rng).fit(X).inertia_ for _ in range(4)]
-    assert a.inertia_ == min(singles)
-    assert len(set(singles)) > 1  # the runs differ, so the choice mattered
-
-
-def test_kmeans_plusplus_beats_random_on_average():
-    X = blobs(n=600, centers=10, seed=8)
-    pp = np.mean([KernelKMeans(10, init="k-means++", random_state=s, max_iter=1).fit(X).inertia_
-                  for s in range(5)])
-    rnd = np.mean([KernelKMeans(10, init="random", random_state=s, max_iter=1).fit(X).inertia_
-                   for s in range(5)])
-    assert pp < rnd
-
-
-# ---- new data ------------------------------------------------------------------------------------
-
-def test_predict_and_transform_on_new_data():
-    X = blobs(n=300, seed=9)
-    Xn = blobs(n=50, seed=10)
-    est = KernelKMeans(5, kernel="rbf", gamma=0.1, random_state=0).fit(X)
-    np.testing.assert_array_equal(est.predict(X), est.labels_)
-    D = est.transform(Xn)
-    assert D.shape == (50, 5)
-    # Oracle: distances of new points to the means of the centre partition.
-    Kx = pairwise_kernels(Xn, X, metric="rbf", gamma=0.1)
-    K = pairwise_kernels(X, metric="rbf", gamma=0.1)
-    L = est._centre_labels
-    expect = np.empty((50, 5))
-    for c in range(5):
-        m = L == c
-        expect[:, c] = 1.0 - 2 * Kx[:, m].mean(axis=1) + K[np.ix_(m, m)].mean()
-    np.testing.assert_allclose(D, expect, rtol=1e-8, atol=1e-10)
-    np.testing.assert_array_equal(est.predict(Xn), expect.argmin(axis=1))
-    assert est.score(X) == pytest.approx(-est.inertia_, rel=1e-10)
-
-
-def test_precomputed_predict_with_rectangular_kernel():
-    X = blobs(n=200, seed=11)
-    Xn = blobs(n=30, seed=12)
-    K = pairwise_kernels(X, metric="rbf", gamma=0.1)
-    a = KernelKMeans(4, kernel="precomputed", random_state=0).fit(K)
-    b = KernelKMeans(4, kernel="rbf", gamma=0.1, random_state=0).fit(X)
-    np.testing.assert_array_equal(a.labels_, b.labels_)
-    np.testing.assert_array_equal(a.predict(K), a.labels_)
-    Kn = pairwise_kernels(Xn, X, metric="rbf", gamma=0.1)
-    np.testing.assert_array_equal(a.predict(Kn), b.predict(Xn))
-    # transform is the distance minus k(x, x) = 1 for rbf
-    np.testing.assert_allclose(a.transform(Kn) + 1.0, b.transform(Xn), atol=1e-9)
-
-
-def test_sklearn_kernels_and_callables():
-    X = np.abs(blobs(n=150, seed=13))
-    a = KernelKMeans(3, kernel="chi2", gamma=0.5, random_state=0).fit(X)
-    K = pairwise_kernels(X, metric="chi2", gamma=0.5)
-    seeds_ref = KernelKMeans(3, kernel="precomputed", random_state=0).fit(K)
-    np.testing.assert_array_equal(a.labels_, seeds_ref.labels_)
-    np.testing.assert_array_equal(a.predict(X), a.labels_)
-
-    def kern(x, y, scale=1.0):
-        return float(np.exp(-scale * np.sum((x - y) ** 2)))
-
-    b = KernelKMeans(3, kernel=kern, kernel_params=dict(scale=0.25), random_state=0).fit(X)
-    c = KernelKMeans(3, kernel="rbf", gamma=0.25, random_state=0).fit(X)
-    np.testing.assert_array_equal(b.labels_, c.labels_)
-    np.testing.assert_allclose(b.transform(X[:5]), c.transform(X[:5]), atol=1e-9)
-
-
-def test_verbose_prints_progress(capsys):
-    KernelKMeans(3, random_state=0, verbose=1).fit(blobs(n=100))
-    out = capsys.readouterr().out
-    assert "[KernelKMeans] Gram" in out and "iteration 1" in out
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_core_lloyd_on_stored_and_blocked_gram_equals_oracle(dtype):
+    kk = _core.kernel_kmeans
+    X = blobs(n=1500, d=3, seed=14, dtype=dtype)
+    space = kk.KernelFeatures32 if dtype == np.float32 else kk.KernelFeatures64
+    features = space(X, kk.KernelParams(kk.Kernel.rbf, gamma=0.3))
+    K = features.gram(2)
+    # Rows recomputed in blocks are the stored rows, bit for bit.
+    np.testing.assert_array_equal(features.rows(np.array([0, 1499, 700], dtype=np.int64), 2),
+                                  K[[0, 1499, 700]])
+    seeds = np.array([3, 10, 500, 900], dtype=np.int64)
+    w = np.ones(len(X))
+    params = kk.LloydParams(max_iter=50, tol=0.0, n_threads=2)
+    stored = kk.lloyd(K, seeds, w, params)
+    blocked = kk.lloyd(features, seeds, w, params)
+    assert isinstance(stored, kk.LloydResult)
+    for name in ("labels", "centres", "distances", "cluster_weights", "centre_norms"):
+        np.testing.assert_array_equal(getattr(stored, name), getattr(blocked, name))
+    assert (stored.inertia, stored.n_iter, stored.converged) == \
+        (blocked.inertia, blocked.n_iter, blocked.converged)
+    ref = kernel_kmeans.kernel_kmeans(K.astype(np.float64), seeds, max_iter=50, tol=0.0)
+    np.testing.assert_array_equal(stored.labels, ref["labels"])
+    assert stored.n_iter == ref["n_iter"] and stored.n_reseeded == ref["n_reseeded"]

@@ -1,6 +1,6 @@
-#include <cuda_runtime.h>
-
-#include "device.cuh"
+// Device queries: how many GPUs, what they are, which runtime this module was built against.
+#include "partita/cuda/device.hpp"
+#include "device_memory.cuh"
 
 namespace partita::cuda {
 
@@ -28,5 +28,9 @@ DeviceInfo device_info(int index) {
 }
 
 int runtime_version() { return CUDART_VERSION; }
+
+void synchronize_stream(std::uintptr_t handle) {
+    check(cudaStreamSynchronize(reinterpret_cast<cudaStream_t>(handle)), "cudaStreamSynchronize");
+}
 
 }  // namespace partita::cuda

@@ -1,7 +1,9 @@
-// Device queries of the optional partita._cuda module (plain C++ interface, no CUDA types, so
+// Device queries of partita._cuda (plain C++ interface, no CUDA types, so
 // the pybind11 bindings compile with the host compiler).
 #pragma once
 
+#include <cstddef>
+#include <cstdint>
 #include <string>
 
 namespace partita::cuda {
@@ -20,5 +22,9 @@ DeviceInfo device_info(int index);
 
 // The CUDA runtime version this module was built against, e.g. 13000.
 int runtime_version();
+
+// Waits for the work queued on the stream `handle` (a cudaStream_t as an integer; 0 the legacy
+// default stream), as partita/_gpu_arrays.py does for an array's producer stream.
+void synchronize_stream(std::uintptr_t handle);
 
 }  // namespace partita::cuda

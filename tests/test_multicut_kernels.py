@@ -1,17 +1,15 @@
-"""DenseMulticut and multicut_objective against the NumPy oracles (tests/oracles/multicut.py):
-exhaustive search for n <= 10, GAEC on the explicit complete graph, the objective; the
-invariants of ALGORITHMS.md section 4; determinism and thread independence."""
+"""The dense multicut kernels against the NumPy oracles (tests/oracles/multicut.py):
+exhaustive search for n <= 10, GAEC on the explicit complete graph, the objective, the exact
+kNN search; the invariants of docs/algorithms.md, "Multicut validation"; determinism and
+thread independence."""
 import numpy as np
 import pytest
+from oracles import multicut as oracle
+from oracles.multicut import embeddings
 from threadpoolctl import threadpool_limits
 
 from partita import DenseMulticut, _core
 from partita.multicut import multicut_objective
-
-try:
-    from tests.oracles import multicut as oracle
-except ImportError:  # plain `pytest` with rootdir-relative (prepend) imports
-    from oracles import multicut as oracle
 
 ALGORITHMS = ["gaec", "lazy"]
 
@@ -20,16 +18,6 @@ def integer_features(n, d, seed, low=-2, high=3):
     """Small integer features: every cost and every sum of costs is exact in float64, so the
     dense solver and the explicit-graph oracle see exactly the same numbers (and ties)."""
     return np.random.RandomState(seed).randint(low, high, size=(n, d)).astype(np.float64)
-
-
-def embeddings(n, d=16, n_centres=5, spread=1.5, seed=0):
-    """Unit vectors around random unit centres (the benchmark's generator, smaller)."""
-    rng = np.random.default_rng(seed)
-    C = rng.standard_normal((n_centres, d))
-    C /= np.linalg.norm(C, axis=1, keepdims=True)
-    lab = rng.integers(n_centres, size=n)
-    X = C[lab] + rng.standard_normal((n, d)) * np.sqrt(spread / d)
-    return X / np.linalg.norm(X, axis=1, keepdims=True), lab
 
 
 # ---- the tiny check and exhaustive search --------------------------------------------------
@@ -61,7 +49,8 @@ def test_exhaustive_bounds_the_objective(seed):
 
 @pytest.mark.parametrize("seed", range(4))
 def test_gaec_refine_reaches_the_optimum_on_tiny_cases(seed):
-    # The tiny check of ALGORITHMS.md, grown to three groups and 9-10 nodes, permuted and scaled.
+    # The tiny check (docs/algorithms.md, "Multicut validation"), grown to three groups and
+    # 9-10 nodes, permuted and scaled.
     rng = np.random.RandomState(seed)
     base = np.repeat(np.eye(3), [3, 3, 4 - seed % 2], axis=0)
     X = base[rng.permutation(base.shape[0])] * 2.0 ** (seed - 1)
@@ -148,7 +137,8 @@ def test_knn_positive_is_exact(scale):
     X = rng.randn(n, 9) * scale
     sizes = rng.randint(1, 4, size=n).astype(np.float64)
     offset = 1.5 * scale ** 2
-    idx, val = _core.multicut_knn(X, sizes, offset, k, False, 2)
+    knn = _core.multicut.knn_positive(X, sizes, offset, k, _core.multicut.Metric.dot, 2)
+    idx, val = knn.indices, knn.costs
     C = X @ X.T - offset * np.outer(sizes, sizes)
     np.fill_diagonal(C, -np.inf)
     for i in range(n):
@@ -161,7 +151,8 @@ def test_knn_positive_is_exact(scale):
 
 def test_knn_ties_go_to_the_smaller_index():
     X = np.ones((40, 3))
-    idx, val = _core.multicut_knn(X, np.ones(40), 1.0, 5, False, 2)
+    knn = _core.multicut.knn_positive(X, np.ones(40), 1.0, 5, _core.multicut.Metric.dot, 2)
+    idx, val = knn.indices, knn.costs
     assert idx[0].tolist() == [1, 2, 3, 4, 5]
     assert idx[7].tolist() == [0, 1, 2, 3, 4]
     assert np.all(val == 2.0)
@@ -266,23 +257,3 @@ def test_cosine_is_dot_on_normalised_rows():
     assert a.objective_ == pytest.approx(b.objective_, rel=1e-9)
     assert a.objective_ == pytest.approx(
         multicut_objective(scaled, a.labels_, offset=0.3, metric="cosine"), rel=1e-12)
-
-
-# ---- predict ---------------------------------------------------------------------------------------
-
-def test_predict_joins_the_most_attractive_cluster_or_returns_minus_one():
-    X, lab = embeddings(600, d=16, n_centres=4, spread=1.0, seed=12)
-    mc = DenseMulticut(offset=0.3).fit(X)
-    A = mc.affinity(X[:50])
-    pred = mc.predict(X[:50])
-    np.testing.assert_array_equal(pred, np.where(A.max(1) > 0, A.argmax(1), -1))
-    assert np.mean(pred == mc.labels_[:50]) > 0.95
-    far = -X[:3].sum(axis=0, keepdims=True)
-    far = np.vstack([far, np.zeros((1, 16))])
-    assert DenseMulticut(offset=0.3).fit(X).predict(far[1:]).tolist() == [-1]
-
-
-def test_fit_predict_equals_labels():
-    X, _ = embeddings(200, seed=13)
-    mc = DenseMulticut(offset=0.3)
-    np.testing.assert_array_equal(mc.fit_predict(X), mc.labels_)

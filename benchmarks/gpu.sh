@@ -1,0 +1,131 @@
+#!/usr/bin/env bash
+# One prepared run on a GPU machine (written for one H200, Python 3.12 with PyTorch and CuPy,
+# nvcc 13, 16 cores, no network): builds partita with CUDA for sm_90 only (plain CMake, the
+# developer build, against the Python packages already there: nothing is downloaded), runs the
+# `cuda` tests, compute-sanitizer (memcheck, racecheck, synccheck) on a small test driver, then
+# GPU-vs-CPU timings of the kernels. Writes $OUT/gpu.log and $OUT/gpu.json (plus bench.json and
+# junit.xml). Every step has its own timeout and the whole run a budget of 8 minutes. The package
+# is not installed (a developer build beside the sources), so the test that reads the installed
+# version is left out.
+#
+#   OUT=/some/dir benchmarks/gpu.sh        (OUT defaults to build/gpu-out)
+#
+# Results worth keeping are committed under benchmarks/gpu/ (see its README.md).
+set -uo pipefail
+cd "$(dirname "$0")/.."
+OUT=${OUT:-$PWD/build/gpu-out}
+mkdir -p "$OUT" build/gpu
+LOG=$OUT/gpu.log
+STEPS=$OUT/steps.tsv
+: >"$LOG"
+: >"$STEPS"
+PY=${PYTHON:-python3}
+NVCC=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
+SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+BUDGET_S=${BUDGET_S:-470}
+T0=$(date +%s)
+
+# step NAME LIMIT_S COMMAND...: runs the command with the smaller of its limit and the time left,
+# appends its output to the log and "NAME rc seconds" to steps.tsv.
+step() {
+    local name=$1 limit=$2
+    shift 2
+    local left=$((BUDGET_S - ($(date +%s) - T0)))
+    if ((left < 10)); then
+        echo "=== $name: skipped, the budget is spent ===" | tee -a "$LOG"
+        printf '%s\tskipped\t0\n' "$name" >>"$STEPS"
+        return
+    fi
+    ((limit > left)) && limit=$left
+    echo "=== $name (limit ${limit}s) ===" | tee -a "$LOG"
+    local start=$(date +%s%N)
+    timeout --kill-after=5 "$limit" bash -c '"$@"' _ "$@" >>"$LOG" 2>&1
+    local rc=$?
+    local ms=$((($(date +%s%N) - start) / 1000000))
+    local secs=$((ms / 1000)).$(printf %03d $((ms % 1000)))
+    echo "=== $name: rc=$rc in ${secs}s ===" | tee -a "$LOG"
+    printf '%s\t%s\t%s\n' "$name" "$rc" "$secs" >>"$STEPS"
+}
+
+info() {
+    nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
+    "$NVCC" --version | tail -2
+    "$PY" -c "import sys, numpy, pybind11; print(sys.version); print('numpy', numpy.__version__, 'pybind11', pybind11.__version__)"
+    "$PY" -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(0))"
+    "$PY" -c "import cupy; print('cupy', cupy.__version__)" || true
+    "$SANITIZER" --version | head -2
+    nproc
+}
+
+# build ON|OFF: the value of PARTITA_WERROR (warnings, ptxas spills included, as errors).
+build() {
+    cmake -S . -B build/gpu -G Ninja -DPARTITA_CUDA=ON -DCMAKE_CUDA_COMPILER="$NVCC" \
+        -DCMAKE_CUDA_ARCHITECTURES=90 -DPARTITA_WERROR="$1" \
+        -DPython_EXECUTABLE="$(command -v "$PY")" -Dpybind11_DIR="$("$PY" -m pybind11 --cmakedir)" &&
+        cmake --build build/gpu -j "$(nproc)"
+}
+
+cuda_tests() {
+    PYTHONPATH=src "$PY" -m pytest -q -p no:cacheprovider -rs --junitxml="$OUT/junit.xml" \
+        tests/test_medoids_cuda.py tests/test_transport_cuda.py tests/test_gpu_arrays_cuda.py \
+        tests/test_backend.py -m "cuda or not cuda_emulated" \
+        --deselect tests/test_backend.py::test_version_is_the_installed_distribution_version
+}
+
+driver() {
+    "$NVCC" -std=c++17 -arch=sm_90 -lineinfo -Icuda/include -Icuda/src -Icuda/emulator \
+        cuda/src/medoids.cu cuda/src/transport.cu cuda/emulator/selftest.cu cuda/emulator/driver.cpp \
+        -o build/gpu/driver
+}
+
+# sanitize TOOL [PLANTED_BUG]: exit status 99 when the tool reports an error.
+sanitize() {
+    "$SANITIZER" --tool "$1" --error-exitcode 99 build/gpu/driver ${2:-}
+}
+
+export OUT PY NVCC SANITIZER
+export -f info build cuda_tests driver sanitize
+step info 30 info
+step build_werror 240 build ON
+# Another compiler may warn where this project's CI does not: then build anyway, and say so.
+if [[ "$(tail -1 "$STEPS" | cut -f2)" != 0 ]]; then
+    step build 180 build OFF
+fi
+step cuda_tests 90 cuda_tests
+step driver_build 60 driver
+for tool in memcheck racecheck synccheck; do
+    step "sanitizer_${tool}_kernels" 40 sanitize "$tool"
+done
+step sanitizer_memcheck_out_of_range 30 sanitize memcheck out_of_range
+step sanitizer_racecheck_missing_barrier 30 sanitize racecheck missing_barrier
+step sanitizer_synccheck_divergent_barrier 30 sanitize synccheck divergent_barrier
+step sanitizer_synccheck_divergent_shuffle 30 sanitize synccheck divergent_shuffle
+step bench 150 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_kernels.py "$OUT/bench.json"
+
+# One JSON: the steps (a clean kernel run must give 0, a planted bug 99), the test counts, and
+# the timings.
+"$PY" - "$OUT" <<'PYEOF' 2>>"$LOG"
+import json, os, sys, datetime, xml.etree.ElementTree as ET
+out = sys.argv[1]
+steps = {}
+for line in open(os.path.join(out, "steps.tsv")):
+    name, rc, secs = line.rstrip("\n").split("\t")
+    steps[name] = {"rc": rc if rc == "skipped" else int(rc), "seconds": float(secs or 0)}
+result = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+          "steps": steps}
+try:
+    suite = ET.parse(os.path.join(out, "junit.xml")).getroot()
+    suite = suite if suite.tag == "testsuite" else suite[0]
+    result["tests"] = {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
+except Exception as e:
+    result["tests"] = {"error": repr(e)}
+try:
+    result["bench"] = json.load(open(os.path.join(out, "bench.json")))
+except Exception as e:
+    result["bench"] = {"error": repr(e)}
+json.dump(result, open(os.path.join(out, "gpu.json"), "w"), indent=1)
+print(json.dumps(result["steps"]))
+print(json.dumps(result["tests"]))
+PYEOF
+rm -f "$STEPS"
+echo "total $(($(date +%s) - T0)) s" | tee -a "$LOG"

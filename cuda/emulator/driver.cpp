@@ -1,0 +1,125 @@
+// A standalone program over the kernels' host interface. Built with AddressSanitizer over the
+// emulator (tests/test_cuda_emulator.py), it runs the kernels on small inputs under both schedules
+// (an out-of-range access aborts with ASan's report); built with nvcc, it is what
+// compute-sanitizer (memcheck, racecheck, synccheck) runs on the GPU (benchmarks/gpu.sh).
+// An argument runs one planted bug instead (selftest.hpp), which the checker must report:
+// out_of_range, missing_barrier, divergent_barrier, divergent_shuffle.
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <exception>
+#include <random>
+#include <vector>
+
+#ifdef PARTITA_CUDA_EMULATOR
+#include "control.hpp"
+#endif
+#include "partita/cuda/medoids.hpp"
+#include "partita/cuda/transport.hpp"
+#include "selftest.hpp"
+
+namespace {
+
+using partita::cuda::ArrayRef;
+using partita::cuda::DType;
+
+template <class T>
+ArrayRef host_ref(const std::vector<T>& v, std::vector<std::int64_t> shape, DType dtype) {
+    ArrayRef r;
+    r.data = v.data();
+    r.dtype = dtype;
+    r.shape = shape;
+    r.strides.assign(shape.size(), 1);
+    for (std::size_t i = shape.size() - 1; i-- > 0;) r.strides[i] = r.strides[i + 1] * shape[i + 1];
+    return r;
+}
+
+int run_kernels() {
+    std::mt19937_64 rng(7);
+    std::uniform_real_distribution<double> u(0.0, 1.0);
+    const int n = 45, B = 2, m = 37;
+    std::vector<double> pts(n);
+    for (auto& p : pts) p = u(rng);
+    std::vector<double> D(n * n);
+    for (int i = 0; i < n; ++i)
+        for (int j = 0; j < n; ++j) D[i * n + j] = std::abs(pts[i] - pts[j]);
+    std::vector<float> Df(D.begin(), D.end());
+    std::vector<double> C(B * n * m), g(B * m);
+    for (auto& c : C) c = u(rng);
+    for (auto& x : g) x = u(rng) - 0.5;
+    std::vector<float> Cf(C.begin(), C.end());
+#ifdef PARTITA_CUDA_EMULATOR
+    for (auto s : {partita_emu::Schedule::forward, partita_emu::Schedule::reverse}) {
+        partita_emu::set_schedule(s);
+#else
+    {
+#endif
+        for (std::vector<std::int64_t> med : {std::vector<std::int64_t>{3},
+                                             std::vector<std::int64_t>{0, 7, 11, 44, 20, 1, 2, 5, 9, 13}}) {
+            auto a = partita::cuda::medoids::assign(host_ref(D, {n, n}, DType::float64), med);
+            auto b = partita::cuda::medoids::assign(host_ref(Df, {n, n}, DType::float32), med);
+            for (int o = 0; o < n; ++o) {
+                double best = D[med[0] * n + o];
+                int slot = 0;
+                for (int k = 1; k < int(med.size()); ++k)
+                    if (D[med[k] * n + o] < best || med[k] == o) best = D[med[k] * n + o], slot = k;
+                if (a.near_i[o] != slot || b.near_i[o] != slot) {
+                    std::fprintf(stderr, "medoids.assign: point %d: slot %d, expected %d\n", o,
+                                 a.near_i[o], slot);
+                    return 1;
+                }
+            }
+        }
+        for (const ArrayRef& c : {host_ref(C, {B, n, m}, DType::float64), host_ref(Cf, {B, n, m}, DType::float32)}) {
+            auto f = partita::cuda::transport::row_sweep(c, {}, {}, g, 0.1);
+            for (int b = 0; b < B; ++b)
+                for (int i = 0; i < n; ++i) {
+                    double mx = -INFINITY, s = 0;
+                    for (int j = 0; j < m; ++j) mx = std::fmax(mx, (g[b * m + j] - C[(b * n + i) * m + j]) / 0.1);
+                    for (int j = 0; j < m; ++j) s += std::exp((g[b * m + j] - C[(b * n + i) * m + j]) / 0.1 - mx);
+                    const double want = -0.1 * (mx + std::log(s));
+                    if (std::abs(f[b * n + i] - want) > 1e-5) {
+                        std::fprintf(stderr, "transport.row_sweep: %d %d: %g, expected %g\n", b, i,
+                                     f[b * n + i], want);
+                        return 1;
+                    }
+                }
+        }
+        if (partita_emu::selftest::fill_indices(100, false) != 4950) return 1;
+    }
+    std::puts("kernels: ok");
+    return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+    namespace st = partita_emu::selftest;
+    if (argc < 2) {
+        try {
+            return run_kernels();
+        } catch (const std::exception& e) {
+            std::fprintf(stderr, "error: %s\n", e.what());
+            return 3;
+        }
+    }
+    const std::vector<double> x(1000, 1.0);
+    try {
+        if (std::strcmp(argv[1], "out_of_range") == 0) {
+            std::printf("out_of_range: not caught (sum %lld)\n", st::fill_indices(100, true));
+        } else if (std::strcmp(argv[1], "missing_barrier") == 0) {
+            std::printf("missing_barrier: sum %g (exact 1000)\n", st::block_sum(x, false));
+        } else if (std::strcmp(argv[1], "divergent_barrier") == 0) {
+            std::printf("divergent_barrier: %g\n", st::shared_copy(x, true)[0]);
+        } else if (std::strcmp(argv[1], "divergent_shuffle") == 0) {
+            std::printf("divergent_shuffle: %g\n", st::warp_sums(x, true)[0]);
+        } else {
+            std::fprintf(stderr, "unknown planted bug %s\n", argv[1]);
+            return 2;
+        }
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "caught: %s\n", e.what());
+        return 3;
+    }
+    return 0;
+}

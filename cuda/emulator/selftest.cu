@@ -1,0 +1,147 @@
+// Planted-bug kernels for the emulator's own tests (see selftest.hpp). Compiled for the
+// emulator only.
+#include <numeric>
+
+#include "../src/device_memory.cuh"
+#include "selftest.hpp"
+
+namespace partita_emu::selftest {
+namespace {
+
+using partita::cuda::check;
+using partita::cuda::DeviceBuffer;
+
+constexpr int sum_threads = 256;
+
+__global__ void block_sum_kernel(const double* x, int n, bool with_barrier, double* out) {
+    __shared__ double partial[sum_threads];
+    const int t = threadIdx.x;
+    double v = 0.0;
+    for (int i = t; i < n; i += sum_threads) v += x[i];
+    partial[t] = v;
+    __syncthreads();
+    for (int s = sum_threads / 2; s > 0; s >>= 1) {
+        if (t < s) partial[t] += partial[t + s];
+        if (with_barrier) __syncthreads();  // the planted bug: without it, a race
+    }
+    if (t == 0) *out = partial[0];
+}
+
+__global__ void warp_sums_kernel(const double* x, bool divergent, double* out) {
+    const int t = threadIdx.x, lane = t % 32;
+    double v = x[t];
+    if (!divergent || lane < 16) {  // the planted bug: half a warp, with a full-warp mask
+        for (int o = 16; o > 0; o >>= 1) v += __shfl_down_sync(0xffffffffu, v, o);
+    }
+    if (lane == 0) out[t / 32] = v;
+}
+
+__global__ void warp_sums_split_kernel(const double* x, double* out) {
+    const int t = threadIdx.x, lane = t % 32;
+    double v = x[t];
+    if (lane < 16) {  // the planted bug: each half names the whole warp at its own call
+        v += __shfl_xor_sync(0xffffffffu, v, 16);
+    } else {
+        v += __shfl_xor_sync(0xffffffffu, v, 16);
+    }
+    if (lane == 0) out[t / 32] = v;
+}
+
+__global__ void shared_copy_kernel(const double* x, bool divergent, double* out) {
+    __shared__ double buf[64];
+    const int t = threadIdx.x;
+    buf[t] = x[t];
+    if (!divergent || t < 32) __syncthreads();  // the planted bug: a barrier in divergent code
+    out[t] = buf[63 - t];
+}
+
+__global__ void fill_kernel(long long* out, int count) {
+    const int i = blockIdx.x * blockDim.x + threadIdx.x;
+    if (i < count) out[i] = i;  // count = n + 1 writes one entry past the buffer
+}
+
+__global__ void intrinsics_kernel(long long* out, int* counter) {
+    PARTITA_DYNAMIC_SHARED(int, scratch);
+    const int t = threadIdx.x, lane = t % 32;
+    long long* row = out + t * intrinsics_columns;
+    row[0] = __shfl_sync(0xffffffffu, t, 3);
+    row[1] = __shfl_up_sync(0xffffffffu, t, 1);
+    row[2] = __shfl_xor_sync(0xffffffffu, (long long)t, 1);
+    row[3] = __ballot_sync(0xffffffffu, lane % 2 == 1);
+    row[4] = __any_sync(0xffffffffu, lane == 5);
+    row[5] = __all_sync(0xffffffffu, lane < 31);
+    row[6] = -1;
+    if (lane < 16) row[6] = __shfl_down_sync(0x0000ffffu, t, 4, 16);  // a partial warp, named
+    __syncwarp();
+    atomicAdd(counter, 1);
+    atomicMax(counter + 1, t);
+    scratch[t] = t * t;
+    __syncthreads();
+    row[7] = scratch[blockDim.x - 1 - t];
+    row[8] = atomicCAS(counter + 2, 0, t + 1) == 0 ? 1 : 0;  // exactly one thread wins
+    __syncthreads();
+    row[9] = counter[0] * 1000 + counter[1];
+}
+
+}  // namespace
+
+std::vector<long long> intrinsics() {
+    DeviceBuffer<long long> out(64 * intrinsics_columns);
+    DeviceBuffer<int> counter(3);
+    check(cudaMemset(counter.get(), 0, 3 * sizeof(int)), "cudaMemset");
+    PARTITA_LAUNCH(intrinsics_kernel, 1, 64, 64 * sizeof(int), nullptr)(out.get(), counter.get());
+    std::vector<long long> r(64 * intrinsics_columns);
+    out.download(r.data(), r.size());
+    return r;
+}
+
+double block_sum(const std::vector<double>& x, bool with_barrier) {
+    DeviceBuffer<double> dx(x.size()), out(1);
+    dx.upload(x.data(), x.size());
+    PARTITA_LAUNCH(block_sum_kernel, 1, sum_threads, 0, nullptr)(dx.get(), int(x.size()),
+                                                                 with_barrier, out.get());
+    double r = 0.0;
+    out.download(&r, 1);
+    return r;
+}
+
+std::vector<double> warp_sums(const std::vector<double>& x, bool divergent) {
+    std::vector<double> x64(64, 0.0), r(2);
+    std::copy(x.begin(), x.begin() + std::min<std::size_t>(64, x.size()), x64.begin());
+    DeviceBuffer<double> dx(64), out(2);
+    dx.upload(x64.data(), 64);
+    PARTITA_LAUNCH(warp_sums_kernel, 1, 64, 0, nullptr)(dx.get(), divergent, out.get());
+    out.download(r.data(), 2);
+    return r;
+}
+
+std::vector<double> warp_sums_split(const std::vector<double>& x) {
+    std::vector<double> x64(64, 0.0), r(2);
+    std::copy(x.begin(), x.begin() + std::min<std::size_t>(64, x.size()), x64.begin());
+    DeviceBuffer<double> dx(64), out(2);
+    dx.upload(x64.data(), 64);
+    PARTITA_LAUNCH(warp_sums_split_kernel, 1, 64, 0, nullptr)(dx.get(), out.get());
+    out.download(r.data(), 2);
+    return r;
+}
+
+std::vector<double> shared_copy(const std::vector<double>& x, bool divergent) {
+    std::vector<double> x64(64, 0.0), r(64);
+    std::copy(x.begin(), x.begin() + std::min<std::size_t>(64, x.size()), x64.begin());
+    DeviceBuffer<double> dx(64), out(64);
+    dx.upload(x64.data(), 64);
+    PARTITA_LAUNCH(shared_copy_kernel, 1, 64, 0, nullptr)(dx.get(), divergent, out.get());
+    out.download(r.data(), 64);
+    return r;
+}
+
+long long fill_indices(int n, bool past_end) {
+    DeviceBuffer<long long> out(n);
+    const int count = n + (past_end ? 1 : 0);
+    PARTITA_LAUNCH(fill_kernel, (count + 63) / 64, 64, 0, nullptr)(out.get(), count);
+    std::vector<long long> host(n);
+    out.download(host.data(), n);
+    return std::accumulate(host.begin(), host.end(), 0LL);
+}
+
+}  // namespace partita_emu::selftest

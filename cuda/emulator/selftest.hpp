@@ -1,0 +1,35 @@
+// Small kernels with planted bugs (and their correct twins) that the emulator must catch:
+// partita._cuda_emulated.selftest and the AddressSanitizer driver run them.
+#pragma once
+
+#include <vector>
+
+namespace partita_emu::selftest {
+
+// Sum of x by one block of 256 threads: a shared-memory tree reduction, with or without the
+// barrier between its levels (without it, results depend on the thread schedule).
+double block_sum(const std::vector<double>& x, bool with_barrier);
+
+// Per-warp sums of x (one block of 64 threads, one value each): with `divergent`, the shuffles
+// sit in a branch that only half of each warp takes, with a full-warp mask.
+std::vector<double> warp_sums(const std::vector<double>& x, bool divergent);
+
+// As warp_sums, but the two halves of each warp shuffle at two different calls (if / else), each
+// with a full-warp mask: the lanes named by a mask are not at the same call.
+std::vector<double> warp_sums_split(const std::vector<double>& x);
+
+// Copies x (one value per thread, 64 threads) through shared memory; with `divergent`, the
+// barrier sits in a branch only half of the block takes.
+std::vector<double> shared_copy(const std::vector<double>& x, bool divergent);
+
+// Writes i to out[i] for i < n (+1 with `past_end`) into an n-entry device buffer: the
+// out-of-range write only AddressSanitizer sees. Returns the sum of the n entries.
+long long fill_indices(int n, bool past_end);
+
+// Every intrinsic the emulator provides, used correctly (two warps of 32 threads, dynamic shared
+// memory, a partial-warp shuffle with a matching mask): one row of results per thread, see
+// tests/test_cuda_emulator.py for the expected values.
+std::vector<long long> intrinsics();
+constexpr int intrinsics_columns = 10;
+
+}  // namespace partita_emu::selftest

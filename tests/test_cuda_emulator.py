@@ -1,0 +1,194 @@
+"""The CPU emulator of CUDA thread blocks (cuda/emulator): its intrinsics, and the planted bugs it
+must catch.
+
+Planted bugs (partita._cuda_emulated.selftest, cuda/emulator/selftest.cu) and what finds them:
+
+================================================  =========  =========  =======================
+bug                                               forward    reverse    how
+================================================  =========  =========  =======================
+missing barrier in a shared-memory reduction      found      not found  wrong sum; schedules differ
+shuffle inside a divergent branch (half exits)    found      found      mask names an exited lane
+shuffles at two calls of an if / else             found      found      mask names a lane elsewhere
+barrier inside a divergent branch                 found      found      barrier not reached by all
+out-of-range write to a cudaMalloc'd buffer       ASan       ASan       heap-buffer-overflow
+================================================  =========  =========  =======================
+
+So the forward schedule alone finds 4 of the 4 in-process bugs, the reverse schedule 3 of 4 (in
+reverse order every thread of a tree reduction runs after its partners, so the race happens to
+read finished values), both together 4 of 4 (their results differ), and the ASan build the
+fifth.
+"""
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import numpy as np
+import pytest
+from cuda_backends import _cuda_emulated
+
+pytestmark = [
+    pytest.mark.cuda_emulated,
+    pytest.mark.skipif(_cuda_emulated is None,
+                       reason="partita._cuda_emulated not built (PARTITA_CUDA_EMULATOR=ON)"),
+]
+
+SCHEDULES = ["forward", "reverse"]
+REPO = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(params=SCHEDULES)
+def emu(request):
+    _cuda_emulated.set_schedule(getattr(_cuda_emulated.Schedule, request.param))
+    yield _cuda_emulated
+    _cuda_emulated.set_schedule(_cuda_emulated.Schedule.forward)
+
+
+def missing_barrier_found(emu):
+    x = np.arange(1000.0)
+    return emu.selftest.block_sum(x, with_barrier=False) != x.sum()
+
+
+def raises_fault(fn):
+    try:
+        fn()
+    except RuntimeError:
+        return True
+    return False
+
+
+def planted_bugs_found(emu):
+    x = np.arange(64.0)
+    return {
+        "missing barrier": missing_barrier_found(emu),
+        "divergent shuffle": raises_fault(lambda: emu.selftest.warp_sums(x, divergent=True)),
+        "split shuffle": raises_fault(lambda: emu.selftest.warp_sums_split(x)),
+        "divergent barrier": raises_fault(lambda: emu.selftest.shared_copy(x, divergent=True)),
+    }
+
+
+def test_planted_bug_counts_per_schedule():
+    found = {}
+    for s in SCHEDULES:
+        _cuda_emulated.set_schedule(getattr(_cuda_emulated.Schedule, s))
+        found[s] = planted_bugs_found(_cuda_emulated)
+    _cuda_emulated.set_schedule(_cuda_emulated.Schedule.forward)
+    assert sum(found["forward"].values()) == 4
+    assert sum(found["reverse"].values()) == 3
+    assert not found["reverse"]["missing barrier"]
+    # The two schedules together: results differ, so the missing barrier is found.
+    x = np.arange(1000.0)
+    sums = []
+    for s in SCHEDULES:
+        _cuda_emulated.set_schedule(getattr(_cuda_emulated.Schedule, s))
+        sums.append(_cuda_emulated.selftest.block_sum(x, with_barrier=False))
+    _cuda_emulated.set_schedule(_cuda_emulated.Schedule.forward)
+    assert sums[0] != sums[1]
+
+
+def test_correct_kernels_raise_nothing_and_agree(emu):
+    x = np.arange(1000.0)
+    assert emu.selftest.block_sum(x, with_barrier=True) == x.sum()
+    x64 = np.arange(64.0)
+    np.testing.assert_array_equal(emu.selftest.warp_sums(x64, divergent=False),
+                                  [x64[:32].sum(), x64[32:].sum()])
+    np.testing.assert_array_equal(emu.selftest.shared_copy(x64, divergent=False), x64[::-1])
+    assert emu.selftest.fill_indices(100) == 4950
+
+
+def test_divergent_shuffle_is_reported_with_kernel_block_and_thread(emu):
+    with pytest.raises(RuntimeError, match=r"kernel 'warp_sums_kernel' block \(0,0,0\) "
+                                           r"thread \(\d+,0,0\): __shfl_down_sync .*divergent"):
+        emu.selftest.warp_sums(np.arange(64.0), divergent=True)
+
+
+def test_shuffles_at_two_different_calls_are_reported(emu):
+    with pytest.raises(RuntimeError, match=r"kernel 'warp_sums_split_kernel' .*__shfl_xor_sync "
+                                           r"\(selftest.cu:\d+\) with mask 0xffffffff names lane "
+                                           r"\d+, which waits at __shfl_xor_sync"):
+        emu.selftest.warp_sums_split(np.arange(64.0))
+
+
+def test_divergent_barrier_is_reported_with_kernel_block_and_thread(emu):
+    with pytest.raises(RuntimeError, match=r"kernel 'shared_copy_kernel' block \(0,0,0\) "
+                                           r"thread \(\d+,0,0\): .*__syncthreads"):
+        emu.selftest.shared_copy(np.arange(64.0), divergent=True)
+
+
+def test_intrinsics(emu):
+    r = emu.selftest.intrinsics()
+    t = np.arange(64)
+    lane, warp0 = t % 32, t - t % 32
+    np.testing.assert_array_equal(r[:, 0], warp0 + 3)  # __shfl_sync from lane 3
+    np.testing.assert_array_equal(r[:, 1], np.where(lane >= 1, t - 1, t))  # __shfl_up_sync
+    np.testing.assert_array_equal(r[:, 2], t ^ 1)  # __shfl_xor_sync
+    assert (r[:, 3] == 0xAAAAAAAA).all()  # __ballot_sync of odd lanes
+    assert (r[:, 4] == 1).all() and (r[:, 5] == 0).all()  # __any_sync, __all_sync
+    # __shfl_down_sync over 16-lane segments, mask of the lower half-warp only
+    np.testing.assert_array_equal(r[:, 6], np.where(lane < 16, np.where(lane < 12, t + 4, t), -1))
+    np.testing.assert_array_equal(r[:, 7], (63 - t) ** 2)  # dynamic shared memory
+    assert r[:, 8].sum() == 1  # atomicCAS: one winner
+    assert (r[:, 9] == 64 * 1000 + 63).all()  # atomicAdd, atomicMax
+
+
+def _compile_asan_driver(out_dir):
+    cxx = shutil.which(os.environ.get("CXX", "g++")) or shutil.which("c++")
+    cuda = REPO / "cuda"
+    if cxx is None or not (cuda / "emulator" / "driver.cpp").exists():
+        pytest.skip("no C++ compiler or no source tree: the AddressSanitizer driver needs both")
+    flags = ["-std=c++17", "-O1", "-g", "-fsanitize=address", "-fno-omit-frame-pointer",
+             "-DPARTITA_CUDA_EMULATOR=1", f"-I{cuda / 'include'}", f"-I{cuda / 'src'}",
+             f"-I{cuda / 'emulator'}"]
+    sources = [("-x", "c++", cuda / "src" / "medoids.cu"), ("-x", "c++", cuda / "src" / "transport.cu"),
+               ("-x", "c++", cuda / "emulator" / "selftest.cu"), (cuda / "emulator" / "emulator.cpp",),
+               (cuda / "emulator" / "driver.cpp",)]
+    jobs, objects = [], []
+    for i, src in enumerate(sources):
+        obj = out_dir / f"{i}.o"
+        objects.append(str(obj))
+        jobs.append(subprocess.Popen([cxx, *flags, "-c", *map(str, src), "-o", str(obj)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+    for job in jobs:
+        log = job.communicate(timeout=600)[0]
+        assert job.returncode == 0, log
+    exe = out_dir / "asan_driver"
+    link = subprocess.run([cxx, "-fsanitize=address", *objects, "-o", str(exe)],
+                          check=False, capture_output=True, text=True)
+    if link.returncode != 0:
+        pytest.skip(f"AddressSanitizer is not available: {link.stderr[-500:]}")
+    return exe
+
+
+@pytest.fixture(scope="module")
+def asan_driver(tmp_path_factory):
+    return _compile_asan_driver(tmp_path_factory.mktemp("asan"))
+
+
+def _run_driver(exe, *args):
+    env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
+    return subprocess.run([str(exe), *args], check=False, capture_output=True, text=True, env=env,
+                          timeout=300)
+
+
+def test_kernels_run_clean_under_address_sanitizer(asan_driver):
+    r = _run_driver(asan_driver)
+    assert r.returncode == 0, r.stderr[-3000:]
+    assert "kernels: ok" in r.stdout
+    assert "ERROR: AddressSanitizer" not in r.stderr
+
+
+def test_out_of_range_write_is_caught_by_address_sanitizer(asan_driver):
+    r = _run_driver(asan_driver, "out_of_range")
+    assert r.returncode != 0
+    assert "heap-buffer-overflow" in r.stderr
+    assert "not caught" not in r.stdout
+
+
+def test_kernels_from_several_host_threads_run_one_grid_at_a_time():
+    # The bindings release the GIL; the emulator serialises the grids.
+    from concurrent.futures import ThreadPoolExecutor
+
+    x = np.arange(1000.0)
+    with ThreadPoolExecutor(4) as pool:
+        sums = list(pool.map(lambda _: _cuda_emulated.selftest.block_sum(x, True), range(16)))
+    assert sums == [x.sum()] * 16
