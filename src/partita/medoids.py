@@ -622,6 +622,15 @@ class CLARA(_MedoidsBase):
         The full-data loss of every round's medoids.
     effective_metric_params_ : dict
         As for :class:`KMedoids`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from partita import CLARA
+    >>> X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
+    >>> clara = CLARA(n_clusters=2, random_state=0).fit(X)
+    >>> clara.medoid_indices_.tolist(), clara.labels_.tolist()
+    ([1, 4], [0, 0, 0, 1, 1, 1])
     """
 
     _parameter_constraints = {
@@ -805,6 +814,14 @@ class CLARANS(_MedoidsBase):
 
     CLARANS has no ``converged_``: a restart always ends on its own rule (``max_neighbors``
     rejected candidates in a row), never on an iteration cap.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from partita import CLARANS
+    >>> X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
+    >>> CLARANS(n_clusters=2, random_state=0).fit(X).labels_.tolist()
+    [0, 0, 0, 1, 1, 1]
     """
 
     _parameter_constraints = {
