@@ -125,7 +125,13 @@ void register_types(py::module_& m) {
                                "slot of every point's nearest medoid")
         .def_readonly("loss", &Result::loss, "weighted total distance to the nearest medoids")
         .def_readonly("n_iter", &Result::n_iter, "passes, swaps or candidates examined")
-        .def_readonly("n_swaps", &Result::n_swaps);
+        .def_readonly("n_swaps", &Result::n_swaps)
+        .def_readonly("converged", &Result::converged,
+                      "whether the last pass found nothing left to improve (not stopped by max_iter)")
+        .def_property_readonly("pass_loss", [](const Result& r) { return to_numpy(r.pass_loss); },
+                               "loss after every pass (iteration)")
+        .def_property_readonly("pass_swaps", [](const Result& r) { return to_numpy(r.pass_swaps); },
+                               "medoid changes made in every pass (iteration)");
     py::class_<Labelling>(m, "Labelling", "Every point's nearest medoid.")
         .def_property_readonly("labels", [](const Labelling& r) { return to_numpy(r.labels); })
         .def_readonly("loss", &Labelling::loss, "weighted total distance to the nearest medoids");

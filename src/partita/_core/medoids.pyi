@@ -48,6 +48,12 @@ class Result:
     def n_iter(self) -> int: ...  # passes, swaps or candidates examined
     @property
     def n_swaps(self) -> int: ...
+    @property
+    def converged(self) -> bool: ...  # the last pass found nothing to improve (not max_iter)
+    @property
+    def pass_loss(self) -> npt.NDArray[np.float64]: ...  # loss after every pass (iteration)
+    @property
+    def pass_swaps(self) -> npt.NDArray[np.int64]: ...  # medoid changes in every pass
 
 class Labelling:
     """Every point's nearest medoid."""

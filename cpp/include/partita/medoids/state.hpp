@@ -30,6 +30,12 @@ struct Result {
     double loss = 0.0;                  // weighted total deviation
     index_t n_iter = 0;
     index_t n_swaps = 0;
+    // True when the last pass (iteration) found nothing left to improve; false when max_iter
+    // ended the search first (or max_iter = 0 skipped it).
+    bool converged = false;
+    // Loss after, and swaps (medoid changes) made in, every pass, for verbose output.
+    std::vector<double> pass_loss;
+    std::vector<index_t> pass_swaps;
 };
 
 namespace detail {
@@ -215,16 +221,25 @@ Result single_medoid(const Src& src, index_t incumbent, const double* w, index_t
             if (j != incumbent && sums[j] < sums[best]) best = j;
         r.n_iter = 1;
         r.n_swaps = best != incumbent;
+        r.converged = true;  // the exact optimum
     }
     r.medoids = {best};
     r.loss = sums[best];
+    if (max_iter > 0) {
+        r.pass_loss = {r.loss};
+        r.pass_swaps = {r.n_swaps};
+    }
     return r;
 }
 
 template <class T>
 Result finish(std::vector<index_t> med, const Assignment<T>& a, double loss, index_t n_iter,
-              index_t n_swaps) {
+              index_t n_swaps, bool converged = false, std::vector<double> pass_loss = {},
+              std::vector<index_t> pass_swaps = {}) {
     Result r;
+    r.converged = converged;
+    r.pass_loss = std::move(pass_loss);
+    r.pass_swaps = std::move(pass_swaps);
     r.medoids = std::move(med);
     r.labels = a.near_i;
     r.loss = loss;
