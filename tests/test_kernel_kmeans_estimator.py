@@ -167,3 +167,41 @@ def test_pickle_deepcopy_and_joblib_round_trips(gram, dtype, tmp_path):
     np.testing.assert_array_equal(est.predict(X), est.labels_)
     for copy_ in _pickle_round_trips(KernelKMeans(3, gram=gram), tmp_path):
         assert copy_.get_params() == KernelKMeans(3, gram=gram).get_params()
+
+
+# ---- foreign arrays and a distance matrix given as features ---------------------------------------
+
+def test_dlpack_only_input_is_accepted_and_float32_kept():
+    from conftest import DLPackOnly
+
+    X = blobs(n=120).astype(np.float32)
+    ref = KernelKMeans(3, random_state=0).fit(X)
+    est = KernelKMeans(3, random_state=0).fit(DLPackOnly(X))
+    np.testing.assert_array_equal(est.labels_, ref.labels_)
+    assert est.transform(DLPackOnly(X)).dtype == np.float32
+    np.testing.assert_array_equal(est.predict(DLPackOnly(X)), ref.labels_)
+
+
+def test_estimator_runs_with_array_api_dispatch():
+    from conftest import run_with_array_api_dispatch
+
+    out = run_with_array_api_dispatch("""
+        from conftest import DLPackOnly
+        from partita import KernelKMeans
+        X = np.random.RandomState(0).rand(60, 3).astype(np.float32)
+        for data in (X, DLPackOnly(X)):
+            est = KernelKMeans(3, random_state=0).fit(data)
+            assert est.transform(data).dtype == np.float32
+        print("ok")
+    """)
+    assert out.strip().endswith("ok")
+
+
+def test_distance_matrix_given_as_features_warns():
+    from sklearn.metrics import pairwise_distances
+
+    D = pairwise_distances(blobs(n=40))
+    with pytest.warns(UserWarning, match="looks like a distance matrix"):
+        KernelKMeans(3, random_state=0).fit(D)
+    # A Gram matrix with kernel="precomputed" is what that input should have been: no warning.
+    KernelKMeans(3, kernel="precomputed", random_state=0).fit(pairwise_kernels(blobs(n=40)))

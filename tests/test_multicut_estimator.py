@@ -150,3 +150,25 @@ def test_set_output_is_not_advertised_without_transform():
     # none (affinity is its own method).
     assert not hasattr(DenseMulticut(), "transform")
     assert not hasattr(DenseMulticut(), "set_output")
+
+
+# ---- foreign arrays and a distance matrix given as features ---------------------------------------
+
+def test_dlpack_only_input_is_accepted_and_float32_kept():
+    from conftest import DLPackOnly
+
+    X = embeddings(120, 8, seed=0)[0].astype(np.float32)
+    ref = DenseMulticut(offset=0.3).fit(X)
+    est = DenseMulticut(offset=0.3).fit(DLPackOnly(X))
+    np.testing.assert_array_equal(est.labels_, ref.labels_)
+    np.testing.assert_array_equal(est.predict(DLPackOnly(X)), ref.labels_)
+    assert multicut.multicut_objective(DLPackOnly(X), ref.labels_, offset=0.3) == pytest.approx(
+        ref.objective_)
+
+
+def test_distance_matrix_given_as_features_warns():
+    from sklearn.metrics import pairwise_distances
+
+    D = pairwise_distances(embeddings(30, 4, seed=1)[0])
+    with pytest.warns(UserWarning, match="looks like a distance matrix"):
+        DenseMulticut(offset=0.5).fit(D)

@@ -28,6 +28,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _core, _validation
 from ._backend import n_threads, resolve_device
 from ._validation import (
+    as_numpy,
+    warn_if_distance_matrix,
     Integer,
     Options,
     Real,
@@ -263,9 +265,14 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         return hasattr(self, "_centre_labels")
 
     def _validate_X(self, X, reset):
-        return validate_data(self, X, reset=reset, accept_sparse=False,
-                             dtype=[np.float64, np.float32], order="C", ensure_min_samples=1,
-                             ensure_all_finite=self.kernel != "precomputed")
+        X = validate_data(self, as_numpy(X), reset=reset, accept_sparse=False,
+                          dtype=[np.float64, np.float32], order="C", ensure_min_samples=1,
+                          ensure_all_finite=self.kernel != "precomputed")
+        if reset and self.kernel != "precomputed":
+            warn_if_distance_matrix(
+                X, n_threads(self.n_jobs),
+                hint="A precomputed kernel (similarity) matrix goes with kernel='precomputed'.")
+        return X
 
     # ---- parameters -----------------------------------------------------------------------
 

@@ -21,6 +21,8 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from . import _core, _validation
 from ._backend import n_threads, resolve_device
 from ._validation import (
+    as_numpy,
+    warn_if_distance_matrix,
     Integer,
     Options,
     Real,
@@ -98,7 +100,8 @@ def multicut_objective(X, labels, *, offset=0.0, metric="dot", sample_weight=Non
     """
     offset = check_real(offset, "offset", min_value=0)
     check_choice(metric, "metric", _METRICS)
-    X = check_array(X, dtype=[np.float64, np.float32], order="C", ensure_min_samples=1)
+    X = check_array(as_numpy(X), dtype=[np.float64, np.float32], order="C",
+                    ensure_min_samples=1)
     _check_rows(X, metric)
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.shape[0] != X.shape[0]:
@@ -263,8 +266,13 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         return float(self.offset), int(self.n_neighbors), n_threads(self.n_jobs)
 
     def _validate_X(self, X, reset):
-        X = validate_data(self, X, reset=reset, accept_sparse=False,
+        X = validate_data(self, as_numpy(X), reset=reset, accept_sparse=False,
                           dtype=[np.float64, np.float32], order="C", ensure_min_samples=1)
+        if reset:
+            warn_if_distance_matrix(
+                X, n_threads(self.n_jobs),
+                hint="DenseMulticut takes feature vectors; their pairwise costs come from "
+                     "dot products (metric='dot') or cosines.")
         _check_rows(X, self.metric)
         return X
 
