@@ -1,5 +1,5 @@
 // A standalone program over the kernels' host interface. Built with AddressSanitizer over the
-// emulator (tests/test_cuda_emulator.py), it runs the kernels on small inputs under both schedules
+// emulator (tests/test_cuda_emulator.py), it runs the kernels on small inputs under the three schedules
 // (an out-of-range access aborts with ASan's report); built with nvcc, it is what
 // compute-sanitizer (memcheck, racecheck, synccheck) runs on the GPU (benchmarks/gpu.sh).
 // An argument runs one planted bug instead (selftest.hpp), which the checker must report:
@@ -49,8 +49,9 @@ int run_kernels() {
     for (auto& x : g) x = u(rng) - 0.5;
     std::vector<float> Cf(C.begin(), C.end());
 #ifdef PARTITA_CUDA_EMULATOR
-    for (auto s : {partita_emu::Schedule::forward, partita_emu::Schedule::reverse}) {
-        partita_emu::set_schedule(s);
+    for (auto s : {partita_emu::Schedule::forward, partita_emu::Schedule::reverse,
+                   partita_emu::Schedule::shuffled}) {
+        partita_emu::set_schedule(s, 1);
 #else
     {
 #endif

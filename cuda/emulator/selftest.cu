@@ -55,6 +55,17 @@ __global__ void shared_copy_kernel(const double* x, bool divergent, double* out)
     out[t] = buf[63 - t];
 }
 
+constexpr int neighbour_threads = 63;
+
+__global__ void neighbour_max_kernel(const double* x, bool with_barrier, double* out) {
+    __shared__ double buf[neighbour_threads];
+    const int t = threadIdx.x;
+    buf[t] = x[t];
+    if (with_barrier) __syncthreads();  // the planted bug: without it, a race on both sides
+    const double left = buf[t > 0 ? t - 1 : t], right = buf[t + 1 < neighbour_threads ? t + 1 : t];
+    out[t] = left > right ? left : right;
+}
+
 __global__ void fill_kernel(long long* out, int count) {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i < count) out[i] = i;  // count = n + 1 writes one entry past the buffer
@@ -81,6 +92,7 @@ __global__ void intrinsics_kernel(long long* out, int* counter) {
     row[8] = atomicCAS(counter + 2, 0, t + 1) == 0 ? 1 : 0;  // exactly one thread wins
     __syncthreads();
     row[9] = counter[0] * 1000 + counter[1];
+    row[10] = __shfl_xor_sync(0xffffffffu, t, 16, 16);  // width 16: an earlier segment only
 }
 
 }  // namespace
@@ -132,6 +144,17 @@ std::vector<double> shared_copy(const std::vector<double>& x, bool divergent) {
     dx.upload(x64.data(), 64);
     PARTITA_LAUNCH(shared_copy_kernel, 1, 64, 0, nullptr)(dx.get(), divergent, out.get());
     out.download(r.data(), 64);
+    return r;
+}
+
+std::vector<double> neighbour_max(const std::vector<double>& x, bool with_barrier) {
+    std::vector<double> xs(neighbour_threads, 0.0), r(neighbour_threads);
+    std::copy(x.begin(), x.begin() + std::min<std::size_t>(neighbour_threads, x.size()), xs.begin());
+    DeviceBuffer<double> dx(neighbour_threads), out(neighbour_threads);
+    dx.upload(xs.data(), neighbour_threads);
+    PARTITA_LAUNCH(neighbour_max_kernel, 1, neighbour_threads, 0, nullptr)(dx.get(), with_barrier,
+                                                                           out.get());
+    out.download(r.data(), neighbour_threads);
     return r;
 }
 

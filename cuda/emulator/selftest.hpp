@@ -22,6 +22,13 @@ std::vector<double> warp_sums_split(const std::vector<double>& x);
 // barrier sits in a branch only half of the block takes.
 std::vector<double> shared_copy(const std::vector<double>& x, bool divergent);
 
+// out[t] = max(x[t - 1], x[t + 1]) (clamped at the ends) for 63 threads through shared memory,
+// with or without the barrier between the writes and the reads. Without it, a thread that runs
+// before either neighbour still gets the right answer when the other neighbour holds the maximum,
+// as on data alternating 2, 1, 2, ...: forward and reverse orders both hide the race, a shuffled
+// order finds it.
+std::vector<double> neighbour_max(const std::vector<double>& x, bool with_barrier);
+
 // Writes i to out[i] for i < n (+1 with `past_end`) into an n-entry device buffer: the
 // out-of-range write only AddressSanitizer sees. Returns the sum of the n entries.
 long long fill_indices(int n, bool past_end);
@@ -30,6 +37,6 @@ long long fill_indices(int n, bool past_end);
 // memory, a partial-warp shuffle with a matching mask): one row of results per thread, see
 // tests/test_cuda_emulator.py for the expected values.
 std::vector<long long> intrinsics();
-constexpr int intrinsics_columns = 10;
+constexpr int intrinsics_columns = 11;
 
 }  // namespace partita_emu::selftest
