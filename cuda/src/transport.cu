@@ -32,8 +32,9 @@ __global__ void row_sweep_kernel(const T* __restrict__ C, long long ld, const do
             s += exp(x - mx);
         }
     }
-    // Butterfly: lanes a and b both form merge(a, b) with the same commutative operations, so
-    // every lane ends with the same value.
+    // Butterfly: after log2(32) steps every lane holds the merge of the whole warp; lane 0's is
+    // stored. (Partners need not agree to the last bit: nvcc may fuse a product and the sum
+    // into one fma, with the operands' roles swapped between the two lanes.)
     for (int offset = 16; offset > 0; offset >>= 1) {
         const double mo = __shfl_xor_sync(full_warp, mx, offset);
         const double so = __shfl_xor_sync(full_warp, s, offset);
