@@ -89,6 +89,10 @@ std::vector<double> row_sweep(const ArrayRef& C, const std::vector<double>& log_
         throw std::invalid_argument("log_b: expected B * m entries");
     if (g.size() != B * m) throw std::invalid_argument("g: expected B * m entries");
     if (!(eps > 0) || !std::isfinite(eps)) throw std::invalid_argument("eps must be positive");
+    // One block per warps_per_block rows and gridDim.x stops at 2^31 - 1: say so before
+    // allocating f, rather than fail the launch (or wrap the unsigned grid size) after.
+    if (C.dim(1) > 2147483647LL * warps_per_block)
+        throw std::invalid_argument("C: more rows than one launch covers");
     return C.dtype == DType::float32 ? sweep_typed<float>(C, log_a, log_b, g, eps, interrupted)
                                      : sweep_typed<double>(C, log_a, log_b, g, eps, interrupted);
 }
