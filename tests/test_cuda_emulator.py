@@ -19,6 +19,8 @@ order the converse; a read whose stale value is harmless when the partner on the
 written (a maximum of both neighbours) hides from both, and only an order that runs a thread
 before both its neighbours (shuffled) finds it. So, of the 5 in-process bugs: forward 4, reverse 3,
 forward and reverse together 4 (their sums differ), shuffled 5; the ASan build finds the sixth.
+Beyond the table, the emulator refuses a launch that a GPU refuses: a grid or block over CUDA's
+limits, more than 48 KiB of dynamic shared memory without the kernel attribute that allows it.
 Static __shared__ arrays are statics of the kernel in the emulator: a stale read sees what the
 previous block or launch left there (zero at first), not garbage as on a GPU, so the tests feed
 each launch data that differs from the last.
@@ -207,6 +209,14 @@ def test_out_of_range_write_is_caught_by_address_sanitizer(asan_driver):
     assert r.returncode != 0
     assert "heap-buffer-overflow" in r.stderr
     assert "not caught" not in r.stdout
+
+
+def test_over_48_kib_of_dynamic_shared_memory_needs_the_kernel_attribute():
+    # A GPU refuses such a launch unless cudaFuncSetAttribute raised the kernel's limit first.
+    with pytest.raises(RuntimeError, match=r"large_shared_kernel.*65536 bytes of dynamic shared "
+                                           r"memory, over the 49152"):
+        _cuda_emulated.selftest.large_shared_sum(set_attribute=False)
+    assert _cuda_emulated.selftest.large_shared_sum(set_attribute=True) == 8191 * 8192 // 2
 
 
 def test_the_shuffled_schedule_is_reproducible_from_its_seed():

@@ -372,7 +372,17 @@ void fail(const std::string& what) {
     throw Fault(what);
 }
 
-void run_grid(const char* name, dim3 grid, dim3 block, std::size_t shmem, KernelBody& body) {
+namespace {
+constexpr std::size_t default_dynamic_shared = 48 * 1024, max_dynamic_shared = 227 * 1024;
+std::mutex g_attribute_lock;
+std::unordered_map<KernelId, std::size_t>& dynamic_shared_allowed() {
+    static std::unordered_map<KernelId, std::size_t> m;
+    return m;
+}
+}  // namespace
+
+void run_grid(const char* name, KernelId kernel, dim3 grid, dim3 block, std::size_t shmem,
+              KernelBody& body) {
     // One grid at a time, whatever the host thread: the bindings release the GIL, and the
     // coordinates (threadIdx...) and the shared-memory statics are global.
     static std::mutex grid_lock;
@@ -392,8 +402,21 @@ void run_grid(const char* name, dim3 grid, dim3 block, std::size_t shmem, Kernel
                     std::to_string(grid.x) + "," + std::to_string(grid.y) + "," +
                     std::to_string(grid.z) + ") block (" + std::to_string(block.x) + "," +
                     std::to_string(block.y) + "," + std::to_string(block.z) + ")");
-    if (shmem > 227 * 1024)
+    if (shmem > max_dynamic_shared)
         throw Fault(std::string("kernel '") + name + "': too much dynamic shared memory");
+    if (shmem > default_dynamic_shared) {
+        std::size_t allowed = default_dynamic_shared;
+        {
+            std::lock_guard<std::mutex> lock(g_attribute_lock);
+            auto it = dynamic_shared_allowed().find(kernel);
+            if (it != dynamic_shared_allowed().end()) allowed = it->second;
+        }
+        if (shmem > allowed)
+            throw Fault(std::string("kernel '") + name + "': " + std::to_string(shmem) +
+                        " bytes of dynamic shared memory, over the " + std::to_string(allowed) +
+                        " that cudaFuncSetAttribute(cudaFuncAttributeMaxDynamicSharedMemorySize)"
+                        " allows");
+    }
     Block b;
     b.kernel = name;
     b.body = &body;
@@ -456,6 +479,14 @@ std::size_t device_memory() { return g_total; }
 }  // namespace partita_emu
 
 using partita_emu::record;
+
+cudaError_t partita_emu_set_max_dynamic_shared(void (*kernel)(), int bytes) {
+    if (bytes < 0 || std::size_t(bytes) > partita_emu::max_dynamic_shared)
+        return record(cudaErrorInvalidValue);
+    std::lock_guard<std::mutex> lock(partita_emu::g_attribute_lock);
+    partita_emu::dynamic_shared_allowed()[kernel] = std::size_t(bytes);
+    return cudaSuccess;
+}
 
 cudaError_t cudaGetDeviceCount(int* count) {
     *count = 1;

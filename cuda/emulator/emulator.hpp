@@ -106,7 +106,10 @@ struct KernelBody {
     virtual void run() = 0;
     virtual ~KernelBody() = default;
 };
-void run_grid(const char* name, dim3 grid, dim3 block, std::size_t shmem, KernelBody& body);
+// `kernel` identifies the kernel for its attributes (cudaFuncSetAttribute).
+using KernelId = void (*)();
+void run_grid(const char* name, KernelId kernel, dim3 grid, dim3 block, std::size_t shmem,
+              KernelBody& body);
 
 template <class... P>
 struct Launch {
@@ -123,7 +126,7 @@ struct Launch {
             Body(void (*k_)(P...), A&&... a_) : k(k_), args(std::forward<A>(a_)...) {}
             void run() override { std::apply(k, args); }  // each thread gets its own copies
         } body(kernel, std::forward<A>(a)...);
-        run_grid(name, grid, block, shmem, body);
+        run_grid(name, reinterpret_cast<KernelId>(kernel), grid, block, shmem, body);
     }
 };
 

@@ -66,6 +66,20 @@ __global__ void neighbour_max_kernel(const double* x, bool with_barrier, double*
     out[t] = left > right ? left : right;
 }
 
+constexpr int large_shared_entries = 8192;  // 64 KiB of long long
+
+__global__ void large_shared_kernel(long long* out) {
+    PARTITA_DYNAMIC_SHARED(long long, staged);
+    const int t = threadIdx.x;
+    for (int i = t; i < large_shared_entries; i += blockDim.x) staged[i] = i;
+    __syncthreads();
+    if (t == 0) {
+        long long s = 0;
+        for (int i = 0; i < large_shared_entries; ++i) s += staged[i];
+        *out = s;
+    }
+}
+
 __global__ void fill_kernel(long long* out, int count) {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i < count) out[i] = i;  // count = n + 1 writes one entry past the buffer
@@ -155,6 +169,20 @@ std::vector<double> neighbour_max(const std::vector<double>& x, bool with_barrie
     PARTITA_LAUNCH(neighbour_max_kernel, 1, neighbour_threads, 0, nullptr)(dx.get(), with_barrier,
                                                                            out.get());
     out.download(r.data(), neighbour_threads);
+    return r;
+}
+
+long long large_shared_sum(bool set_attribute) {
+    constexpr std::size_t bytes = large_shared_entries * sizeof(long long);
+    if (set_attribute)
+        check(cudaFuncSetAttribute(large_shared_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                   int(bytes)),
+              "cudaFuncSetAttribute");
+    DeviceBuffer<long long> out(1);
+    PARTITA_LAUNCH(large_shared_kernel, 1, 256, bytes, nullptr)(out.get());
+    partita::cuda::check_launch("large_shared_kernel");
+    long long r = 0;
+    out.download(&r, 1);
     return r;
 }
 

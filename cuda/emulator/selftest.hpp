@@ -29,6 +29,10 @@ std::vector<double> shared_copy(const std::vector<double>& x, bool divergent);
 // order finds it.
 std::vector<double> neighbour_max(const std::vector<double>& x, bool with_barrier);
 
+// Sum of 0..n-1 staged through 64 KiB of dynamic shared memory (one block of 256 threads); the
+// launch asks for more than 48 KiB, which needs cudaFuncSetAttribute first (`set_attribute`).
+long long large_shared_sum(bool set_attribute);
+
 // Writes i to out[i] for i < n (+1 with `past_end`) into an n-entry device buffer: the
 // out-of-range write only AddressSanitizer sees. Returns the sum of the n entries.
 long long fill_indices(int n, bool past_end);
