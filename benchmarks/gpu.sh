@@ -111,6 +111,8 @@ step sanitizer_memcheck_out_of_range 30 sanitize memcheck out_of_range
 step sanitizer_racecheck_missing_barrier 30 sanitize racecheck missing_barrier
 step sanitizer_synccheck_divergent_barrier 30 sanitize synccheck divergent_barrier
 step sanitizer_synccheck_divergent_shuffle 30 sanitize synccheck divergent_shuffle
+# The race that only the emulator's shuffled schedule finds: racecheck must find it too.
+step sanitizer_racecheck_two_sided_race 30 sanitize racecheck two_sided_race
 step bench 120 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_kernels.py "$WORK/bench.json"
 
 # One JSON: the steps (a clean kernel run must give 0, a planted bug 99), the test counts and

@@ -11,14 +11,18 @@ missing barrier, reads on both sides (max)        no       no       found     wr
 shuffle inside a divergent branch (half exits)    found    found    found     mask names an exited lane
 shuffles at two calls of an if / else             found    found    found     mask names a lane elsewhere
 barrier inside a divergent branch                 found    found    found     barrier not reached by all
+a barrier in each arm of an if / else             found    found    found     barrier at two call sites
+shuffle from a lane outside its mask              found    found    found     source lane not in the mask
 out-of-range write to a cudaMalloc'd buffer       ASan     ASan     ASan      heap-buffer-overflow
 ================================================  =======  =======  ========  ====================
 
 Forward order finds a thread that reads what a higher-numbered thread has yet to write, reverse
 order the converse; a read whose stale value is harmless when the partner on the other side has
 written (a maximum of both neighbours) hides from both, and only an order that runs a thread
-before both its neighbours (shuffled) finds it. So, of the 5 in-process bugs: forward 4, reverse 3,
-forward and reverse together 4 (their sums differ), shuffled 5; the ASan build finds the sixth.
+before both its neighbours (shuffled) finds it. So, of the 5 in-process bugs that
+test_planted_bug_counts_per_schedule counts: forward 4, reverse 3, forward and reverse together 4
+(their sums differ), shuffled 5; the two after them every schedule finds, and the ASan build the
+out-of-range write.
 Beyond the table, the emulator refuses a launch that a GPU refuses: a grid or block over CUDA's
 limits, more than 48 KiB of dynamic shared memory without the kernel attribute that allows it.
 Static __shared__ arrays are statics of the kernel in the emulator: a stale read sees what the
@@ -138,6 +142,20 @@ def test_divergent_barrier_is_reported_with_kernel_block_and_thread(emu):
     with pytest.raises(RuntimeError, match=r"kernel 'shared_copy_kernel' block \(0,0,0\) "
                                            r"thread \(\d+,0,0\): .*__syncthreads"):
         emu.selftest.shared_copy(np.arange(64.0), divergent=True)
+
+
+def test_a_barrier_reached_by_all_at_two_call_sites_is_reported(emu):
+    # Every thread reaches a __syncthreads, but half the block at each of two: undefined in CUDA.
+    with pytest.raises(RuntimeError, match=r"kernel 'barrier_sites_kernel' .*__syncthreads "
+                                           r"\(selftest.cu:\d+\) while thread \d+ waits at "
+                                           r"__syncthreads \(selftest.cu:\d+\)"):
+        emu.selftest.barrier_sites(np.arange(64.0))
+
+
+def test_a_shuffle_from_a_lane_outside_the_mask_is_reported(emu):
+    with pytest.raises(RuntimeError, match=r"kernel 'shuffle_source_kernel' .*__shfl_sync .*reads "
+                                           r"lane 20, which is not in the mask"):
+        emu.selftest.shuffle_source(np.arange(64.0))
 
 
 def test_intrinsics(emu):

@@ -33,6 +33,8 @@ void register_emulator(py::module_& m) {
     s.def("warp_sums", &st::warp_sums, py::arg("x"), py::arg("divergent"));
     s.def("warp_sums_split", &st::warp_sums_split, py::arg("x"));
     s.def("shared_copy", &st::shared_copy, py::arg("x"), py::arg("divergent"));
+    s.def("barrier_sites", &st::barrier_sites, py::arg("x"));
+    s.def("shuffle_source", &st::shuffle_source, py::arg("x"));
     s.def("large_shared_sum", &st::large_shared_sum, py::arg("set_attribute"));
     s.def("neighbour_max", &st::neighbour_max, py::arg("x"), py::arg("with_barrier"));
     s.def("intrinsics", [] {

@@ -66,6 +66,25 @@ __global__ void neighbour_max_kernel(const double* x, bool with_barrier, double*
     out[t] = left > right ? left : right;
 }
 
+__global__ void barrier_sites_kernel(const double* x, double* out) {
+    __shared__ double buf[64];
+    const int t = threadIdx.x;
+    buf[t] = x[t];
+    if (t < 32) {  // the planted bug: two barriers, each reached by half of the block
+        __syncthreads();
+    } else {
+        __syncthreads();
+    }
+    out[t] = buf[63 - t];
+}
+
+__global__ void shuffle_source_kernel(const double* x, double* out) {
+    const int t = threadIdx.x, lane = t % 32;
+    double v = x[t];
+    if (lane < 16) v = __shfl_sync(0x0000ffffu, v, 20);  // the planted bug: lane 20 is not named
+    out[t] = v;
+}
+
 constexpr int large_shared_entries = 8192;  // 64 KiB of long long
 
 __global__ void large_shared_kernel(long long* out) {
@@ -170,6 +189,31 @@ std::vector<double> neighbour_max(const std::vector<double>& x, bool with_barrie
                                                                            out.get());
     out.download(r.data(), neighbour_threads);
     return r;
+}
+
+// One block of 64 threads over x (padded with zeros): out[0].
+template <class Launch>
+double run_64(const std::vector<double>& x, Launch launch) {
+    std::vector<double> x64(64, 0.0), r(64);
+    std::copy(x.begin(), x.begin() + std::min<std::size_t>(64, x.size()), x64.begin());
+    DeviceBuffer<double> dx(64), out(64);
+    dx.upload(x64.data(), 64);
+    launch(dx.get(), out.get());
+    partita::cuda::check_launch("selftest");
+    out.download(r.data(), 64);
+    return r[0];
+}
+
+double barrier_sites(const std::vector<double>& x) {
+    return run_64(x, [](const double* dx, double* out) {
+        PARTITA_LAUNCH(barrier_sites_kernel, 1, 64, 0, nullptr)(dx, out);
+    });
+}
+
+double shuffle_source(const std::vector<double>& x) {
+    return run_64(x, [](const double* dx, double* out) {
+        PARTITA_LAUNCH(shuffle_source_kernel, 1, 64, 0, nullptr)(dx, out);
+    });
 }
 
 long long large_shared_sum(bool set_attribute) {

@@ -33,6 +33,12 @@ std::vector<double> neighbour_max(const std::vector<double>& x, bool with_barrie
 // launch asks for more than 48 KiB, which needs cudaFuncSetAttribute first (`set_attribute`).
 long long large_shared_sum(bool set_attribute);
 
+// Planted misuses the emulator must report: `barrier_sites` has every thread reach a barrier,
+// half the block at one __syncthreads and half at another (if / else); `shuffle_source` has the
+// lower half-warp, with a mask naming only itself, read lane 20.
+double barrier_sites(const std::vector<double>& x);
+double shuffle_source(const std::vector<double>& x);
+
 // Writes i to out[i] for i < n (+1 with `past_end`) into an n-entry device buffer: the
 // out-of-range write only AddressSanitizer sees. Returns the sum of the n entries.
 long long fill_indices(int n, bool past_end);
