@@ -1,6 +1,6 @@
 """The compiled CUDA modules the GPU-kernel tests run on: partita._cuda_emulated (the kernels on
-the CPU emulator of thread blocks) under its three thread schedules (shuffled with a fixed seed), and the real partita._cuda when
-a GPU is usable. A test takes ``backend`` from ``CUDA_BACKENDS`` and calls ``backend.module()``.
+the CPU emulator of thread blocks) under its three thread schedules (shuffled with a fixed seed),
+and the real partita._cuda when a GPU is usable. A test takes ``backend`` from ``CUDA_BACKENDS`` and calls ``backend.module()``.
 """
 import pytest
 

@@ -3,18 +3,18 @@ must catch.
 
 Planted bugs (partita._cuda_emulated.selftest, cuda/emulator/selftest.cu) and what finds them:
 
-================================================  =======  =======  ========  ====================
+================================================  =======  =======  ========  ======================
 bug                                               forward  reverse  shuffled  how
-================================================  =======  =======  ========  ====================
+================================================  =======  =======  ========  ======================
 missing barrier in a shared-memory reduction      found    no       found     wrong sum
 missing barrier, reads on both sides (max)        no       no       found     wrong maxima
-shuffle inside a divergent branch (half exits)    found    found    found     mask names an exited lane
-shuffles at two calls of an if / else             found    found    found     mask names a lane elsewhere
-barrier inside a divergent branch                 found    found    found     barrier not reached by all
-a barrier in each arm of an if / else             found    found    found     barrier at two call sites
-shuffle from a lane outside its mask              found    found    found     source lane not in the mask
+shuffle inside a divergent branch (half exits)    found    found    found     exited lane in mask
+shuffles at two calls of an if / else             found    found    found     lane elsewhere in mask
+barrier inside a divergent branch                 found    found    found     not reached by all
+a barrier in each arm of an if / else             found    found    found     two call sites
+shuffle from a lane outside its mask              found    found    found     source not in mask
 out-of-range write to a cudaMalloc'd buffer       ASan     ASan     ASan      heap-buffer-overflow
-================================================  =======  =======  ========  ====================
+================================================  =======  =======  ========  ======================
 
 Forward order finds a thread that reads what a higher-numbered thread has yet to write, reverse
 order the converse; a read whose stale value is harmless when the partner on the other side has

@@ -6,7 +6,8 @@ its device pointer, shape, strides (in elements) and dtype, and read it where it
 pending work on the array is waited for first: the interface's ``stream`` is synchronised, and
 DLPack is asked to order its work before the legacy default stream, on which partita's kernels
 run. An interface of version 2 (PyTorch's) names no stream, so an array that offers DLPack as well
-is read through DLPack. Anything else goes through ``numpy.asarray`` and is copied to the device once by the kernel.
+is read through DLPack. Anything else goes through ``numpy.asarray`` and is copied to the device
+once by the kernel.
 
 Python validates here; ``partita._cuda.ArrayRef`` (built by :meth:`DeviceArray.array_ref`)
 carries the result to C++.
