@@ -104,6 +104,32 @@ def test_assign_rejects_bad_input(backend):
         mod.medoids.assign(D.astype(np.int64), np.array([0]))
 
 
+@pytest.mark.parametrize("backend", EMULATED_BACKENDS[:1])
+def test_assign_indexes_past_two_to_the_31_entries(backend):
+    # Entry (j, o) of an n x n matrix is at j * n + o, past 2^31 in the last rows for n > 46341:
+    # 32-bit index arithmetic would read elsewhere. The 10 GB matrix is a lazily mapped region
+    # of which only the medoids' rows are ever touched (written here, read by the kernel).
+    import mmap
+
+    mod = backend.module()
+    n = 50_000
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_NORESERVE", 0)
+    try:
+        region = mmap.mmap(-1, n * n * 4, flags=flags)
+    except (OSError, OverflowError, ValueError):
+        pytest.skip("no 10 GB of address space to map")
+    D = np.frombuffer(region, dtype=np.float32).reshape(n, n)
+    med = np.array([n - 1, 7])
+    rows = np.random.default_rng(0).random((2, n)).astype(np.float32) + 0.5
+    rows[0, n - 1] = rows[1, 7] = 0
+    D[med] = rows
+    ref = mod.ArrayRef(D.ctypes.data, [n, n], [n, 1], mod.DType.float32, True)
+    a = mod.medoids.assign(ref, med)
+    np.testing.assert_array_equal(a.near_i, np.argmin(rows, axis=0))
+    np.testing.assert_array_equal(a.near_d, rows.min(axis=0))
+    np.testing.assert_array_equal(a.seco_d, rows.max(axis=0))
+
+
 @pytest.mark.parametrize("backend", EMULATED_BACKENDS)
 def test_an_allocation_beyond_free_device_memory_is_a_memory_error(backend):
     mod = backend.module()
