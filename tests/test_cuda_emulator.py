@@ -3,20 +3,31 @@ must catch.
 
 Planted bugs (partita._cuda_emulated.selftest, cuda/emulator/selftest.cu) and what finds them:
 
-================================================  =========  =========  =======================
-bug                                               forward    reverse    how
-================================================  =========  =========  =======================
-missing barrier in a shared-memory reduction      found      not found  wrong sum; schedules differ
-shuffle inside a divergent branch (half exits)    found      found      mask names an exited lane
-shuffles at two calls of an if / else             found      found      mask names a lane elsewhere
-barrier inside a divergent branch                 found      found      barrier not reached by all
-out-of-range write to a cudaMalloc'd buffer       ASan       ASan       heap-buffer-overflow
-================================================  =========  =========  =======================
+================================================  =======  =======  ========  ======================
+bug                                               forward  reverse  shuffled  how
+================================================  =======  =======  ========  ======================
+missing barrier in a shared-memory reduction      found    no       found     wrong sum
+missing barrier, reads on both sides (max)        no       no       found     wrong maxima
+shuffle inside a divergent branch (half exits)    found    found    found     exited lane in mask
+shuffles at two calls of an if / else             found    found    found     lane elsewhere in mask
+barrier inside a divergent branch                 found    found    found     not reached by all
+a barrier in each arm of an if / else             found    found    found     two call sites
+shuffle from a lane outside its mask              found    found    found     source not in mask
+out-of-range write to a cudaMalloc'd buffer       ASan     ASan     ASan      heap-buffer-overflow
+================================================  =======  =======  ========  ======================
 
-So the forward schedule alone finds 4 of the 4 in-process bugs, the reverse schedule 3 of 4 (in
-reverse order every thread of a tree reduction runs after its partners, so the race happens to
-read finished values), both together 4 of 4 (their results differ), and the ASan build the
-fifth.
+Forward order finds a thread that reads what a higher-numbered thread has yet to write, reverse
+order the converse; a read whose stale value is harmless when the partner on the other side has
+written (a maximum of both neighbours) hides from both, and only an order that runs a thread
+before both its neighbours (shuffled) finds it. So, of the 5 in-process bugs that
+test_planted_bug_counts_per_schedule counts: forward 4, reverse 3, forward and reverse together 4
+(their sums differ), shuffled 5; the two after them every schedule finds, and the ASan build the
+out-of-range write.
+Beyond the table, the emulator refuses a launch that a GPU refuses: a grid or block over CUDA's
+limits, more than 48 KiB of dynamic shared memory without the kernel attribute that allows it.
+Static __shared__ arrays are statics of the kernel in the emulator: a stale read sees what the
+previous block or launch left there (zero at first), not garbage as on a GPU, so the tests feed
+each launch data that differs from the last.
 """
 import os
 import shutil
@@ -33,7 +44,7 @@ pytestmark = [
                        reason="partita._cuda_emulated not built (PARTITA_CUDA_EMULATOR=ON)"),
 ]
 
-SCHEDULES = ["forward", "reverse"]
+SCHEDULES = ["forward", "reverse", "shuffled"]
 REPO = Path(__file__).resolve().parents[1]
 
 
@@ -57,10 +68,23 @@ def raises_fault(fn):
     return False
 
 
+_launches = iter(range(1, 10**9))
+
+
+def two_sided_race_found(emu):
+    # Data alternating 2, 1, 2, ... and larger at every call, so that a stale read sees the
+    # smaller values of the previous launch (or zero): harmless when either neighbour is fresh.
+    x = np.where(np.arange(63) % 2 == 0, 2.0, 1.0) * next(_launches)
+    want = np.maximum(np.r_[x[0], x[:-1]], np.r_[x[1:], x[-1]])
+    return not all(np.array_equal(emu.selftest.neighbour_max(x * (1 + i / 64), False),
+                                  want * (1 + i / 64)) for i in range(4))
+
+
 def planted_bugs_found(emu):
     x = np.arange(64.0)
     return {
         "missing barrier": missing_barrier_found(emu),
+        "two-sided race": two_sided_race_found(emu),
         "divergent shuffle": raises_fault(lambda: emu.selftest.warp_sums(x, divergent=True)),
         "split shuffle": raises_fault(lambda: emu.selftest.warp_sums_split(x)),
         "divergent barrier": raises_fault(lambda: emu.selftest.shared_copy(x, divergent=True)),
@@ -75,7 +99,9 @@ def test_planted_bug_counts_per_schedule():
     _cuda_emulated.set_schedule(_cuda_emulated.Schedule.forward)
     assert sum(found["forward"].values()) == 4
     assert sum(found["reverse"].values()) == 3
+    assert sum(found["shuffled"].values()) == 5
     assert not found["reverse"]["missing barrier"]
+    assert not found["forward"]["two-sided race"] and not found["reverse"]["two-sided race"]
     # The two schedules together: results differ, so the missing barrier is found.
     x = np.arange(1000.0)
     sums = []
@@ -93,6 +119,9 @@ def test_correct_kernels_raise_nothing_and_agree(emu):
     np.testing.assert_array_equal(emu.selftest.warp_sums(x64, divergent=False),
                                   [x64[:32].sum(), x64[32:].sum()])
     np.testing.assert_array_equal(emu.selftest.shared_copy(x64, divergent=False), x64[::-1])
+    x63 = np.random.default_rng(1).random(63)
+    np.testing.assert_array_equal(emu.selftest.neighbour_max(x63, with_barrier=True),
+                                  np.maximum(np.r_[x63[0], x63[:-1]], np.r_[x63[1:], x63[-1]]))
     assert emu.selftest.fill_indices(100) == 4950
 
 
@@ -115,6 +144,20 @@ def test_divergent_barrier_is_reported_with_kernel_block_and_thread(emu):
         emu.selftest.shared_copy(np.arange(64.0), divergent=True)
 
 
+def test_a_barrier_reached_by_all_at_two_call_sites_is_reported(emu):
+    # Every thread reaches a __syncthreads, but half the block at each of two: undefined in CUDA.
+    with pytest.raises(RuntimeError, match=r"kernel 'barrier_sites_kernel' .*__syncthreads "
+                                           r"\(selftest.cu:\d+\) while thread \d+ waits at "
+                                           r"__syncthreads \(selftest.cu:\d+\)"):
+        emu.selftest.barrier_sites(np.arange(64.0))
+
+
+def test_a_shuffle_from_a_lane_outside_the_mask_is_reported(emu):
+    with pytest.raises(RuntimeError, match=r"kernel 'shuffle_source_kernel' .*__shfl_sync .*reads "
+                                           r"lane 20, which is not in the mask"):
+        emu.selftest.shuffle_source(np.arange(64.0))
+
+
 def test_intrinsics(emu):
     r = emu.selftest.intrinsics()
     t = np.arange(64)
@@ -129,6 +172,8 @@ def test_intrinsics(emu):
     np.testing.assert_array_equal(r[:, 7], (63 - t) ** 2)  # dynamic shared memory
     assert r[:, 8].sum() == 1  # atomicCAS: one winner
     assert (r[:, 9] == 64 * 1000 + 63).all()  # atomicAdd, atomicMax
+    # __shfl_xor_sync over 16-lane segments: the upper half reads the lower, not the converse
+    np.testing.assert_array_equal(r[:, 10], np.where(lane < 16, t, t - 16))
 
 
 def _compile_asan_driver(out_dir):
@@ -182,6 +227,25 @@ def test_out_of_range_write_is_caught_by_address_sanitizer(asan_driver):
     assert r.returncode != 0
     assert "heap-buffer-overflow" in r.stderr
     assert "not caught" not in r.stdout
+
+
+def test_over_48_kib_of_dynamic_shared_memory_needs_the_kernel_attribute():
+    # A GPU refuses such a launch unless cudaFuncSetAttribute raised the kernel's limit first.
+    with pytest.raises(RuntimeError, match=r"large_shared_kernel.*65536 bytes of dynamic shared "
+                                           r"memory, over the 49152"):
+        _cuda_emulated.selftest.large_shared_sum(set_attribute=False)
+    assert _cuda_emulated.selftest.large_shared_sum(set_attribute=True) == 8191 * 8192 // 2
+
+
+def test_the_shuffled_schedule_is_reproducible_from_its_seed():
+    x = np.arange(1000.0)
+    sums = []
+    for seed in (7, 7, 8):
+        _cuda_emulated.set_schedule(_cuda_emulated.Schedule.shuffled, seed)
+        sums.append(_cuda_emulated.selftest.block_sum(x, with_barrier=False))
+    _cuda_emulated.set_schedule(_cuda_emulated.Schedule.forward)
+    assert sums[0] == sums[1] != x.sum()
+    assert sums[2] != x.sum()
 
 
 def test_kernels_from_several_host_threads_run_one_grid_at_a_time():

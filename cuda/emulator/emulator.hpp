@@ -7,11 +7,14 @@
 // waiting collectives are checked and released:
 //   - __syncthreads must be reached by every thread of the block at the same call;
 //   - a warp collective's mask must name only threads waiting at that same call, with that mask.
-// Fibers run between two synchronisation points in forward or reverse thread order (the
-// schedule): a kernel missing a barrier reads shared memory before or after it is written, and
-// its results differ between the two schedules. Forward order exposes a thread that reads what a
-// higher-numbered thread has yet to write (a tree reduction without its barrier), reverse order
-// the converse; the tests run both. Device memory is exact-size host memory, so an
+// Fibers run between two synchronisation points in forward, reverse or shuffled (seeded random)
+// thread order, and the blocks of a grid likewise (the schedule): a kernel missing a barrier
+// reads shared memory before or after it is written, and its results differ between schedules.
+// Forward order exposes a thread that reads what a higher-numbered thread has yet to write (a
+// tree reduction without its barrier), reverse order the converse, shuffled order also a thread
+// that reads both sides when either fresh side would hide the race; the tests run all three.
+// Static __shared__ arrays are statics of the kernel, so a stale read sees the previous block's
+// or launch's values (zero at first), never a GPU's garbage. Device memory is exact-size host memory, so an
 // AddressSanitizer build reports out-of-range accesses. A fault throws partita_emu::Fault, which
 // names the kernel, the block and the thread.
 #pragma once
@@ -103,7 +106,10 @@ struct KernelBody {
     virtual void run() = 0;
     virtual ~KernelBody() = default;
 };
-void run_grid(const char* name, dim3 grid, dim3 block, std::size_t shmem, KernelBody& body);
+// `kernel` identifies the kernel for its attributes (cudaFuncSetAttribute).
+using KernelId = void (*)();
+void run_grid(const char* name, KernelId kernel, dim3 grid, dim3 block, std::size_t shmem,
+              KernelBody& body);
 
 template <class... P>
 struct Launch {
@@ -120,7 +126,7 @@ struct Launch {
             Body(void (*k_)(P...), A&&... a_) : k(k_), args(std::forward<A>(a_)...) {}
             void run() override { std::apply(k, args); }  // each thread gets its own copies
         } body(kernel, std::forward<A>(a)...);
-        run_grid(name, grid, block, shmem, body);
+        run_grid(name, reinterpret_cast<KernelId>(kernel), grid, block, shmem, body);
     }
 };
 

@@ -55,6 +55,50 @@ __global__ void shared_copy_kernel(const double* x, bool divergent, double* out)
     out[t] = buf[63 - t];
 }
 
+constexpr int neighbour_threads = 63;
+
+__global__ void neighbour_max_kernel(const double* x, bool with_barrier, double* out) {
+    __shared__ double buf[neighbour_threads];
+    const int t = threadIdx.x;
+    buf[t] = x[t];
+    if (with_barrier) __syncthreads();  // the planted bug: without it, a race on both sides
+    const double left = buf[t > 0 ? t - 1 : t], right = buf[t + 1 < neighbour_threads ? t + 1 : t];
+    out[t] = left > right ? left : right;
+}
+
+__global__ void barrier_sites_kernel(const double* x, double* out) {
+    __shared__ double buf[64];
+    const int t = threadIdx.x;
+    buf[t] = x[t];
+    if (t < 32) {  // the planted bug: two barriers, each reached by half of the block
+        __syncthreads();
+    } else {
+        __syncthreads();
+    }
+    out[t] = buf[63 - t];
+}
+
+__global__ void shuffle_source_kernel(const double* x, double* out) {
+    const int t = threadIdx.x, lane = t % 32;
+    double v = x[t];
+    if (lane < 16) v = __shfl_sync(0x0000ffffu, v, 20);  // the planted bug: lane 20 is not named
+    out[t] = v;
+}
+
+constexpr int large_shared_entries = 8192;  // 64 KiB of long long
+
+__global__ void large_shared_kernel(long long* out) {
+    PARTITA_DYNAMIC_SHARED(long long, staged);
+    const int t = threadIdx.x;
+    for (int i = t; i < large_shared_entries; i += blockDim.x) staged[i] = i;
+    __syncthreads();
+    if (t == 0) {
+        long long s = 0;
+        for (int i = 0; i < large_shared_entries; ++i) s += staged[i];
+        *out = s;
+    }
+}
+
 __global__ void fill_kernel(long long* out, int count) {
     const int i = blockIdx.x * blockDim.x + threadIdx.x;
     if (i < count) out[i] = i;  // count = n + 1 writes one entry past the buffer
@@ -81,6 +125,7 @@ __global__ void intrinsics_kernel(long long* out, int* counter) {
     row[8] = atomicCAS(counter + 2, 0, t + 1) == 0 ? 1 : 0;  // exactly one thread wins
     __syncthreads();
     row[9] = counter[0] * 1000 + counter[1];
+    row[10] = __shfl_xor_sync(0xffffffffu, t, 16, 16);  // width 16: an earlier segment only
 }
 
 }  // namespace
@@ -132,6 +177,56 @@ std::vector<double> shared_copy(const std::vector<double>& x, bool divergent) {
     dx.upload(x64.data(), 64);
     PARTITA_LAUNCH(shared_copy_kernel, 1, 64, 0, nullptr)(dx.get(), divergent, out.get());
     out.download(r.data(), 64);
+    return r;
+}
+
+std::vector<double> neighbour_max(const std::vector<double>& x, bool with_barrier) {
+    std::vector<double> xs(neighbour_threads, 0.0), r(neighbour_threads);
+    std::copy(x.begin(), x.begin() + std::min<std::size_t>(neighbour_threads, x.size()), xs.begin());
+    DeviceBuffer<double> dx(neighbour_threads), out(neighbour_threads);
+    dx.upload(xs.data(), neighbour_threads);
+    PARTITA_LAUNCH(neighbour_max_kernel, 1, neighbour_threads, 0, nullptr)(dx.get(), with_barrier,
+                                                                           out.get());
+    out.download(r.data(), neighbour_threads);
+    return r;
+}
+
+// One block of 64 threads over x (padded with zeros): out[0].
+template <class Launch>
+double run_64(const std::vector<double>& x, Launch launch) {
+    std::vector<double> x64(64, 0.0), r(64);
+    std::copy(x.begin(), x.begin() + std::min<std::size_t>(64, x.size()), x64.begin());
+    DeviceBuffer<double> dx(64), out(64);
+    dx.upload(x64.data(), 64);
+    launch(dx.get(), out.get());
+    partita::cuda::check_launch("selftest");
+    out.download(r.data(), 64);
+    return r[0];
+}
+
+double barrier_sites(const std::vector<double>& x) {
+    return run_64(x, [](const double* dx, double* out) {
+        PARTITA_LAUNCH(barrier_sites_kernel, 1, 64, 0, nullptr)(dx, out);
+    });
+}
+
+double shuffle_source(const std::vector<double>& x) {
+    return run_64(x, [](const double* dx, double* out) {
+        PARTITA_LAUNCH(shuffle_source_kernel, 1, 64, 0, nullptr)(dx, out);
+    });
+}
+
+long long large_shared_sum(bool set_attribute) {
+    constexpr std::size_t bytes = large_shared_entries * sizeof(long long);
+    if (set_attribute)
+        check(cudaFuncSetAttribute(large_shared_kernel, cudaFuncAttributeMaxDynamicSharedMemorySize,
+                                   int(bytes)),
+              "cudaFuncSetAttribute");
+    DeviceBuffer<long long> out(1);
+    PARTITA_LAUNCH(large_shared_kernel, 1, 256, bytes, nullptr)(out.get());
+    partita::cuda::check_launch("large_shared_kernel");
+    long long r = 0;
+    out.download(&r, 1);
     return r;
 }
 
