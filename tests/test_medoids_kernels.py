@@ -1,7 +1,8 @@
 """Exactness of the compiled k-medoids kernels (KMedoids) against the peer and the NumPy oracle.
 
 * the peer `kmedoids` (Rust, 0.5.5), run single-threaded in index order (``n_cpu=1``,
-  ``random_state=None``): same medoids, labels, iteration and swap counts, same loss;
+  ``random_state=None``): same medoids, iteration and swap counts, same loss, and its labels
+  put through the estimators' tie rule (``by_the_rule``);
 * the oracle ``tests/oracles/medoids.py`` (docs/algorithms.md, k-medoids, line by line), which also
   covers what the peer cannot: sample weights, BUILD on duplicates, tiny n, k = n;
 * thread-count invariance, float32 matrices, the random initialisations and feature input.

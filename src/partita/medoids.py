@@ -378,8 +378,9 @@ class KMedoids(_MedoidsBase):
 
     Unlike k-means, the centres are actual samples and any dissimilarity can be used, including
     a precomputed matrix. With the same initial medoids, ``method="fasterpam"``, ``"fastpam1"``
-    and ``"pam"`` give exactly the medoids, labels, loss and swap counts of the reference
-    implementation (the ``kmedoids`` package), on any number of threads.
+    and ``"pam"`` give exactly the medoids, loss and swap counts of the reference
+    implementation (the ``kmedoids`` package), on any number of threads, and its labels except
+    on ties, which go to the lowest cluster among equally near medoids, as in ``predict``.
 
     Parameters
     ----------
