@@ -251,7 +251,7 @@ def test_on_the_fly_k1_and_k_equals_n(method, weighted):
         assert_identical(result_of(fly), result_of(km), f"k={k}")
         m0 = fit_km(X, k, distances="matrix", max_iter=0, w=w).medoid_indices_
         ref = ORACLE[method](D, m0, max_iter=300, w=w)
-        # k = n: coincident medoids (the duplicates), whose samples go to the lowest cluster.
+        # k near n: coincident medoids (the duplicates), their samples in the lowest cluster.
         ref["labels"] = om.lowest_cluster_labels(D, ref["medoids"])
         assert_identical(result_of(km), ref, f"k={k}")
 
