@@ -614,15 +614,44 @@ def test_exact_ties_go_to_the_lowest_cluster_everywhere(method):
 
 
 @pytest.mark.parametrize("cls", [KMedoids, CLARA, CLARANS])
-def test_coincident_medoids_keep_their_own_sample(cls):
-    # The one case where labels_ and predict differ (docs/algorithms.md, "Ties"): with fewer
-    # distinct points than clusters, every medoid's own sample stays in its cluster (so no
-    # cluster is empty), while predict, which only sees features, gives the lowest cluster.
+def test_coincident_medoids_give_their_samples_to_the_lowest_cluster(cls):
+    # Fewer distinct points than clusters: both medoids are the same point, and every sample,
+    # the second medoid's own included, goes to cluster 0 (docs/algorithms.md, "Ties").
     X = np.array([[1.0], [1.0], [1.0]])
     km = cls(2, random_state=0).fit(X)
-    np.testing.assert_array_equal(km.labels_[km.medoid_indices_], [0, 1])
+    assert len(np.unique(km.medoid_indices_)) == 2
+    np.testing.assert_array_equal(km.labels_, [0, 0, 0])
     np.testing.assert_array_equal(km.predict(X), [0, 0, 0])
-    np.testing.assert_array_equal(km.fit_predict(X), km.labels_)
+    np.testing.assert_array_equal(cls(2, random_state=0).fit_predict(X), [0, 0, 0])
+    assert km.inertia_ == 0.0
+
+
+def duplicated_estimators():
+    for method in METHODS:
+        for init in ("build", "lab", "k-medoids++", "random"):
+            yield KMedoids(6, method=method, init=init, random_state=0)
+    for init in ("build", "lab", "k-medoids++", "random"):
+        yield CLARA(6, init=init, sample_size=30, random_state=0)
+    yield CLARANS(6, random_state=0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_labels_equal_predict_on_data_full_of_duplicates(seed):
+    # A few distinct points, each many times, on a small integer grid: ties between medoids at
+    # every distance, coincident medoids when k exceeds the distinct points.
+    rng = np.random.RandomState(seed)
+    n_distinct = [3, 5, 8, 12][seed]
+    points = rng.randint(0, 4, size=(n_distinct, 2)).astype(np.float64)
+    X = points[rng.randint(0, n_distinct, size=60)]
+    for est in duplicated_estimators():
+        for data, metric in ((X, "euclidean"), (X, "chebyshev"),
+                             (pairwise_distances(X), "precomputed")):
+            est.set_params(metric=metric)
+            labels = est.fit(data).labels_
+            np.testing.assert_array_equal(est.predict(data), labels, err_msg=repr(est))
+            np.testing.assert_array_equal(clone(est).fit_predict(data), labels)
+            D = est.transform(data)
+            np.testing.assert_array_equal(labels, np.argmin(D, axis=1))
 
 
 @pytest.mark.parametrize("method", METHODS)

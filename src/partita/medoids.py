@@ -378,8 +378,9 @@ class KMedoids(_MedoidsBase):
 
     Unlike k-means, the centres are actual samples and any dissimilarity can be used, including
     a precomputed matrix. With the same initial medoids, ``method="fasterpam"``, ``"fastpam1"``
-    and ``"pam"`` give exactly the medoids, labels, loss and swap counts of the reference
-    implementation (the ``kmedoids`` package), on any number of threads.
+    and ``"pam"`` give exactly the medoids, loss and swap counts of the reference
+    implementation (the ``kmedoids`` package), on any number of threads, and its labels except
+    on ties, which go to the lowest cluster among equally near medoids, as in ``predict``.
 
     Parameters
     ----------
@@ -692,12 +693,11 @@ class CLARA(_MedoidsBase):
     def _score(self, X, space, medoids, weights, threads):
         """Labels, nearest distances and weighted loss of all samples for the given medoids."""
         if space is not None:
-            nearest = _kernels.assign(space, medoids, weights, threads)
+            nearest = _kernels.label(space, medoids, weights, threads)
             return nearest.labels, nearest.loss
         D = self._to_medoids(X, X, medoids)
         D[medoids, np.arange(len(medoids))] = 0
-        labels = np.argmin(D, axis=1)
-        labels[medoids] = np.arange(len(medoids))  # a medoid is its own nearest, even duplicated
+        labels = np.argmin(D, axis=1)  # ties to the lowest cluster (docs/algorithms.md, "Ties")
         return labels, float(np.dot(weights, D[np.arange(len(D)), labels]))
 
     def _to_medoids(self, X, rows, medoids):

@@ -41,7 +41,7 @@ class Result:
     @property
     def medoids(self) -> npt.NDArray[np.int64]: ...  # point index of every medoid (slot)
     @property
-    def labels(self) -> npt.NDArray[np.int32]: ...  # slot of every point's nearest medoid
+    def labels(self) -> npt.NDArray[np.int32]: ...  # nearest medoid slot, the lowest on ties
     @property
     def loss(self) -> float: ...  # weighted total distance to the nearest medoids
     @property
@@ -97,6 +97,8 @@ def clarans(source: Source, weights: npt.NDArray[np.float64], params: ClaransPar
             n_threads: int) -> Result: ...
 def assign(source: Source, medoids: npt.NDArray[np.int64], weights: npt.NDArray[np.float64],
            n_threads: int) -> Labelling: ...
+def label(source: Source, medoids: npt.NDArray[np.int64], weights: npt.NDArray[np.float64],
+          n_threads: int) -> Labelling: ...
 def build(source: Source, k: int, weights: npt.NDArray[np.float64],
           n_threads: int) -> npt.NDArray[np.int64]: ...
 def lab(source: Source, samples: npt.NDArray[np.int64], weights: npt.NDArray[np.float64],

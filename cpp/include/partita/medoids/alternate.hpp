@@ -64,8 +64,8 @@ Result alternate(const Src& src, std::vector<index_t> med, const double* w, inde
         pass_swaps.push_back(n_changed);
         interrupt();
     }
-    return finish(std::move(med), a, loss, iter, n_swaps, converged, std::move(pass_loss),
-                  std::move(pass_swaps));
+    return finish(src, std::move(med), a, loss, iter, n_swaps, n_threads, converged,
+                  std::move(pass_loss), std::move(pass_swaps));
 }
 
 }  // namespace partita::medoids

@@ -91,8 +91,8 @@ Result best_swap_descent(const Src& src, std::vector<index_t> med, const double*
         }
         interrupt();
     }
-    return finish(std::move(med), a, loss, iter, n_swaps, converged, std::move(pass_loss),
-                  std::move(pass_swaps));
+    return finish(src, std::move(med), a, loss, iter, n_swaps, n_threads, converged,
+                  std::move(pass_loss), std::move(pass_swaps));
 }
 
 }  // namespace partita::medoids

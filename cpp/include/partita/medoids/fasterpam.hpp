@@ -73,8 +73,8 @@ Result fasterpam(const Src& src, std::vector<index_t> med, const double* w, inde
                 break;
             }
         }
-        return finish(std::move(med), a, loss, iter, n_swaps, converged, std::move(pass_loss),
-                      std::move(pass_swaps));
+        return finish(src, std::move(med), a, loss, iter, n_swaps, n_threads, converged,
+                      std::move(pass_loss), std::move(pass_swaps));
     } else {
         constexpr index_t kParallelScanMin = 4096;
         const index_t max_block = 16 * index_t(n_threads);
@@ -129,8 +129,8 @@ Result fasterpam(const Src& src, std::vector<index_t> med, const double* w, inde
                 break;
             }
         }
-        return finish(std::move(med), a, loss, iter, n_swaps, converged, std::move(pass_loss),
-                      std::move(pass_swaps));
+        return finish(src, std::move(med), a, loss, iter, n_swaps, n_threads, converged,
+                      std::move(pass_loss), std::move(pass_swaps));
     }
 }
 
