@@ -285,7 +285,7 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         if self.kernel_params is not None and not callable(kernel):
             raise ValueError("kernel_params is only for a callable kernel; a kernel given by "
                              "name takes gamma, degree and coef0")
-        resolve_device(self.device, supported=("cpu",))
+        resolve_device(self.device, family="kernel_kmeans", estimator=type(self).__name__)
         if self.gram == "blocked" and not (isinstance(kernel, str) and kernel in _BUILTIN_KERNELS):
             raise ValueError(f"gram='blocked' needs a kernel computed in C++ "
                              f"({', '.join(sorted(_BUILTIN_KERNELS))}); got kernel={kernel!r}")

@@ -524,7 +524,7 @@ class KMedoids(_MedoidsBase):
 
     def _fit(self, X, sample_weight):
         validate_params(self)
-        resolve_device(self.device, supported=("cpu",))
+        resolve_device(self.device, family="medoids", estimator=type(self).__name__)
         threads = n_threads(self.n_jobs)
         if self.metric == "precomputed" and self.distances == "on-the-fly":
             raise ValueError("distances='on-the-fly' needs feature input, not metric='precomputed'")

@@ -262,7 +262,7 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
                 "n_neighbors is used by algorithm='lazy' and by the contraction after "
                 "refine=True; algorithm='gaec' with refine=False does not use it"
             )
-        resolve_device(self.device, supported=("cpu",))
+        resolve_device(self.device, family="multicut", estimator=type(self).__name__)
         return float(self.offset), int(self.n_neighbors), n_threads(self.n_jobs)
 
     def _validate_X(self, X, reset):

@@ -674,7 +674,7 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
             if init.shape != (k, n_features) or not np.all(np.isfinite(init)):
                 raise ValueError(f"init as an array must be finite with shape ({k}, {n_features}),"
                                  f" got {init.shape}")
-        resolve_device(self.device, supported=("cpu",))
+        resolve_device(self.device, family="transport", estimator=type(self).__name__)
         return k, reg, reg_m, mass, cw
 
     def _assign(self, D, a, cw, eps, rho, mass, g0, f0, threads, tol):
