@@ -37,6 +37,7 @@ void register_emulator(py::module_& m) {
     s.def("shuffle_source", &st::shuffle_source, py::arg("x"));
     s.def("large_shared_sum", &st::large_shared_sum, py::arg("set_attribute"));
     s.def("neighbour_max", &st::neighbour_max, py::arg("x"), py::arg("with_barrier"));
+    s.def("table_scale", &st::table_scale, py::arg("x"), py::arg("w"), py::arg("every_block"));
     s.def("intrinsics", [] {
         auto v = st::intrinsics();
         py::array_t<long long> a({py::ssize_t(v.size() / st::intrinsics_columns),
