@@ -15,6 +15,7 @@ shared table loaded by the first block only       found    found    found     po
 a barrier in each arm of an if / else             found    found    found     two call sites
 shuffle from a lane outside its mask              found    found    found     source not in mask
 out-of-range write to a cudaMalloc'd buffer       ASan     ASan     ASan      heap-buffer-overflow
+out-of-range write to a PARTITA_SHARED array      ASan     ASan     ASan      heap-buffer-overflow
 ================================================  =======  =======  ========  ======================
 
 Shared memory (PARTITA_SHARED arrays and dynamic) is filled with 0xff bytes before every block:
@@ -27,7 +28,7 @@ fresh right neighbour, which holds the maximum on data alternating 2, 1, 2, ...)
 order runs some thread before both neighbours. So, of the 6 in-process bugs that
 test_planted_bug_counts_per_schedule counts: forward 6, reverse 4, forward and reverse together
 6 (their sums differ), shuffled 6; the two after them every schedule finds, and the ASan build
-the out-of-range write.
+the out-of-range writes.
 Beyond the table, the emulator refuses a launch that a GPU refuses: a grid or block over CUDA's
 limits, more than 48 KiB of dynamic shared memory without the kernel attribute that allows it.
 """
@@ -138,6 +139,7 @@ def test_correct_kernels_raise_nothing_and_agree(emu):
     np.testing.assert_array_equal(emu.selftest.neighbour_max(x63, with_barrier=True),
                                   np.maximum(np.r_[x63[0], x63[:-1]], np.r_[x63[1:], x63[-1]]))
     assert emu.selftest.fill_indices(100) == 4950
+    assert emu.selftest.shared_reverse(x64) == 63.0
     x256 = np.random.default_rng(3).random(4 * 64)
     np.testing.assert_array_equal(emu.selftest.table_scale(x256, TABLE_WEIGHTS, every_block=True),
                                   x256 * np.tile(TABLE_WEIGHTS[::-1], 4))
@@ -245,6 +247,33 @@ def test_out_of_range_write_is_caught_by_address_sanitizer(asan_driver):
     assert r.returncode != 0
     assert "heap-buffer-overflow" in r.stderr
     assert "not caught" not in r.stdout
+
+
+def test_out_of_range_write_to_a_shared_array_is_caught_by_address_sanitizer(asan_driver):
+    # PARTITA_SHARED arrays are exact-size heap memory of the block in the emulator.
+    r = _run_driver(asan_driver, "shared_out_of_range")
+    assert r.returncode != 0
+    assert "heap-buffer-overflow" in r.stderr
+    assert "not caught" not in r.stdout
+
+
+def test_a_bare_shared_declaration_does_not_compile_for_the_emulator(tmp_path):
+    cxx = shutil.which(os.environ.get("CXX", "g++")) or shutil.which("c++")
+    cuda = REPO / "cuda"
+    if cxx is None or not (cuda / "src" / "runtime.cuh").exists():
+        pytest.skip("no C++ compiler or no source tree")
+    src = tmp_path / "bare.cu"
+    src.write_text('#include "runtime.cuh"\n'
+                   "__global__ void k(float* out) {\n"
+                   "    __shared__ float buf[32];\n"
+                   "    buf[threadIdx.x] = 1.0f;\n"
+                   "    out[threadIdx.x] = buf[31 - threadIdx.x];\n"
+                   "}\n")
+    r = subprocess.run([cxx, "-std=c++17", "-fsyntax-only", "-DPARTITA_CUDA_EMULATOR=1",
+                        f"-I{cuda / 'src'}", f"-I{cuda / 'emulator'}", "-x", "c++", str(src)],
+                       check=False, capture_output=True, text=True, timeout=120)
+    assert r.returncode != 0
+    assert "declare shared arrays with PARTITA_SHARED" in r.stderr
 
 
 def test_over_48_kib_of_dynamic_shared_memory_needs_the_kernel_attribute():

@@ -2,9 +2,8 @@
 // C++ compiler and run (slowly) on machines without a GPU, with checks that a GPU would not do.
 //
 // Every thread of a block is a fiber (ucontext) with a small stack; the blocks of a grid run one
-// after another. A fiber runs
-// until it reaches a barrier, a warp collective (*_sync) or its end; when no fiber can run, the
-// waiting collectives are checked and released:
+// after another. A fiber runs until it reaches a barrier, a warp collective (*_sync) or its end;
+// when no fiber can run, the waiting collectives are checked and released:
 //   - __syncthreads must be reached by every thread of the block at the same call;
 //   - a warp collective's mask must name only threads waiting at that same call, with that mask.
 // Fibers run between two synchronisation points in forward, reverse or shuffled (seeded random)
@@ -13,12 +12,12 @@
 // Forward order exposes a thread that reads what a higher-numbered thread has yet to write (a
 // tree reduction without its barrier), reverse order the converse, shuffled order also a thread
 // that reads both sides when either fresh side would hide the race; the tests run all three.
-// Shared memory, static (PARTITA_SHARED) or dynamic, is exact-size heap memory of the block, filled
-// with 0xff bytes (NaN for floats, -1 for integers) before every block: a read of an element no
-// thread of the block wrote, or a stale read after a missing barrier, gets garbage as on a GPU
-// (never the previous block's values). A bare __shared__ does not compile here. Device memory is
-// exact-size host memory too, so an AddressSanitizer build reports out-of-range accesses. A fault throws partita_emu::Fault, which
-// names the kernel, the block and the thread.
+// Shared memory, static (PARTITA_SHARED) or dynamic, is exact-size heap memory of the block,
+// filled with 0xff bytes (NaN for floats, -1 for integers) before every block: a read of an
+// element no thread of the block wrote, or a stale read after a missing barrier, gets garbage as
+// on a GPU (never the previous block's values). A bare __shared__ does not compile here. Device
+// memory is exact-size host memory too, so an AddressSanitizer build reports out-of-range
+// accesses. A fault throws partita_emu::Fault, which names the kernel, the block and the thread.
 #pragma once
 
 #include <cmath>
@@ -42,9 +41,10 @@
 #define __host__
 #define __forceinline__ inline __attribute__((always_inline))
 #define __restrict__ __restrict
-// Static shared arrays are declared with PARTITA_SHARED (below), which the emulator poisons per block.
+// Static shared arrays are declared with PARTITA_SHARED (below), poisoned per block.
 #define __shared__ \
-    static_assert(false, "bare __shared__: declare shared arrays with PARTITA_SHARED (cuda/README.md)");
+    static_assert(false, "bare __shared__: declare shared arrays with PARTITA_SHARED " \
+                         "(cuda/README.md)");
 #define __constant__ static
 #define __launch_bounds__(...)
 

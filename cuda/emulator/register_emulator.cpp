@@ -45,9 +45,11 @@ void register_emulator(py::module_& m) {
         std::copy(v.begin(), v.end(), a.mutable_data());
         return a;
     });
-    // fill_indices(past_end=True) corrupts the heap without AddressSanitizer: only the
-    // standalone ASan driver runs it.
+    // fill_indices and shared_reverse with past_end=True corrupt the heap without
+    // AddressSanitizer: only the standalone ASan driver runs them.
     s.def("fill_indices", [](int n) { return st::fill_indices(n, false); }, py::arg("n"));
+    s.def("shared_reverse", [](const std::vector<double>& x) { return st::shared_reverse(x, false); },
+          py::arg("x"));
 }
 
 }  // namespace partita::cuda::bindings

@@ -102,7 +102,8 @@ __global__ void large_shared_kernel(long long* out) {
 
 constexpr int table_entries = 64;
 
-__global__ void table_scale_kernel(const double* x, const double* w, bool every_block, double* out) {
+__global__ void table_scale_kernel(const double* x, const double* w, bool every_block,
+                                   double* out) {
     PARTITA_SHARED(double, table, table_entries);
     const int t = threadIdx.x;
     const long long i = (long long)blockIdx.x * table_entries + t;
@@ -110,6 +111,15 @@ __global__ void table_scale_kernel(const double* x, const double* w, bool every_
     if (every_block || blockIdx.x == 0) table[t] = w[t];
     __syncthreads();
     out[i] = x[i] * table[table_entries - 1 - t];
+}
+
+__global__ void shared_reverse_kernel(const double* x, bool past_end, double* out) {
+    PARTITA_SHARED(double, buf, 64);
+    const int t = threadIdx.x;
+    buf[t] = x[t];
+    if (past_end && t == 63) buf[t + 1] = 0.0;  // the planted bug: one entry past the array
+    __syncthreads();
+    out[t] = buf[63 - t];
 }
 
 __global__ void fill_kernel(long long* out, int count) {
@@ -226,6 +236,12 @@ double barrier_sites(const std::vector<double>& x) {
 double shuffle_source(const std::vector<double>& x) {
     return run_64(x, [](const double* dx, double* out) {
         PARTITA_LAUNCH(shuffle_source_kernel, 1, 64, 0, nullptr)(dx, out);
+    });
+}
+
+double shared_reverse(const std::vector<double>& x, bool past_end) {
+    return run_64(x, [past_end](const double* dx, double* out) {
+        PARTITA_LAUNCH(shared_reverse_kernel, 1, 64, 0, nullptr)(dx, past_end, out);
     });
 }
 

@@ -49,6 +49,10 @@ double shuffle_source(const std::vector<double>& x);
 // out-of-range write only AddressSanitizer sees. Returns the sum of the n entries.
 long long fill_indices(int n, bool past_end);
 
+// Reverses x (64 values) through a 64-entry PARTITA_SHARED array; with `past_end`, one thread
+// also writes the entry after the array, which only AddressSanitizer sees. Returns out[0].
+double shared_reverse(const std::vector<double>& x, bool past_end);
+
 // Every intrinsic the emulator provides, used correctly (two warps of 32 threads, dynamic shared
 // memory, a partial-warp shuffle with a matching mask): one row of results per thread, see
 // tests/test_cuda_emulator.py for the expected values.
