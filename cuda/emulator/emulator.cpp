@@ -59,7 +59,8 @@ struct Block {
     char* stacks = nullptr;  // stack_bytes per thread
     ucontext_t scheduler;
     int current = -1;
-    void* shared = nullptr;
+    void* shared = nullptr;                              // dynamic shared memory
+    std::vector<std::pair<const void*, void*>> statics;  // PARTITA_SHARED arrays: site, memory
 #ifdef PARTITA_EMU_ASAN
     void* fake_stack = nullptr;
     const void* main_bottom = nullptr;
@@ -367,6 +368,18 @@ void* dynamic_shared() {
     return g_block->shared;
 }
 
+void* static_shared(const void* site, std::size_t bytes) {
+    running();
+    auto& statics = g_block->statics;
+    for (const auto& [key, memory] : statics)
+        if (key == site) return memory;
+    void* memory = std::malloc(bytes ? bytes : 1);  // exact size, for ASan
+    if (!memory) throw std::bad_alloc();
+    std::memset(memory, 0xff, bytes);  // garbage, as a GPU's shared memory at a block's start
+    statics.emplace_back(site, memory);
+    return memory;
+}
+
 void fail(const std::string& what) {
     if (g_block && g_block->current >= 0) throw Fault(where(*g_block, g_block->current) + ": " + what);
     throw Fault(what);
@@ -431,13 +444,21 @@ void run_grid(const char* name, KernelId kernel, dim3 grid, dim3 block, std::siz
     b.stacks = stacks.get();
     blockDim = block;
     gridDim = grid;
+    // Every block starts with fresh, poisoned shared memory: none of the previous block's values.
+    const auto free_shared = [](Block& blk) {
+        std::free(blk.shared);
+        blk.shared = nullptr;
+        for (const auto& site_memory : blk.statics) std::free(site_memory.second);
+        blk.statics.clear();
+    };
     struct Reset {
         Block& b;
+        void (*free_shared)(Block&);
         ~Reset() {
-            std::free(b.shared);
+            free_shared(b);
             g_block = nullptr;
         }
-    } reset{b};
+    } reset{b, free_shared};
     g_block = &b;
     // Blocks in the schedule's order too: a kernel whose blocks depend on one another's order
     // (which a GPU does not keep) gives different results.
@@ -449,7 +470,7 @@ void run_grid(const char* name, KernelId kernel, dim3 grid, dim3 block, std::siz
         const std::size_t linear = order.empty() ? i : std::size_t(order[i]);
         blockIdx = uint3{unsigned(linear % grid.x), unsigned(linear / grid.x % grid.y),
                          unsigned(linear / (std::size_t(grid.x) * grid.y))};
-        std::free(b.shared);
+        free_shared(b);
         b.shared = shmem ? std::malloc(shmem) : nullptr;  // exact size, for ASan
         if (shmem) std::memset(b.shared, 0xff, shmem);
         run_block(b);

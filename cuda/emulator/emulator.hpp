@@ -2,9 +2,8 @@
 // C++ compiler and run (slowly) on machines without a GPU, with checks that a GPU would not do.
 //
 // Every thread of a block is a fiber (ucontext) with a small stack; the blocks of a grid run one
-// after another, so a function-scope __shared__ variable is a static of the kernel. A fiber runs
-// until it reaches a barrier, a warp collective (*_sync) or its end; when no fiber can run, the
-// waiting collectives are checked and released:
+// after another. A fiber runs until it reaches a barrier, a warp collective (*_sync) or its end;
+// when no fiber can run, the waiting collectives are checked and released:
 //   - __syncthreads must be reached by every thread of the block at the same call;
 //   - a warp collective's mask must name only threads waiting at that same call, with that mask.
 // Fibers run between two synchronisation points in forward, reverse or shuffled (seeded random)
@@ -13,10 +12,12 @@
 // Forward order exposes a thread that reads what a higher-numbered thread has yet to write (a
 // tree reduction without its barrier), reverse order the converse, shuffled order also a thread
 // that reads both sides when either fresh side would hide the race; the tests run all three.
-// Static __shared__ arrays are statics of the kernel, so a stale read sees the previous block's
-// or launch's values (zero at first), never a GPU's garbage. Device memory is exact-size host memory, so an
-// AddressSanitizer build reports out-of-range accesses. A fault throws partita_emu::Fault, which
-// names the kernel, the block and the thread.
+// Shared memory, static (PARTITA_SHARED) or dynamic, is exact-size heap memory of the block,
+// filled with 0xff bytes (NaN for floats, -1 for integers) before every block: a read of an
+// element no thread of the block wrote, or a stale read after a missing barrier, gets garbage as
+// on a GPU (never the previous block's values). A bare __shared__ does not compile here. Device
+// memory is exact-size host memory too, so an AddressSanitizer build reports out-of-range
+// accesses. A fault throws partita_emu::Fault, which names the kernel, the block and the thread.
 #pragma once
 
 #include <cmath>
@@ -40,7 +41,10 @@
 #define __host__
 #define __forceinline__ inline __attribute__((always_inline))
 #define __restrict__ __restrict
-#define __shared__ static  // blocks run one after another: one copy per kernel is enough
+// Static shared arrays are declared with PARTITA_SHARED (below), poisoned per block.
+#define __shared__ \
+    static_assert(false, "bare __shared__: declare shared arrays with PARTITA_SHARED " \
+                         "(cuda/README.md)");
 #define __constant__ static
 #define __launch_bounds__(...)
 
@@ -79,6 +83,14 @@ std::uint64_t warp_collective(Site site, Op op, unsigned mask, std::uint64_t val
 unsigned active_mask();
 // Dynamic shared memory of the running block (exact size, filled with 0xff bytes).
 void* dynamic_shared();
+// The running block's copy of the static shared array declared at `site`: `bytes` of heap memory,
+// filled with 0xff bytes when the block's first thread reaches the declaration, freed at its end.
+void* static_shared(const void* site, std::size_t bytes);
+template <class Array>
+Array& shared_array(const void* site) {
+    static_assert(alignof(Array) <= alignof(std::max_align_t), "over-aligned shared array");
+    return *static_cast<Array*>(static_shared(site, sizeof(Array)));
+}
 // Raises a Fault naming the running kernel, block and thread (e.g. from an assert).
 [[noreturn]] void fail(const std::string& what);
 
@@ -235,5 +247,13 @@ inline void __threadfence_block() {}
     ::partita_emu::launcher(#kernel, kernel, grid, block, shmem, stream)
 #define PARTITA_DYNAMIC_SHARED(type, name) \
     type* name = static_cast<type*>(::partita_emu::dynamic_shared())
+// `__shared__ T name[count]` (and [rows][cols], [d0][d1][d2]) under nvcc; here a reference to the
+// block's poisoned copy, whose address is keyed by a static of the declaration.
+#define PARTITA_EMU_SHARED_ARRAY(name, ...) \
+    static const char partita_shared_site_##name = 0; \
+    auto& name = ::partita_emu::shared_array<__VA_ARGS__>(&partita_shared_site_##name)
+#define PARTITA_SHARED(type, name, count) PARTITA_EMU_SHARED_ARRAY(name, type[count])
+#define PARTITA_SHARED_2D(type, name, rows, cols) PARTITA_EMU_SHARED_ARRAY(name, type[rows][cols])
+#define PARTITA_SHARED_3D(type, name, d0, d1, d2) PARTITA_EMU_SHARED_ARRAY(name, type[d0][d1][d2])
 
 #include "runtime_api.hpp"

@@ -37,6 +37,7 @@ void register_emulator(py::module_& m) {
     s.def("shuffle_source", &st::shuffle_source, py::arg("x"));
     s.def("large_shared_sum", &st::large_shared_sum, py::arg("set_attribute"));
     s.def("neighbour_max", &st::neighbour_max, py::arg("x"), py::arg("with_barrier"));
+    s.def("table_scale", &st::table_scale, py::arg("x"), py::arg("w"), py::arg("every_block"));
     s.def("intrinsics", [] {
         auto v = st::intrinsics();
         py::array_t<long long> a({py::ssize_t(v.size() / st::intrinsics_columns),
@@ -44,9 +45,11 @@ void register_emulator(py::module_& m) {
         std::copy(v.begin(), v.end(), a.mutable_data());
         return a;
     });
-    // fill_indices(past_end=True) corrupts the heap without AddressSanitizer: only the
-    // standalone ASan driver runs it.
+    // fill_indices and shared_reverse with past_end=True corrupt the heap without
+    // AddressSanitizer: only the standalone ASan driver runs them.
     s.def("fill_indices", [](int n) { return st::fill_indices(n, false); }, py::arg("n"));
+    s.def("shared_reverse", [](const std::vector<double>& x) { return st::shared_reverse(x, false); },
+          py::arg("x"));
 }
 
 }  // namespace partita::cuda::bindings

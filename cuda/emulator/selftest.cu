@@ -1,6 +1,7 @@
 // Planted-bug kernels for the emulator's own tests (see selftest.hpp). Compiled for the
 // emulator only.
 #include <numeric>
+#include <stdexcept>
 
 #include "../src/device_memory.cuh"
 #include "selftest.hpp"
@@ -14,7 +15,7 @@ using partita::cuda::DeviceBuffer;
 constexpr int sum_threads = 256;
 
 __global__ void block_sum_kernel(const double* x, int n, bool with_barrier, double* out) {
-    __shared__ double partial[sum_threads];
+    PARTITA_SHARED(double, partial, sum_threads);
     const int t = threadIdx.x;
     double v = 0.0;
     for (int i = t; i < n; i += sum_threads) v += x[i];
@@ -48,7 +49,7 @@ __global__ void warp_sums_split_kernel(const double* x, double* out) {
 }
 
 __global__ void shared_copy_kernel(const double* x, bool divergent, double* out) {
-    __shared__ double buf[64];
+    PARTITA_SHARED(double, buf, 64);
     const int t = threadIdx.x;
     buf[t] = x[t];
     if (!divergent || t < 32) __syncthreads();  // the planted bug: a barrier in divergent code
@@ -58,7 +59,7 @@ __global__ void shared_copy_kernel(const double* x, bool divergent, double* out)
 constexpr int neighbour_threads = 63;
 
 __global__ void neighbour_max_kernel(const double* x, bool with_barrier, double* out) {
-    __shared__ double buf[neighbour_threads];
+    PARTITA_SHARED(double, buf, neighbour_threads);
     const int t = threadIdx.x;
     buf[t] = x[t];
     if (with_barrier) __syncthreads();  // the planted bug: without it, a race on both sides
@@ -67,7 +68,7 @@ __global__ void neighbour_max_kernel(const double* x, bool with_barrier, double*
 }
 
 __global__ void barrier_sites_kernel(const double* x, double* out) {
-    __shared__ double buf[64];
+    PARTITA_SHARED(double, buf, 64);
     const int t = threadIdx.x;
     buf[t] = x[t];
     if (t < 32) {  // the planted bug: two barriers, each reached by half of the block
@@ -97,6 +98,28 @@ __global__ void large_shared_kernel(long long* out) {
         for (int i = 0; i < large_shared_entries; ++i) s += staged[i];
         *out = s;
     }
+}
+
+constexpr int table_entries = 64;
+
+__global__ void table_scale_kernel(const double* x, const double* w, bool every_block,
+                                   double* out) {
+    PARTITA_SHARED(double, table, table_entries);
+    const int t = threadIdx.x;
+    const long long i = (long long)blockIdx.x * table_entries + t;
+    // The planted bug: only the first block loads the table, as if shared memory outlived a block.
+    if (every_block || blockIdx.x == 0) table[t] = w[t];
+    __syncthreads();
+    out[i] = x[i] * table[table_entries - 1 - t];
+}
+
+__global__ void shared_reverse_kernel(const double* x, bool past_end, double* out) {
+    PARTITA_SHARED(double, buf, 64);
+    const int t = threadIdx.x;
+    buf[t] = x[t];
+    if (past_end && t == 63) buf[t + 1] = 0.0;  // the planted bug: one entry past the array
+    __syncthreads();
+    out[t] = buf[63 - t];
 }
 
 __global__ void fill_kernel(long long* out, int count) {
@@ -216,6 +239,12 @@ double shuffle_source(const std::vector<double>& x) {
     });
 }
 
+double shared_reverse(const std::vector<double>& x, bool past_end) {
+    return run_64(x, [past_end](const double* dx, double* out) {
+        PARTITA_LAUNCH(shared_reverse_kernel, 1, 64, 0, nullptr)(dx, past_end, out);
+    });
+}
+
 long long large_shared_sum(bool set_attribute) {
     constexpr std::size_t bytes = large_shared_entries * sizeof(long long);
     if (set_attribute)
@@ -227,6 +256,22 @@ long long large_shared_sum(bool set_attribute) {
     partita::cuda::check_launch("large_shared_kernel");
     long long r = 0;
     out.download(&r, 1);
+    return r;
+}
+
+std::vector<double> table_scale(const std::vector<double>& x, const std::vector<double>& w,
+                                bool every_block) {
+    if (w.size() != std::size_t(table_entries) || x.empty() || x.size() % table_entries != 0)
+        throw std::invalid_argument("table_scale: 64 weights and a multiple of 64 values");
+    const int blocks = int(x.size() / table_entries);
+    DeviceBuffer<double> dx(x.size()), dw(table_entries), out(x.size());
+    dx.upload(x.data(), x.size());
+    dw.upload(w.data(), table_entries);
+    PARTITA_LAUNCH(table_scale_kernel, blocks, table_entries, 0, nullptr)(dx.get(), dw.get(),
+                                                                          every_block, out.get());
+    partita::cuda::check_launch("table_scale_kernel");
+    std::vector<double> r(x.size());
+    out.download(r.data(), r.size());
     return r;
 }
 

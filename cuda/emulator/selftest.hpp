@@ -33,6 +33,12 @@ std::vector<double> neighbour_max(const std::vector<double>& x, bool with_barrie
 // launch asks for more than 48 KiB, which needs cudaFuncSetAttribute first (`set_attribute`).
 long long large_shared_sum(bool set_attribute);
 
+// out[b * 64 + t] = x[b * 64 + t] * w[63 - t], by blocks of 64 threads through a shared table
+// of the 64 weights; without `every_block` only the first block loads the table (a stale read:
+// the other blocks read shared memory no thread of theirs wrote).
+std::vector<double> table_scale(const std::vector<double>& x, const std::vector<double>& w,
+                                bool every_block);
+
 // Planted misuses the emulator must report: `barrier_sites` has every thread reach a barrier,
 // half the block at one __syncthreads and half at another (if / else); `shuffle_source` has the
 // lower half-warp, with a mask naming only itself, read lane 20.
@@ -42,6 +48,10 @@ double shuffle_source(const std::vector<double>& x);
 // Writes i to out[i] for i < n (+1 with `past_end`) into an n-entry device buffer: the
 // out-of-range write only AddressSanitizer sees. Returns the sum of the n entries.
 long long fill_indices(int n, bool past_end);
+
+// Reverses x (64 values) through a 64-entry PARTITA_SHARED array; with `past_end`, one thread
+// also writes the entry after the array, which only AddressSanitizer sees. Returns out[0].
+double shared_reverse(const std::vector<double>& x, bool past_end);
 
 // Every intrinsic the emulator provides, used correctly (two warps of 32 threads, dynamic shared
 // memory, a partial-warp shuffle with a matching mask): one row of results per thread, see
