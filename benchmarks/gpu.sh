@@ -3,12 +3,15 @@
 # nvcc 13, 16 cores, no network): builds partita with CUDA for sm_90 only (plain CMake, the
 # developer build, against the Python packages already there: nothing is downloaded), runs the
 # `cuda` tests, compute-sanitizer (memcheck, racecheck, synccheck) on a small test driver, then
-# GPU-vs-CPU timings of the kernels. Writes $OUT/gpu.log and $OUT/gpu.json (plus bench.json and
-# junit.xml). Every step has its own timeout and the whole run a budget of 8 minutes. The package
+# GPU-vs-CPU timings of the kernels. Writes exactly two files, $OUT/gpu.log and $OUT/gpu.json (the
+# steps with their exit status and whether it is the expected one, the test counts and failures,
+# the timings); the scratch files stay in build/gpu. Every step has its own timeout and the whole
+# run a budget of 470 s; a step that fails or times out leaves the others' results. The package
 # is not installed (a developer build beside the sources), so the test that reads the installed
 # version is left out.
 #
 #   OUT=/some/dir benchmarks/gpu.sh        (OUT defaults to build/gpu-out)
+#   PYTHON, NVCC, SANITIZER, BUDGET_S override the defaults (e.g. for a dry run without a GPU).
 #
 # Results worth keeping are committed under benchmarks/gpu/ (see its README.md).
 set -uo pipefail
@@ -16,12 +19,14 @@ cd "$(dirname "$0")/.."
 OUT=${OUT:-$PWD/build/gpu-out}
 mkdir -p "$OUT" build/gpu
 LOG=$OUT/gpu.log
-STEPS=$OUT/steps.tsv
+WORK=$PWD/build/gpu
+STEPS=$WORK/steps.tsv
 : >"$LOG"
 : >"$STEPS"
+rm -f "$WORK/junit.xml" "$WORK/bench.json" "$WORK/driver"  # nothing from an earlier run
 PY=${PYTHON:-python3}
-NVCC=$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)
-SANITIZER=$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)
+NVCC=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
+SANITIZER=${SANITIZER:-$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)}
 BUDGET_S=${BUDGET_S:-470}
 T0=$(date +%s)
 
@@ -51,6 +56,10 @@ info() {
     nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.max.sm --format=csv
     "$NVCC" --version | tail -2
     "$PY" -c "import sys, numpy, pybind11; print(sys.version); print('numpy', numpy.__version__, 'pybind11', pybind11.__version__)"
+    # The build needs Python's headers: say at once when they are missing.
+    "$PY" -c "import os, sysconfig; h = os.path.join(sysconfig.get_paths()['include'], 'Python.h'); print(h, 'found' if os.path.exists(h) else 'MISSING')"
+    cmake --version | head -1
+    ninja --version
     "$PY" -c "import torch; print('torch', torch.__version__, torch.cuda.get_device_name(0))"
     "$PY" -c "import cupy; print('cupy', cupy.__version__)" || true
     "$SANITIZER" --version | head -2
@@ -65,8 +74,10 @@ build() {
         cmake --build build/gpu -j "$(nproc)"
 }
 
+# Fails at once when no GPU is usable: the `cuda` tests would all be skipped, and pass.
 cuda_tests() {
-    PYTHONPATH=src "$PY" -m pytest -q -p no:cacheprovider -rs --junitxml="$OUT/junit.xml" \
+    PYTHONPATH=src "$PY" -c "import partita, sys; partita.show_config(); sys.exit(not partita.cuda_available())" || return 1
+    PYTHONPATH=src "$PY" -m pytest -q -p no:cacheprovider -rs --junitxml="$WORK/junit.xml" \
         tests/test_medoids_cuda.py tests/test_transport_cuda.py tests/test_gpu_arrays_cuda.py \
         tests/test_backend.py -m "cuda or not cuda_emulated" \
         --deselect tests/test_backend.py::test_version_is_the_installed_distribution_version
@@ -83,7 +94,7 @@ sanitize() {
     "$SANITIZER" --tool "$1" --error-exitcode 99 build/gpu/driver ${2:-}
 }
 
-export OUT PY NVCC SANITIZER
+export OUT WORK PY NVCC SANITIZER
 export -f info build cuda_tests driver sanitize
 step info 30 info
 step build_werror 240 build ON
@@ -91,7 +102,7 @@ step build_werror 240 build ON
 if [[ "$(tail -1 "$STEPS" | cut -f2)" != 0 ]]; then
     step build 180 build OFF
 fi
-step cuda_tests 90 cuda_tests
+step cuda_tests 150 cuda_tests
 step driver_build 60 driver
 for tool in memcheck racecheck synccheck; do
     step "sanitizer_${tool}_kernels" 40 sanitize "$tool"
@@ -100,32 +111,39 @@ step sanitizer_memcheck_out_of_range 30 sanitize memcheck out_of_range
 step sanitizer_racecheck_missing_barrier 30 sanitize racecheck missing_barrier
 step sanitizer_synccheck_divergent_barrier 30 sanitize synccheck divergent_barrier
 step sanitizer_synccheck_divergent_shuffle 30 sanitize synccheck divergent_shuffle
-step bench 150 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_kernels.py "$OUT/bench.json"
+# The race that only the emulator's shuffled schedule finds: racecheck must find it too.
+step sanitizer_racecheck_two_sided_race 30 sanitize racecheck two_sided_race
+step bench 120 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_kernels.py "$WORK/bench.json"
 
-# One JSON: the steps (a clean kernel run must give 0, a planted bug 99), the test counts, and
-# the timings.
-"$PY" - "$OUT" <<'PYEOF' 2>>"$LOG"
+# One JSON: the steps (a clean kernel run must give 0, a planted bug 99), the test counts and
+# failures, and the timings.
+"$PY" - "$OUT" "$WORK" <<'PYEOF' >>"$LOG" 2>&1
 import json, os, sys, datetime, xml.etree.ElementTree as ET
-out = sys.argv[1]
+out, work = sys.argv[1], sys.argv[2]
 steps = {}
-for line in open(os.path.join(out, "steps.tsv")):
+for line in open(os.path.join(work, "steps.tsv")):
     name, rc, secs = line.rstrip("\n").split("\t")
-    steps[name] = {"rc": rc if rc == "skipped" else int(rc), "seconds": float(secs or 0)}
+    rc = rc if rc == "skipped" else int(rc)
+    expected = 99 if name.startswith("sanitizer_") and not name.endswith("_kernels") else 0
+    steps[name] = {"rc": rc, "expected_rc": expected, "ok": rc == expected,
+                   "seconds": float(secs or 0)}
 result = {"date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
           "steps": steps}
 try:
-    suite = ET.parse(os.path.join(out, "junit.xml")).getroot()
+    suite = ET.parse(os.path.join(work, "junit.xml")).getroot()
     suite = suite if suite.tag == "testsuite" else suite[0]
     result["tests"] = {k: int(suite.get(k, 0)) for k in ("tests", "failures", "errors", "skipped")}
+    result["tests"]["not_passed"] = [
+        f"{case.get('classname')}::{case.get('name')}" for case in suite.iter("testcase")
+        if case.find("failure") is not None or case.find("error") is not None]
 except Exception as e:
     result["tests"] = {"error": repr(e)}
 try:
-    result["bench"] = json.load(open(os.path.join(out, "bench.json")))
+    result["bench"] = json.load(open(os.path.join(work, "bench.json")))
 except Exception as e:
     result["bench"] = {"error": repr(e)}
 json.dump(result, open(os.path.join(out, "gpu.json"), "w"), indent=1)
 print(json.dumps(result["steps"]))
 print(json.dumps(result["tests"]))
 PYEOF
-rm -f "$STEPS"
 echo "total $(($(date +%s) - T0)) s" | tee -a "$LOG"

@@ -1,6 +1,6 @@
 """The compiled CUDA modules the GPU-kernel tests run on: partita._cuda_emulated (the kernels on
-the CPU emulator of thread blocks) under both thread schedules, and the real partita._cuda when
-a GPU is usable. A test takes ``backend`` from ``CUDA_BACKENDS`` and calls ``backend.module()``.
+the CPU emulator of thread blocks) under its three thread schedules (shuffled with a fixed seed),
+and the real partita._cuda when a GPU is usable. A test takes ``backend`` from ``CUDA_BACKENDS`` and calls ``backend.module()``.
 """
 import pytest
 
@@ -23,7 +23,7 @@ class Backend:
 
     def module(self):
         if self.emulated:
-            _cuda_emulated.set_schedule(getattr(_cuda_emulated.Schedule, self.schedule))
+            _cuda_emulated.set_schedule(getattr(_cuda_emulated.Schedule, self.schedule), seed=1)
             return _cuda_emulated
         return _backend._cuda
 
@@ -38,7 +38,9 @@ CUDA_BACKENDS = [
                  id="emulated-forward"),
     pytest.param(Backend("emulated", "reverse"), marks=[pytest.mark.cuda_emulated, _no_emulator],
                  id="emulated-reverse"),
+    pytest.param(Backend("emulated", "shuffled"), marks=[pytest.mark.cuda_emulated, _no_emulator],
+                 id="emulated-shuffled"),
     pytest.param(Backend("cuda"), marks=[pytest.mark.cuda, _no_gpu], id="cuda"),
 ]
 
-EMULATED_BACKENDS = CUDA_BACKENDS[:2]
+EMULATED_BACKENDS = CUDA_BACKENDS[:3]

@@ -4,6 +4,7 @@ import io
 from pathlib import Path
 
 import joblib
+import numpy as np
 import pytest
 
 import partita
@@ -165,3 +166,40 @@ def test_validated_families_have_a_committed_gpu_log():
     for family in _backend.VALIDATED_ON_GPU:
         assert family in _backend.FAMILIES
         assert any(family in p.read_text() for p in gpu_logs.glob("*.log")), family
+
+
+class _FakeCudaWithEstimator:
+    """A stand-in for partita._cuda whose k-medoids kernels run KMedoids' fit only."""
+
+    class medoids:
+        estimators = ("KMedoids",)
+
+    @staticmethod
+    def device_count():
+        return 1
+
+
+def test_an_estimator_runs_on_cuda_only_when_its_family_lists_it(monkeypatch):
+    monkeypatch.setattr(_backend, "_cuda", _FakeCudaWithEstimator)
+    assert _backend.supported_devices("medoids", "KMedoids") == ("cpu", "cuda")
+    assert _backend.supported_devices("medoids", "CLARA") == ("cpu",)
+    assert _backend.resolve_device("auto", family="medoids", estimator="KMedoids") == "cuda"
+    assert _backend.resolve_device("auto", family="medoids", estimator="CLARA") == "cpu"
+    with pytest.raises(ValueError, match="not available for this estimator"):
+        _backend.resolve_device("cuda", family="medoids", estimator="CLARA")
+
+
+def test_no_estimator_accepts_cuda_before_it_has_a_gpu_fit():
+    # Kernels exist for some families, but no estimator's fit runs on them yet: device="cuda"
+    # must be an error, never a silently ignored parameter.
+    from partita import KernelKMeans, KMedoids, SinkhornKMeans
+
+    X = np.random.RandomState(0).rand(20, 2)
+    for est in (KMedoids(2, device="cuda"), SinkhornKMeans(2, device="cuda"),
+                KernelKMeans(2, device="cuda")):
+        with pytest.raises(ValueError, match="device='cuda'"):
+            est.fit(X)
+    if _backend._cuda is not None:
+        for family in _backend.FAMILIES:
+            if _backend.has_cuda_kernels(family):
+                assert getattr(_backend._cuda, family).estimators == ()

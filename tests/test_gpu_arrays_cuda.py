@@ -1,9 +1,12 @@
 """partita._gpu_arrays: GPU arrays in place through __cuda_array_interface__ and DLPack, NumPy
 copied once. The parsing and validation need no GPU: fake producers stand in for CuPy / PyTorch."""
+import warnings
+
 import numpy as np
 import pytest
 from cuda_backends import EMULATED_BACKENDS
 
+import partita
 from partita import _gpu_arrays as ga
 
 
@@ -112,6 +115,28 @@ def test_dlpack_cuda_producer_is_read_in_place_on_the_default_stream():
     assert arr.shape == (4, 4) and arr.strides == (5, 1) and arr.dtype == np.float64
 
 
+class FakeBothInterfaces(FakeDLPackCuda):
+    """A producer with DLPack and a __cuda_array_interface__ of the given version (PyTorch: 2)."""
+
+    def __init__(self, host, version):
+        super().__init__(host)
+        self.__cuda_array_interface__ = FakeCudaArray(host, version=version,
+                                                      stream=7).__cuda_array_interface__
+
+
+def test_an_interface_without_a_stream_gives_way_to_dlpack():
+    # Version 2 cannot name the producer's stream: DLPack orders its work before the kernels'.
+    fake = FakeBothInterfaces(np.zeros((2, 3)), version=2)
+    calls = []
+    arr = ga.as_device_array(fake, synchronize=calls.append)
+    assert fake.streams == [ga.LEGACY_DEFAULT_STREAM] and calls == []
+    assert arr.on_device and arr.ptr == fake.host.ctypes.data
+    # Version 3 names it: that stream is synchronised, DLPack is not asked.
+    fake = FakeBothInterfaces(np.zeros((2, 3)), version=3)
+    ga.as_device_array(fake, synchronize=calls.append)
+    assert fake.streams == [] and calls == [7]
+
+
 def test_a_used_capsule_is_refused():
     class Used(FakeDLPackCuda):
         def __dlpack__(self, stream=None):
@@ -151,3 +176,48 @@ def test_a_device_array_reaches_the_kernel_without_a_copy(backend):
     a = mod.medoids.assign(ga.as_device_array(fake).array_ref(mod), np.array([4, 9]))
     assert mod.allocated_bytes() == before
     np.testing.assert_array_equal(a.near_i, oracle.initial_assignment(D, [4, 9])[0])
+
+
+def _gpu_library(name):
+    with warnings.catch_warnings():  # a library's own import-time warnings are not under test
+        warnings.simplefilter("ignore")
+        return pytest.importorskip(name)
+
+
+def _slow_distances_on(library, x):
+    """The distance matrix of x, computed on the current stream of `library` after ~50 ms of
+    other work there, so that a reader that does not wait for that stream reads it unwritten."""
+    if library == "torch":
+        torch = _gpu_library("torch")
+        X = torch.as_tensor(x, device="cuda")
+        torch.cuda._sleep(100_000_000)
+        return torch.cdist(X, X)
+    cupy = _gpu_library("cupy")
+    busy = cupy.full((4096, 4096), 1 / 4096)  # a fixed point of busy @ busy
+    for _ in range(20):
+        busy = busy @ busy
+    X = cupy.asarray(x)
+    return cupy.sqrt(((X[:, None, :] - X[None, :, :]) ** 2).sum(-1)) + 0 * busy[0, 0]
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not partita.cuda_available(), reason="no usable CUDA GPU")
+@pytest.mark.parametrize("library", ["torch", "cupy"])
+def test_an_array_made_on_a_side_stream_is_read_after_its_producer(library):
+    # PyTorch's side streams do not wait for the legacy default stream, nor it for them, and its
+    # __cuda_array_interface__ (version 2) names no stream: read through DLPack. CuPy's (version 3)
+    # names its current stream, which is synchronised.
+    from partita import _backend
+
+    cuda = _backend._cuda
+    x = np.random.default_rng(0).random((2000, 8))
+    med = np.array([3, 700, 1999, 42])
+    lib = _gpu_library(library)
+    stream = lib.cuda.Stream() if library == "torch" else lib.cuda.Stream(non_blocking=True)
+    with (lib.cuda.stream(stream) if library == "torch" else stream):
+        D = _slow_distances_on(library, x)
+        a = cuda.medoids.assign(ga.as_device_array(D, name="D").array_ref(cuda), med)
+    stream.synchronize()
+    D_host = D.cpu().numpy() if library == "torch" else D.get()
+    np.testing.assert_array_equal(a.near_i, np.argmin(D_host[med], axis=0))
+    np.testing.assert_array_equal(a.near_d, D_host[med].min(axis=0))

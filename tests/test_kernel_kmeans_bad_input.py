@@ -3,6 +3,7 @@ kernels; the pairwise tag."""
 import numpy as np
 import pytest
 from conftest import assert_unfitted
+from sklearn.exceptions import ConvergenceWarning
 
 from partita import KernelKMeans
 
@@ -39,7 +40,9 @@ def test_precomputed_not_square_or_not_finite_or_asymmetric(X):
 
 def test_non_psd_precomputed_warns(X):
     K = -(X @ X.T)
-    with pytest.warns(UserWarning, match="positive semi-definite"):
+    # Such a "kernel" also collapses the clusters: the distances are clamped at 0.
+    with pytest.warns(UserWarning, match="positive semi-definite"), \
+            pytest.warns(ConvergenceWarning, match="distinct clusters"):
         KernelKMeans(3, kernel="precomputed", random_state=0).fit(K)
 
 
@@ -61,6 +64,7 @@ def test_psd_precomputed_does_not_warn(X, recwarn):
     (dict(init=[0, 1]), "n_clusters=3 sample indices"),
     (dict(init=[0, 1, 99]), "init indices must be in"),
     (dict(init=[0.5, 1, 2]), "integer sample indices"),
+    (dict(init=[4, 1, 4]), "init indices must be distinct: 1 repeated"),
     (dict(n_init=0), "n_init must be an integer >= 1"),
     (dict(max_iter=0), "max_iter must be an integer >= 1"),
     (dict(tol=-1.0), "tol must be a finite real number >= 0"),

@@ -3,6 +3,7 @@ predict / transform / score on new data, scikit-learn's kernels and callables, v
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import pairwise_kernels
 
 from partita import KernelKMeans
@@ -40,10 +41,11 @@ def test_determinism_and_n_init_keeps_the_lowest_inertia():
 
 def test_kmeans_plusplus_beats_random_on_average():
     X = blobs(n=600, centers=10, seed=8)
-    pp = np.mean([KernelKMeans(10, init="k-means++", random_state=s, max_iter=1).fit(X).inertia_
-                  for s in range(5)])
-    rnd = np.mean([KernelKMeans(10, init="random", random_state=s, max_iter=1).fit(X).inertia_
-                   for s in range(5)])
+    with pytest.warns(ConvergenceWarning, match="max_iter=1"):  # one iteration on purpose
+        pp = np.mean([KernelKMeans(10, init="k-means++", random_state=s, max_iter=1).fit(X).inertia_
+                      for s in range(5)])
+        rnd = np.mean([KernelKMeans(10, init="random", random_state=s, max_iter=1).fit(X).inertia_
+                       for s in range(5)])
     assert pp < rnd
 
 
@@ -104,3 +106,102 @@ def test_verbose_prints_progress(capsys):
     KernelKMeans(3, random_state=0, verbose=1).fit(blobs(n=100))
     out = capsys.readouterr().out
     assert "[KernelKMeans] Gram" in out and "iteration 1" in out
+
+
+# ---- stopping, warnings and the single run of an explicit init -----------------------------------
+
+def test_max_iter_without_convergence_warns_and_sets_converged():
+    X = blobs(n=400, centers=8, seed=7)
+    with pytest.warns(ConvergenceWarning, match="max_iter=2 iterations without converging"):
+        est = KernelKMeans(8, tol=0.0, max_iter=2, random_state=0).fit(X)
+    assert est.n_iter_ == 2 and not est.converged_
+    full = KernelKMeans(8, tol=0.0, random_state=0).fit(X)  # converges: no warning
+    assert full.converged_ and full.n_iter_ > 2
+
+
+def test_stop_on_tol_does_not_warn():
+    X = blobs(n=400, centers=8, seed=7)
+    est = KernelKMeans(8, tol=0.5, random_state=0).fit(X)
+    assert est.n_iter_ < est.max_iter and est.converged_
+
+
+def test_n_init_with_explicit_init_warns_and_runs_once(capsys):
+    X = blobs()
+    seeds = [0, 50, 100, 150, 200]
+    once = KernelKMeans(5, init=seeds).fit(X)
+    with pytest.warns(RuntimeWarning, match="performing only one init in KernelKMeans instead "
+                                            "of n_init=4"):
+        est = KernelKMeans(5, init=seeds, n_init=4, verbose=1).fit(X)
+    assert capsys.readouterr().out.count("init given indices") == 1
+    np.testing.assert_array_equal(est.labels_, once.labels_)
+    assert est.inertia_ == once.inertia_
+
+
+# ---- pickling (the blocked Gram holds a C++ object) ----------------------------------------------
+
+def _pickle_round_trips(est, tmp_path):
+    import copy
+    import pickle
+
+    import joblib
+
+    path = tmp_path / "model.joblib"
+    joblib.dump(est, path)
+    return [pickle.loads(pickle.dumps(est)), copy.deepcopy(est), joblib.load(path)]
+
+
+@pytest.mark.parametrize("gram, dtype", [("blocked", np.float64), ("blocked", np.float32),
+                                         ("stored", np.float64)])
+def test_pickle_deepcopy_and_joblib_round_trips(gram, dtype, tmp_path):
+    X = blobs(n=300, seed=4, dtype=dtype)
+    Xn = blobs(n=40, seed=5, dtype=dtype)
+    est = KernelKMeans(5, kernel="rbf", gamma=0.2, gram=gram, random_state=0).fit(X)
+    assert est.gram_ == gram
+    for copy_ in _pickle_round_trips(est, tmp_path):
+        assert copy_.gram_ == gram
+        np.testing.assert_array_equal(copy_.labels_, est.labels_)
+        np.testing.assert_array_equal(copy_.predict(Xn), est.predict(Xn))
+        np.testing.assert_array_equal(copy_.transform(Xn), est.transform(Xn))
+        assert copy_.score(Xn) == est.score(Xn)
+    # The original still works after being pickled, and an unfitted estimator pickles too.
+    np.testing.assert_array_equal(est.predict(X), est.labels_)
+    for copy_ in _pickle_round_trips(KernelKMeans(3, gram=gram), tmp_path):
+        assert copy_.get_params() == KernelKMeans(3, gram=gram).get_params()
+
+
+# ---- foreign arrays and a distance matrix given as features ---------------------------------------
+
+def test_dlpack_only_input_is_accepted_and_float32_kept():
+    from conftest import DLPackOnly
+
+    X = blobs(n=120).astype(np.float32)
+    ref = KernelKMeans(3, random_state=0).fit(X)
+    est = KernelKMeans(3, random_state=0).fit(DLPackOnly(X))
+    np.testing.assert_array_equal(est.labels_, ref.labels_)
+    assert est.transform(DLPackOnly(X)).dtype == np.float32
+    np.testing.assert_array_equal(est.predict(DLPackOnly(X)), ref.labels_)
+
+
+def test_estimator_runs_with_array_api_dispatch():
+    from conftest import run_with_array_api_dispatch
+
+    out = run_with_array_api_dispatch("""
+        from conftest import DLPackOnly
+        from partita import KernelKMeans
+        X = np.random.RandomState(0).rand(60, 3).astype(np.float32)
+        for data in (X, DLPackOnly(X)):
+            est = KernelKMeans(3, random_state=0).fit(data)
+            assert est.transform(data).dtype == np.float32
+        print("ok")
+    """)
+    assert out.strip().endswith("ok")
+
+
+def test_distance_matrix_given_as_features_warns():
+    from sklearn.metrics import pairwise_distances
+
+    D = pairwise_distances(blobs(n=40))
+    with pytest.warns(UserWarning, match="looks like a distance matrix"):
+        KernelKMeans(3, random_state=0).fit(D)
+    # A Gram matrix with kernel="precomputed" is what that input should have been: no warning.
+    KernelKMeans(3, kernel="precomputed", random_state=0).fit(pairwise_kernels(blobs(n=40)))

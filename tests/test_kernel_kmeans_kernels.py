@@ -5,7 +5,8 @@ import numpy as np
 import pytest
 from oracles import kernel_kmeans
 from sklearn.cluster import KMeans
-from sklearn.datasets import make_blobs
+from sklearn.datasets import load_digits, make_blobs
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import pairwise_kernels
 
 import partita._validation
@@ -136,6 +137,58 @@ def test_n_jobs_does_not_change_the_result(gram):
     np.testing.assert_array_equal(a.labels_, b.labels_)
     assert a.inertia_ == b.inertia_ and a.n_iter_ == b.n_iter_
     np.testing.assert_array_equal(a.transform(X[:50]), b.transform(X[:50]))
+
+
+# ---- what the fitted attributes mean -------------------------------------------------------------
+
+def _labels_objective(K, labels, w=None):
+    """The kernel k-means objective of a partition: distances to the means of its own clusters."""
+    w = np.ones(len(K)) if w is None else w
+    d, _ = kernel_kmeans.partition_distances(K, labels, w, int(labels.max()) + 1)
+    return float(np.sum(w * d[np.arange(len(K)), labels]))
+
+
+@pytest.mark.parametrize("gram", ["stored", "blocked"])
+def test_inertia_is_the_objective_of_labels_after_a_stop_on_tol(gram):
+    # Handwritten digits, rbf: the run stops on tol while a few samples still move, so the
+    # centres (means of the previous partition) are not the means of labels_.
+    X = load_digits().data[:500]
+    est = KernelKMeans(10, kernel="rbf", gamma=1e-3, tol=1e-3, random_state=0, gram=gram).fit(X)
+    assert est.converged_ and est.n_iter_ < est.max_iter
+    K = pairwise_kernels(X, metric="rbf", gamma=1e-3)
+    np.testing.assert_allclose(est.inertia_, _labels_objective(K, est.labels_), rtol=1e-10)
+    # Measured to the centres, the same labels cost more: that is what score reports.
+    assert -est.score(X) > est.inertia_ * (1 + 1e-6)
+    np.testing.assert_array_equal(est.predict(X), est.labels_)
+
+
+def test_oracle_agrees_on_a_stop_on_tol():
+    X = load_digits().data[:500]
+    K = pairwise_kernels(X, metric="rbf", gamma=1e-3)
+    seeds = np.random.default_rng(3).choice(len(X), 10, replace=False)
+    ref = kernel_kmeans.kernel_kmeans(K, seeds, tol=1e-3)
+    assert ref["converged"] and ref["n_iter"] < 300  # on tol: labels still moved
+    est = KernelKMeans(10, kernel="rbf", gamma=1e-3, tol=1e-3, init=seeds).fit(X)
+    assert_same_as_oracle(est, ref, rtol=1e-10)
+    assert ref["inertia"] == pytest.approx(_labels_objective(K, ref["labels"]), rel=1e-12)
+
+
+def test_cluster_sizes_count_labels_after_an_empty_cluster_is_reseeded():
+    # Samples 1 and 2 coincide: the cluster of seed 2 starts empty, is re-seeded with sample 1,
+    # and loses it again to the tie rule, so labels_ have one cluster fewer than the centres.
+    X = np.array([[0.0], [1.0], [1.0], [5.0]])
+    with pytest.warns(ConvergenceWarning, match=r"Number of distinct clusters \(3\) found "
+                      r"smaller than n_clusters \(4\)\. Possibly due to duplicate points in X\."):
+        est = KernelKMeans(4, kernel="linear", init=[0, 1, 2, 3]).fit(X)
+    assert est.n_reseeded_ >= 1
+    np.testing.assert_array_equal(est.labels_, [0, 1, 1, 3])
+    np.testing.assert_array_equal(est.cluster_sizes_, np.bincount(est.labels_, minlength=4))
+    w = np.array([1.0, 2.0, 0.5, 3.0])
+    with pytest.warns(ConvergenceWarning, match="distinct clusters"):
+        est = KernelKMeans(4, kernel="linear", init=[0, 1, 2, 3]).fit(X, sample_weight=w)
+    np.testing.assert_array_equal(est.cluster_sizes_,
+                                  np.bincount(est.labels_, weights=w, minlength=4))
+    np.testing.assert_array_equal(est.predict(X), est.labels_)
 
 
 # ---- the typed boundary --------------------------------------------------------------------------

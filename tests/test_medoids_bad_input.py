@@ -539,3 +539,18 @@ def test_clarans_bad_parameters(params, match):
     X = blobs(30, 3, 2, seed=82)
     params.setdefault("n_clusters", 3)
     assert_fit_raises(CLARANS(**params), X, match)
+
+
+@pytest.mark.parametrize("estimator", [KMedoids, CLARA, CLARANS])
+def test_bad_metric_params(X, estimator):
+    assert_fit_raises(estimator(3, metric="minkowski", metric_params=[("p", 3)]), X,
+                      "metric_params must be None or a dict")
+    assert_fit_raises(estimator(3, metric="cosine", metric_params={"p": 3}), X,
+                      "metric_params .* cannot be used with metric='cosine'")
+
+
+def test_mahalanobis_with_a_singular_covariance_says_what_to_pass(X):
+    collinear = np.column_stack([X, X[:, 0] + X[:, 1]])
+    assert_fit_raises(KMedoids(3, metric="mahalanobis"), collinear,
+                      "singular; pass metric_params=\\{'VI'")
+    assert_fit_raises(KMedoids(1, metric="seuclidean"), X[:1], "at least 2 samples")

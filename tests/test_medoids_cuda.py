@@ -1,11 +1,15 @@
 """The k-medoids GPU kernels (partita._cuda.medoids) against the CPU kernels and the oracle,
-on the CPU emulator under both thread schedules and on a real GPU when there is one."""
+on the CPU emulator under its three thread schedules and on a real GPU when there is one."""
+import warnings
+
 import numpy as np
 import pytest
 from cuda_backends import CUDA_BACKENDS, EMULATED_BACKENDS
-from oracles import medoids as oracle
 
+import partita
 from partita import _core
+
+from oracles import medoids as oracle
 
 
 def cpu_labels_and_loss(D, medoids):
@@ -102,6 +106,60 @@ def test_assign_rejects_bad_input(backend):
         mod.medoids.assign(D, np.array([], dtype=np.int64))
     with pytest.raises(ValueError, match="float32 or float64"):
         mod.medoids.assign(D.astype(np.int64), np.array([0]))
+
+
+@pytest.mark.parametrize("backend", EMULATED_BACKENDS[:1])
+def test_assign_indexes_past_two_to_the_31_entries(backend):
+    # Entry (j, o) of an n x n matrix is at j * n + o, past 2^31 in the last rows for n > 46341:
+    # 32-bit index arithmetic would read elsewhere. The 10 GB matrix is a lazily mapped region
+    # of which only the medoids' rows are ever touched (written here, read by the kernel).
+    import mmap
+
+    mod = backend.module()
+    n = 50_000
+    flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS | getattr(mmap, "MAP_NORESERVE", 0)
+    try:
+        region = mmap.mmap(-1, n * n * 4, flags=flags)
+    except (OSError, OverflowError, ValueError):
+        pytest.skip("no 10 GB of address space to map")
+    D = np.frombuffer(region, dtype=np.float32).reshape(n, n)
+    med = np.array([n - 1, 7])
+    rows = np.random.default_rng(0).random((2, n)).astype(np.float32) + 0.5
+    rows[0, n - 1] = rows[1, 7] = 0
+    D[med] = rows
+    ref = mod.ArrayRef(D.ctypes.data, [n, n], [n, 1], mod.DType.float32, True)
+    a = mod.medoids.assign(ref, med)
+    np.testing.assert_array_equal(a.near_i, np.argmin(rows, axis=0))
+    np.testing.assert_array_equal(a.near_d, rows.min(axis=0))
+    np.testing.assert_array_equal(a.seco_d, rows.max(axis=0))
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not partita.cuda_available(), reason="no usable CUDA GPU")
+def test_assign_on_the_gpu_indexes_past_two_to_the_31_entries():
+    # As above, on the GPU: a 10 GB matrix made there by PyTorch, of which only the medoids'
+    # rows are set and read.
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        torch = pytest.importorskip("torch")
+    from partita import _backend
+    from partita._gpu_arrays import as_device_array
+
+    cuda = _backend._cuda
+    n = 50_000
+    med = np.array([n - 1, 7])
+    rows = np.random.default_rng(0).random((2, n)).astype(np.float32) + 0.5
+    rows[0, n - 1] = rows[1, 7] = 0
+    D = torch.empty((n, n), dtype=torch.float32, device="cuda")
+    D[torch.as_tensor(med, device="cuda")] = torch.as_tensor(rows, device="cuda")
+    try:
+        a = cuda.medoids.assign(as_device_array(D).array_ref(cuda), med)
+    finally:
+        del D
+        torch.cuda.empty_cache()
+    np.testing.assert_array_equal(a.near_i, np.argmin(rows, axis=0))
+    np.testing.assert_array_equal(a.near_d, rows.min(axis=0))
+    np.testing.assert_array_equal(a.seco_d, rows.max(axis=0))
 
 
 @pytest.mark.parametrize("backend", EMULATED_BACKENDS)

@@ -1,18 +1,23 @@
 """KMedoids as a scikit-learn estimator: the fitted attributes and methods, dtypes and layouts,
-sample weights, pipelines, grid search, cloning and pickling, set_output and verbose output."""
+sample weights, pipelines, grid search, cloning and pickling, set_output and verbose output;
+and the conventions users of other k-medoids libraries rely on, for CLARA and CLARANS too."""
 import pickle
+import warnings
 
 import numpy as np
 import pytest
 from scipy.spatial.distance import cdist
 from sklearn.base import clone
 from sklearn.datasets import make_blobs
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import pairwise_distances
 from sklearn.model_selection import GridSearchCV, KFold
 from sklearn.pipeline import Pipeline, make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from partita import KMedoids
+from partita import CLARA, CLARANS, KMedoids
+
+from conftest import DLPackOnly, run_with_array_api_dispatch
 
 METHODS = ["fasterpam", "fastpam1", "pam", "alternate"]
 
@@ -548,3 +553,201 @@ def test_verbose_zero_prints_nothing(blobs, capsys):
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err == ""
+
+
+# ----------------------------------------------------------------------------------------------
+# conventions users of other k-medoids libraries rely on
+# ----------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("metric", ["seuclidean", "mahalanobis"])
+@pytest.mark.parametrize("cls", [KMedoids, CLARA, CLARANS])
+def test_data_dependent_metrics_are_fitted_once(blobs, metric, cls):
+    # V / VI come from the training data, so new data is measured with the same metric, and
+    # predict / transform / score work (scipy would otherwise need them whenever Y is given).
+    X, _ = blobs
+    X = np.column_stack([X, 10 * X[:, 0] + np.random.RandomState(0).normal(size=len(X))])
+    km = cls(3, metric=metric, random_state=0).fit(X)
+    params = ({"V": np.var(X, axis=0, ddof=1)} if metric == "seuclidean"
+              else {"VI": np.linalg.inv(np.cov(X.T)).T})
+    (name, value), = params.items()
+    np.testing.assert_allclose(km.effective_metric_params_[name], value)
+    expected = cdist(X[:7], X[km.medoid_indices_], metric=metric, **params)
+    np.testing.assert_allclose(km.transform(X[:7]), expected, rtol=1e-12)
+    np.testing.assert_array_equal(km.predict(X), km.labels_)
+    assert km.score(X) == pytest.approx(-km.inertia_, rel=1e-10)
+
+
+def test_metric_params_reach_the_metric(blobs):
+    X, _ = blobs
+    cubic = KMedoids(3, metric="minkowski", metric_params={"p": 3}).fit(X)
+    reference = KMedoids(3, metric="precomputed").fit(cdist(X, X, "minkowski", p=3))
+    np.testing.assert_array_equal(cubic.medoid_indices_, reference.medoid_indices_)
+    np.testing.assert_allclose(cubic.transform(X), cdist(X, X[cubic.medoid_indices_],
+                                                        "minkowski", p=3))
+    # A user's V wins over the estimate, and is what predict uses.
+    V = np.ones(X.shape[1])
+    km = KMedoids(3, metric="seuclidean", metric_params={"V": V}).fit(X)
+    np.testing.assert_allclose(km.transform(X), cdist(X, X[km.medoid_indices_]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("metric", ["euclidean", "precomputed"])
+def test_metric_params_rejected_where_they_would_be_ignored(blobs, metric):
+    X, _ = blobs
+    X = pairwise_distances(X) if metric == "precomputed" else X
+    with pytest.raises(ValueError, match="metric_params"):
+        KMedoids(3, metric=metric, metric_params={"p": 3}).fit(X)
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_exact_ties_go_to_the_lowest_cluster_everywhere(method):
+    # 2 is exactly halfway between the medoids 0 and 4, and the medoids cannot improve.
+    X = np.array([[0.0]] * 4 + [[2.0]] + [[4.0]] * 4)
+    for init in ([0, 5], [5, 0]):
+        km = KMedoids(2, method=method, init=np.array(init)).fit(X)
+        assert km.converged_
+        D = km.transform(X)
+        assert D[4, 0] == D[4, 1]
+        assert km.labels_[4] == 0
+        np.testing.assert_array_equal(km.predict(X), km.labels_)
+        np.testing.assert_array_equal(km.fit_predict(X), km.labels_)
+
+
+@pytest.mark.parametrize("cls", [KMedoids, CLARA, CLARANS])
+def test_coincident_medoids_give_their_samples_to_the_lowest_cluster(cls):
+    # Fewer distinct points than clusters: both medoids are the same point, and every sample,
+    # the second medoid's own included, goes to cluster 0 (docs/algorithms.md, "Ties").
+    X = np.array([[1.0], [1.0], [1.0]])
+    km = cls(2, random_state=0).fit(X)
+    assert len(np.unique(km.medoid_indices_)) == 2
+    np.testing.assert_array_equal(km.labels_, [0, 0, 0])
+    np.testing.assert_array_equal(km.predict(X), [0, 0, 0])
+    np.testing.assert_array_equal(cls(2, random_state=0).fit_predict(X), [0, 0, 0])
+    assert km.inertia_ == 0.0
+
+
+def duplicated_estimators():
+    for method in METHODS:
+        for init in ("build", "lab", "k-medoids++", "random"):
+            yield KMedoids(6, method=method, init=init, random_state=0)
+    for init in ("build", "lab", "k-medoids++", "random"):
+        yield CLARA(6, init=init, sample_size=30, random_state=0)
+    yield CLARANS(6, random_state=0)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_labels_equal_predict_on_data_full_of_duplicates(seed):
+    # A few distinct points, each many times, on a small integer grid: ties between medoids at
+    # every distance, coincident medoids when k exceeds the distinct points.
+    rng = np.random.RandomState(seed)
+    n_distinct = [3, 5, 8, 12][seed]
+    points = rng.randint(0, 4, size=(n_distinct, 2)).astype(np.float64)
+    X = points[rng.randint(0, n_distinct, size=60)]
+    for est in duplicated_estimators():
+        for data, metric in ((X, "euclidean"), (X, "chebyshev"),
+                             (pairwise_distances(X), "precomputed")):
+            est.set_params(metric=metric)
+            labels = est.fit(data).labels_
+            np.testing.assert_array_equal(est.predict(data), labels, err_msg=repr(est))
+            np.testing.assert_array_equal(clone(est).fit_predict(data), labels)
+            D = est.transform(data)
+            np.testing.assert_array_equal(labels, np.argmin(D, axis=1))
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_converged_and_convergence_warning(blobs, method):
+    X, _ = blobs
+    km = KMedoids(8, method=method, init="random", random_state=1).fit(X)
+    assert km.converged_ and km.n_iter_ <= km.max_iter
+    with pytest.warns(ConvergenceWarning, match="stopped after max_iter=1"):
+        stopped = KMedoids(8, method=method, init="random", random_state=1, max_iter=1).fit(X)
+    assert not stopped.converged_
+    # max_iter=0 asks for no optimisation: nothing to warn about.
+    assert not KMedoids(8, method=method, max_iter=0).fit(X).converged_
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_no_warning_when_the_last_allowed_iteration_converges(blobs, method):
+    # n_iter_ counts the scan that found nothing to improve: allowing exactly that many
+    # iterations converges, silently, to the same medoids.
+    X, _ = blobs
+    free = KMedoids(8, method=method, init="random", random_state=2).fit(X)
+    capped = KMedoids(8, method=method, init="random", random_state=2,
+                      max_iter=free.n_iter_).fit(X)
+    assert capped.converged_
+    np.testing.assert_array_equal(capped.medoid_indices_, free.medoid_indices_)
+
+
+def test_clara_converged_and_warning(blobs):
+    X, _ = blobs
+    assert CLARA(4, random_state=0).fit(X).converged_
+    with pytest.warns(ConvergenceWarning, match="stopped after max_iter=1"):
+        assert not CLARA(8, init="random", max_iter=1, random_state=0).fit(X).converged_
+
+
+@pytest.mark.parametrize("method", METHODS)
+def test_verbose_reports_every_pass(blobs, capsys, method):
+    X, _ = blobs
+    km = KMedoids(8, method=method, init="random", random_state=1, verbose=1).fit(X)
+    lines = [ln for ln in capsys.readouterr().out.splitlines()
+             if ln.startswith(f"[KMedoids] {method} ") and "swaps, loss" in ln]
+    assert len(lines) == km.n_iter_
+    assert f"loss {km.inertia_:.6g}" in lines[-1]
+
+
+@pytest.mark.parametrize("cls", [KMedoids, CLARA, CLARANS])
+def test_dlpack_only_input_is_accepted_and_float32_kept(blobs, cls):
+    X = np.ascontiguousarray(blobs[0], dtype=np.float32)
+    ref = cls(3, random_state=0).fit(X)
+    km = cls(3, random_state=0).fit(DLPackOnly(X), sample_weight=DLPackOnly(np.ones(len(X))))
+    assert km.cluster_centers_.dtype == np.float32
+    assert km.transform(DLPackOnly(X)).dtype == np.float32
+    np.testing.assert_array_equal(km.labels_, ref.labels_)
+    np.testing.assert_array_equal(km.predict(DLPackOnly(X)), ref.labels_)
+    if cls is KMedoids:  # the initial medoids' indices too
+        given = KMedoids(3, init=DLPackOnly(np.array([0, 50, 100]))).fit(X)
+        np.testing.assert_array_equal(
+            given.medoid_indices_, KMedoids(3, init=np.array([0, 50, 100])).fit(X).medoid_indices_)
+
+
+def test_torch_float32_tensor_stays_float32(blobs):
+    torch = pytest.importorskip("torch")
+    X = np.ascontiguousarray(blobs[0], dtype=np.float32)
+    km = KMedoids(3).fit(torch.from_numpy(X))
+    assert km.cluster_centers_.dtype == np.float32
+    np.testing.assert_array_equal(km.labels_, KMedoids(3).fit(X).labels_)
+
+
+def test_estimators_run_with_array_api_dispatch():
+    out = run_with_array_api_dispatch("""
+        from conftest import DLPackOnly
+        from partita import CLARA, CLARANS, KMedoids
+        X = np.random.RandomState(0).rand(60, 3).astype(np.float32)
+        inputs = [X, DLPackOnly(X)]
+        try:
+            import torch
+            inputs.append(torch.from_numpy(X))
+        except ImportError:
+            pass
+        for est in (KMedoids(3), CLARA(3, random_state=0), CLARANS(3, random_state=0)):
+            for data in inputs:
+                est.fit(data)
+                assert est.cluster_centers_.dtype == np.float32
+                assert (est.predict(data) == est.labels_).all()
+                est.transform(data), est.score(data)
+        print("ok")
+    """)
+    assert out.strip() == "ok"
+
+
+@pytest.mark.parametrize("cls", [KMedoids, CLARA, CLARANS])
+def test_distance_matrix_given_as_features_warns(blobs, cls):
+    D = pairwise_distances(blobs[0][:40])
+    with pytest.warns(UserWarning, match="looks like a distance matrix.*metric='precomputed'"):
+        cls(3, random_state=0).fit(D)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        cls(3, metric="precomputed", random_state=0).fit(D)
+        cls(3, random_state=0).fit(blobs[0])
+
+

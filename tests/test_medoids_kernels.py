@@ -1,7 +1,8 @@
 """Exactness of the compiled k-medoids kernels (KMedoids) against the peer and the NumPy oracle.
 
 * the peer `kmedoids` (Rust, 0.5.5), run single-threaded in index order (``n_cpu=1``,
-  ``random_state=None``): same medoids, labels, iteration and swap counts, same loss;
+  ``random_state=None``): same medoids, iteration and swap counts, same loss, and its labels
+  put through the estimators' tie rule (``by_the_rule``);
 * the oracle ``tests/oracles/medoids.py`` (docs/algorithms.md, k-medoids, line by line), which also
   covers what the peer cannot: sample weights, BUILD on duplicates, tiny n, k = n;
 * thread-count invariance, float32 matrices, the random initialisations and feature input.
@@ -105,6 +106,17 @@ def peer_result(res):
     }
 
 
+def by_the_rule(ref, D):
+    """`ref` (a peer or oracle result) with its labels put through the estimators' tie rule
+    (docs/algorithms.md, "Ties"): each point stays at the same distance, ties go to the lowest
+    cluster. Medoids, loss and counts are left raw."""
+    labels = om.lowest_cluster_labels(D, ref["medoids"])
+    rows = np.arange(len(labels))
+    np.testing.assert_array_equal(D[rows, ref["medoids"][ref["labels"]]],
+                                  D[rows, ref["medoids"][labels]])
+    return {**ref, "labels": labels}
+
+
 def assert_same(ours, ref, *, exact_loss=False, rtol=1e-12, check_swaps=True):
     np.testing.assert_array_equal(ours["medoids"], ref["medoids"])
     np.testing.assert_array_equal(ours["labels"], ref["labels"])
@@ -137,14 +149,14 @@ def run_oracle(D, method, m0, max_iter, w=None):
 
 def check_partition(res, D, k, w=None):
     """Invariants of every result: k distinct medoids in range, labels = nearest medoid slot
-    (a medoid labels itself), loss = weighted TD."""
+    (the lowest on ties, a coincident medoid's own sample included), loss = weighted TD."""
     n = D.shape[0]
     med, lab = res["medoids"], res["labels"]
     assert med.shape == (k,) and lab.shape == (n,)
     assert len(set(med.tolist())) == k
     assert med.min() >= 0 and med.max() < n
     assert lab.min() >= 0 and lab.max() < k
-    np.testing.assert_array_equal(lab[med], np.arange(k))
+    np.testing.assert_array_equal(lab, om.lowest_cluster_labels(D, med))
     d_lab = D[np.arange(n), med[lab]]
     np.testing.assert_array_equal(d_lab, D[:, med].min(axis=1))
     ww = np.ones(n) if w is None else w
@@ -179,7 +191,7 @@ def test_matches_peer_from_given_medoids(peer, name, k):
         if method == "pam" and n > 150:
             continue
         ours = result_of(fit(D, k, method=method, init=m0, max_iter=100))
-        ref = run_peer(peer, D, method, m0, 100)
+        ref = by_the_rule(run_peer(peer, D, method, m0, 100), D)
         assert_same(ours, ref, exact_loss=method == "fasterpam", check_swaps=method != "alternate")
         check_partition(ours, D, k)
         if method != "alternate":
@@ -232,7 +244,7 @@ def test_fasterpam_loss_is_bit_identical_on_real_data(peer):
 def compare_with_oracle(D, k, m0, w=None, max_iter=100, methods=METHODS):
     for method in methods:
         ours = result_of(fit(D, k, method=method, init=m0, max_iter=max_iter, w=w))
-        ref = run_oracle(D, method, m0, max_iter, w)
+        ref = by_the_rule(run_oracle(D, method, m0, max_iter, w), D)
         assert_same(ours, ref, exact_loss=method == "fasterpam" and w is None)
         check_partition(ours, D, k, w)
 
@@ -242,7 +254,7 @@ def compare_with_peer(D, k, m0, peer, exact_loss=True):
     FasterPAM when exact_loss; alternate does not report its swaps)."""
     for method in METHODS:
         ours = result_of(fit(D, k, method=method, init=m0))
-        assert_same(ours, run_peer(peer, D, method, m0, 100),
+        assert_same(ours, by_the_rule(run_peer(peer, D, method, m0, 100), D),
                     exact_loss=exact_loss and method == "fasterpam",
                     check_swaps=method != "alternate")
 
@@ -570,7 +582,8 @@ def test_build_duplicates_returns_k_distinct(peer):
     for method in METHODS:
         r = result_of(fit(D, 5, method=method, init="build"))
         assert len(set(r["medoids"].tolist())) == 5 and r["loss"] == 0.0
-        assert_same(r, run_oracle(D, method, km.medoid_indices_, 100), exact_loss=True)
+        assert_same(r, by_the_rule(run_oracle(D, method, km.medoid_indices_, 100), D),
+                    exact_loss=True)
     # weighted duplicates
     w = np.random.RandomState(70).uniform(0.5, 2.0, 30)
     assert fit(D, 5, init="build", max_iter=0, w=w).medoid_indices_.tolist() == om.build(D, 5, w)
@@ -810,7 +823,7 @@ def test_fuzz_against_oracle_several_threads(seed):
     for t in (1, 3):
         assert fit(D, k, init="build", max_iter=0, w=w, n_jobs=t).medoid_indices_.tolist() == om.build(D, k, w)
     for method in METHODS:
-        ref = run_oracle(D, method, m0, max_iter, w)
+        ref = by_the_rule(run_oracle(D, method, m0, max_iter, w), D)
         for t in (1, 3):
             ours = result_of(fit(D, k, method=method, init=m0, max_iter=max_iter, w=w, n_jobs=t))
             assert_same(ours, ref, exact_loss=method == "fasterpam" and w is None)

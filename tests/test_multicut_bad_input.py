@@ -108,3 +108,21 @@ def test_predict_shape_checks(X):
         mc.predict(X[:, :3])
     with pytest.raises(NotFittedError):
         DenseMulticut().predict(X)
+
+
+@pytest.mark.parametrize("weights, match", [
+    (-1.0, "non-negative"), (np.nan, "NaN"), (0.0, "positive sum"),
+])
+def test_bad_sample_weight(X, weights, match):
+    w = np.ones(X.shape[0])
+    w[[0, 3]] = weights
+    if weights == 0.0:
+        w[:] = 0.0
+    mc = DenseMulticut()
+    with pytest.raises(ValueError, match=match):
+        mc.fit(X, sample_weight=w)
+    assert_unfitted(mc)
+    with pytest.raises(ValueError, match=match):
+        multicut_objective(X, np.zeros(X.shape[0], dtype=int), sample_weight=w)
+    with pytest.raises(ValueError, match="shape"):
+        DenseMulticut().fit(X, sample_weight=np.ones(3))

@@ -257,3 +257,92 @@ def test_cosine_is_dot_on_normalised_rows():
     assert a.objective_ == pytest.approx(b.objective_, rel=1e-9)
     assert a.objective_ == pytest.approx(
         multicut_objective(scaled, a.labels_, offset=0.3, metric="cosine"), rel=1e-12)
+
+
+# ---- node weights ----------------------------------------------------------------------------
+
+def test_weighted_objective_equals_the_explicit_graph():
+    rng = np.random.default_rng(5)
+    X = rng.standard_normal((60, 4))
+    w = rng.uniform(0.1, 3.0, size=60)
+    w[[3, 17]] = 0.0
+    labels = rng.integers(0, 7, size=60)
+    for metric in ("dot", "cosine"):
+        expect = oracle.objective(X, labels, 0.3, metric, w)
+        got = multicut_objective(X, labels, offset=0.3, metric=metric, sample_weight=w)
+        assert got == pytest.approx(expect, rel=1e-10, abs=1e-10)
+
+
+def test_an_integer_weight_counts_as_coincident_copies():
+    rng = np.random.default_rng(6)
+    X = rng.standard_normal((30, 3))
+    w = rng.integers(1, 4, size=30)
+    labels = rng.integers(0, 4, size=30)
+    copies = np.repeat(np.arange(30), w)
+    expect = multicut_objective(X[copies], labels[copies], offset=0.5)
+    got = multicut_objective(X, labels, offset=0.5, sample_weight=w)
+    assert got == pytest.approx(expect, rel=1e-12)
+    # Unit weights are the unweighted objective, bit for bit.
+    assert multicut_objective(X, labels, offset=0.5, sample_weight=np.ones(30)) == \
+        multicut_objective(X, labels, offset=0.5)
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_weighted_gaec_follows_the_explicit_weighted_graph(seed):
+    # Integer features and weights: every weighted cost is exact, ties included.
+    X = integer_features(80, 4, seed)
+    w = np.random.RandomState(100 + seed).randint(1, 4, size=80).astype(np.float64)
+    mc = DenseMulticut(offset=1.0, algorithm="gaec", refine=False).fit(X, sample_weight=w)
+    labels, merges = oracle.gaec(X, 1.0, w=w)
+    np.testing.assert_array_equal(mc.labels_, labels)
+    assert mc.n_merges_ == merges
+    assert mc.objective_ == oracle.objective(X, labels, 1.0, w=w)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_weighted_refinement_reaches_a_weighted_local_optimum(seed):
+    rng = np.random.default_rng(seed)
+    X = rng.standard_normal((8, 3))
+    w = rng.uniform(0.2, 3.0, size=8)
+    best, _ = oracle.exhaustive(X, 0.4, w=w)
+    for algorithm in ALGORITHMS:
+        mc = DenseMulticut(offset=0.4, algorithm=algorithm).fit(X, sample_weight=w)
+        value = oracle.objective(X, mc.labels_, 0.4, w=w)
+        assert mc.objective_ == pytest.approx(value, rel=1e-10, abs=1e-12)
+        assert value >= best - 1e-9
+        # No single node can lower the weighted objective by moving (or leaving).
+        for i in range(8):
+            for target in range(mc.n_clusters_ + 1):
+                moved = mc.labels_.copy()
+                moved[i] = target
+                assert oracle.objective(X, moved, 0.4, w=w) >= value - 1e-9
+
+
+def test_weight_zero_is_the_same_as_leaving_the_sample_out():
+    X, _ = embeddings(200, d=8, seed=3)
+    w = np.ones(200)
+    w[::7] = 0.0
+    keep = w > 0
+    full = DenseMulticut(offset=0.4).fit(X, sample_weight=w)
+    part = DenseMulticut(offset=0.4).fit(X[keep])
+    np.testing.assert_array_equal(oracle.canonical(full.labels_[keep]), part.labels_)
+    assert full.objective_ == part.objective_
+    # The weight-0 samples are placed as predict places them.
+    expect = part.predict(X[~keep])
+    got = full.labels_[~keep]
+    joined = expect >= 0
+    mapping = {p: f for p, f in zip(part.labels_, full.labels_[keep])}
+    np.testing.assert_array_equal(got[joined], [mapping[c] for c in expect[joined]])
+    assert len(set(got[~joined])) == np.count_nonzero(~joined)
+    assert not np.isin(got[~joined], full.labels_[keep]).any()
+
+
+# ---- converged_ ------------------------------------------------------------------------------
+
+def test_core_solve_reports_rounds_cut_short():
+    mc = _core.multicut
+    X, _ = embeddings(300, d=8, spread=3.0, seed=0)
+    short = mc.solve(X, mc.Params(offset=0.2, max_passes=1, max_rounds=1, n_threads=2))
+    assert not short.converged and short.n_moves > 0 and short.n_threads == 2
+    assert mc.solve(X, mc.Params(offset=0.2)).converged
+    assert mc.solve(X, mc.Params(offset=0.2, refine=False, max_rounds=0)).converged

@@ -1,8 +1,8 @@
 """The optimal-transport GPU kernels (partita._cuda.transport) against the CPU solver and NumPy,
-on the CPU emulator under both thread schedules and on a real GPU when there is one."""
+on the CPU emulator under its three thread schedules and on a real GPU when there is one."""
 import numpy as np
 import pytest
-from cuda_backends import CUDA_BACKENDS
+from cuda_backends import CUDA_BACKENDS, EMULATED_BACKENDS
 from scipy.special import logsumexp
 
 from partita.transport import sinkhorn
@@ -79,6 +79,16 @@ def test_row_sweep_rejects_bad_input(backend):
         mod.transport.row_sweep(C, np.zeros(3), None, g, 1.0)
     with pytest.raises(ValueError, match="eps"):
         mod.transport.row_sweep(C, None, None, g, 0.0)
+
+
+@pytest.mark.parametrize("backend", EMULATED_BACKENDS[:1])
+def test_more_rows_than_a_grid_covers_is_an_error_not_a_partial_sweep(backend):
+    # A device array is read in place: a fake one of 2^34 + 1 rows is never touched.
+    mod = backend.module()
+    n = 2**34 + 1
+    C = mod.ArrayRef(8, [1, n, 1], [n, 1, 1], mod.DType.float32, True)
+    with pytest.raises(ValueError, match="more rows than one launch"):
+        mod.transport.row_sweep(C, None, None, np.zeros((1, 1)), 1.0)
 
 
 @pytest.mark.parametrize("backend", CUDA_BACKENDS[:1])

@@ -1,11 +1,18 @@
 """SinkhornKMeans: a NumPy reference loop on the oracle, balance, reject option, predict /
 predict_proba consistency, determinism, and scikit-learn's estimator checks."""
+import warnings
+
 import numpy as np
 import pytest
-from oracles.transport import plan_of, sinkhorn_log
 from sklearn.datasets import make_blobs
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.metrics import pairwise_distances
 
 from partita import SinkhornKMeans
+from partita.transport import sinkhorn
+
+from conftest import DLPackOnly, run_with_array_api_dispatch
+from oracles.transport import plan_of, sinkhorn_log
 
 
 def _blobs(n=300, seed=0, sizes=(0.6, 0.25, 0.15)):
@@ -138,3 +145,119 @@ def test_verbose_reports_every_iteration(capsys):
     assert SinkhornKMeans(3, random_state=0).fit(X) is not None and not capsys.readouterr().out
     with pytest.raises(ValueError, match="verbose"):
         SinkhornKMeans(3, verbose=-1).fit(X)
+
+
+# ---- conventions users of scikit-learn's KMeans and of POT rely on ---------------------------
+
+
+def test_converged_and_convergence_warning():
+    X = _blobs()
+    assert SinkhornKMeans(3, random_state=0).fit(X).converged_
+    with pytest.warns(ConvergenceWarning, match="stopped after max_iter=1"):
+        km = SinkhornKMeans(3, random_state=0, max_iter=1).fit(X)
+    assert not km.converged_ and km.n_iter_ == 1
+
+
+def test_explicit_init_with_several_inits_runs_once(capsys):
+    X = _blobs()
+    init = X[[0, 200, 290]]
+    with pytest.warns(RuntimeWarning, match="performing only one init.*n_init=4"):
+        km = SinkhornKMeans(3, init=init, n_init=4, verbose=1).fit(X)
+    runs = [ln for ln in capsys.readouterr().out.splitlines() if "/1:" in ln or "/4:" in ln]
+    assert len(runs) == 1
+    np.testing.assert_array_equal(km.cluster_centers_,
+                                  SinkhornKMeans(3, init=init).fit(X).cluster_centers_)
+
+
+def test_coincident_centres_warn_like_kmeans():
+    X = _blobs()
+    init = X[[0, 0, 200]]
+    with pytest.warns(ConvergenceWarning, match=r"distinct clusters \(2\) found smaller than "
+                                                r"n_clusters \(3\)"):
+        SinkhornKMeans(3, init=init).fit(X)
+
+
+@pytest.mark.parametrize("tol", [1e-4, 1e-12])
+def test_refit_from_own_centres_stays_put(tol):
+    # The next Lloyd step from the fitted centres is within the stopping rule: one iteration,
+    # and the centres move by no more than tol allows (squared shift <= tol * mean variance).
+    # At a small tol this needs assignments solved accordingly: with sinkhorn_tol alone the
+    # plan's error moved the centres by several times what tol allows.
+    X, _ = make_blobs(300, centers=4, random_state=1)
+    km = SinkhornKMeans(4, reg=0.5, tol=tol, max_iter=500, random_state=0).fit(X)
+    again = SinkhornKMeans(4, reg=0.5, tol=tol, max_iter=500, init=km.cluster_centers_).fit(X)
+    assert again.n_iter_ == 1 and again.converged_
+    shift = ((again.cluster_centers_ - km.cluster_centers_) ** 2).sum()
+    assert shift <= tol * np.mean(X.var(0))
+
+
+def test_tol_zero_stops_when_labels_stop_changing():
+    X = _blobs()
+    km = SinkhornKMeans(3, tol=0, random_state=0, max_iter=300).fit(X)
+    assert km.converged_ and km.n_iter_ < 300
+    again = SinkhornKMeans(3, tol=0, init=km.cluster_centers_, max_iter=300).fit(X)
+    assert again.n_iter_ == 2  # the second iteration confirms the first's labels
+    np.testing.assert_array_equal(again.labels_, km.labels_)
+
+
+def test_dlpack_only_input_is_accepted_and_float32_kept():
+    X = np.ascontiguousarray(_blobs(), dtype=np.float32)
+    ref = SinkhornKMeans(3, random_state=0).fit(X)
+    km = SinkhornKMeans(3, random_state=0).fit(DLPackOnly(X))
+    assert km.cluster_centers_.dtype == np.float32
+    assert km.transform(DLPackOnly(X)).dtype == np.float32
+    np.testing.assert_array_equal(km.labels_, ref.labels_)
+    np.testing.assert_array_equal(km.predict(DLPackOnly(X)), ref.labels_)
+    init, weights = X[[0, 200, 290]], np.array([0.5, 0.3, 0.2])
+    given = SinkhornKMeans(3, init=DLPackOnly(init), cluster_weights=DLPackOnly(weights)).fit(X)
+    np.testing.assert_array_equal(
+        given.cluster_centers_,
+        SinkhornKMeans(3, init=init, cluster_weights=weights).fit(X).cluster_centers_)
+    C = np.random.default_rng(0).uniform(size=(5, 4)).astype(np.float32)
+    r = sinkhorn(DLPackOnly(C), DLPackOnly(np.full(5, 0.2)), reg=0.1)
+    assert r.plan.dtype == np.float32
+    np.testing.assert_array_equal(r.plan, sinkhorn(C, np.full(5, 0.2), reg=0.1).plan)
+
+
+def test_torch_float32_tensor_stays_float32():
+    torch = pytest.importorskip("torch")
+    X = np.ascontiguousarray(_blobs(), dtype=np.float32)
+    km = SinkhornKMeans(3, random_state=0).fit(torch.from_numpy(X))
+    assert km.cluster_centers_.dtype == np.float32
+    assert sinkhorn(torch.from_numpy(X[:5, :2] ** 2), reg=1.0).plan.dtype == np.float32
+
+
+def test_estimator_runs_with_array_api_dispatch():
+    out = run_with_array_api_dispatch("""
+        from conftest import DLPackOnly
+        from partita import SinkhornKMeans
+        from partita.transport import sinkhorn
+        X = np.random.RandomState(0).rand(60, 3).astype(np.float32)
+        inputs = [X, DLPackOnly(X)]
+        try:
+            import torch
+            inputs.append(torch.from_numpy(X))
+        except ImportError:
+            pass
+        for data in inputs:
+            km = SinkhornKMeans(3, random_state=0).fit(data)
+            assert km.cluster_centers_.dtype == np.float32
+            km.predict(data), km.transform(data), km.score(data), km.predict_proba(data)
+        assert sinkhorn(X[:5] ** 2, reg=1.0).plan.dtype == np.float32
+        print("ok")
+    """)
+    assert out.strip() == "ok"
+
+
+def test_distance_matrix_given_as_features_warns():
+    D = pairwise_distances(_blobs()[:40])
+    with pytest.warns(UserWarning, match="looks like a distance matrix"):
+        SinkhornKMeans(3, random_state=0).fit(D)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        SinkhornKMeans(3, random_state=0).fit(_blobs())
+
+
+def test_sinkhorn_docstring_maps_pot_arguments():
+    for pot_name in ("numItermax", "stopThr", "log", 'method="sinkhorn"', "ot.sinkhorn(a, b, M"):
+        assert pot_name in sinkhorn.__doc__

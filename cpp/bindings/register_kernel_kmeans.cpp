@@ -182,10 +182,12 @@ void register_types(py::module_& m) {
         .def_property_readonly("centre_norms",
                                [](const Result& r) { return to_numpy(r.centre_norms); },
                                "Squared feature-space norm of every centre.")
-        .def_readonly("inertia", &Result::inertia)
+        .def_readonly("inertia", &Result::inertia, "The kernel k-means objective of labels.")
         .def_readonly("n_iter", &Result::n_iter)
         .def_readonly("n_reseeded", &Result::n_reseeded)
-        .def_readonly("converged", &Result::converged);
+        .def_readonly("converged", &Result::converged, "No point changed cluster.")
+        .def_readonly("tol_reached", &Result::tol_reached,
+                      "Stopped because the inertia fell by at most tol.");
 }
 
 }  // namespace

@@ -124,10 +124,16 @@ void register_types(py::module_& m) {
         .def_property_readonly("medoids", [](const Result& r) { return to_numpy(r.medoids); },
                                "point index of every medoid (slot)")
         .def_property_readonly("labels", [](const Result& r) { return to_numpy(r.labels); },
-                               "slot of every point's nearest medoid")
+                               "slot of every point's nearest medoid, the lowest on ties")
         .def_readonly("loss", &Result::loss, "weighted total distance to the nearest medoids")
         .def_readonly("n_iter", &Result::n_iter, "passes, swaps or candidates examined")
-        .def_readonly("n_swaps", &Result::n_swaps);
+        .def_readonly("n_swaps", &Result::n_swaps)
+        .def_readonly("converged", &Result::converged,
+                      "whether the last pass found nothing left to improve (not stopped by max_iter)")
+        .def_property_readonly("pass_loss", [](const Result& r) { return to_numpy(r.pass_loss); },
+                               "loss after every pass (iteration)")
+        .def_property_readonly("pass_swaps", [](const Result& r) { return to_numpy(r.pass_swaps); },
+                               "medoid changes made in every pass (iteration)");
     py::class_<Labelling>(m, "Labelling", "Every point's nearest medoid.")
         .def_property_readonly("labels", [](const Labelling& r) { return to_numpy(r.labels); })
         .def_readonly("loss", &Labelling::loss, "weighted total distance to the nearest medoids");
@@ -212,7 +218,28 @@ void register_optimisers(py::module_& m) {
             });
         },
         py::arg("source"), py::arg("medoids"), py::arg("weights"), py::arg("n_threads"),
-        "Nearest medoid slot of every point, and the weighted loss.");
+        "Nearest medoid slot of every point as the optimisers' state holds it (a medoid is its "
+        "own nearest), and the weighted loss.");
+
+    m.def(
+        "label",
+        [](const py::object& source, const py::array& medoids, const py::array& weights,
+           int n_threads) {
+            const int threads = resolve_threads(n_threads);
+            const std::vector<index_t> med = index_vector(medoids, "medoids");
+            const double* w = vector_data<double>(weights, source_size(source), "weights");
+            return with_source(source, threads, [&](const auto& src) {
+                using T = typename std::decay_t<decltype(src)>::value_type;
+                return without_gil([&] {
+                    const Assignment<T> a = assign(src, med, threads);
+                    return Labelling{lowest_slot_labels(src, med, a, threads),
+                                     total_deviation(a, w)};
+                });
+            });
+        },
+        py::arg("source"), py::arg("medoids"), py::arg("weights"), py::arg("n_threads"),
+        "Cluster of every point: the lowest slot among its nearest medoids (the labels the "
+        "optimisers report), and the weighted loss.");
 }
 
 void register_initialisations(py::module_& m) {

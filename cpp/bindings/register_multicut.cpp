@@ -2,7 +2,8 @@
 // partita._core.multicut.
 //
 // Every function takes the features X (C-contiguous float32 or float64, validated in Python:
-// finite, offset >= 0, no zero rows with Metric.cosine) and converts them once to float64 rows.
+// finite, offset >= 0, no zero rows with Metric.cosine) and converts them once to float64 rows;
+// optional node weights (None: 1) scale the rows and weigh the sizes.
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -54,6 +55,14 @@ std::vector<double> features(const FeatureViews& X, Metric metric, index_t& n, i
     return to_double(X.f64, metric);
 }
 
+// The node weights (null for None), n of them.
+const double* node_weights(const py::object& weights, index_t n) {
+    if (weights.is_none()) return nullptr;
+    const double* w = vector_data<double>(weights.cast<py::array>(), n, "weights");
+    for (index_t i = 0; i < n; ++i) require(w[i] >= 0.0, "weights must be >= 0");
+    return w;
+}
+
 template <class T>
 py::array_t<T> matrix_array(const std::vector<T>& values, index_t rows, index_t cols) {
     py::array_t<T> out({rows, cols});
@@ -71,19 +80,21 @@ void bind_types(py::module_& m) {
 
     py::class_<Params>(m, "Params", "Parameters of solve().")
         .def(py::init([](double offset, Metric metric, Algorithm algorithm, index_t n_neighbors,
-                         bool refine, index_t max_passes, int n_threads) {
-                 return Params{offset, metric, algorithm, n_neighbors, refine, max_passes,
-                               n_threads};
+                         bool refine, index_t max_passes, index_t max_rounds, int n_threads) {
+                 return Params{offset,     metric,     algorithm, n_neighbors,
+                               refine,     max_passes, max_rounds, n_threads};
              }),
              py::kw_only(), py::arg("offset") = 0.0, py::arg("metric") = Metric::dot,
              py::arg("algorithm") = Algorithm::lazy, py::arg("n_neighbors") = 10,
-             py::arg("refine") = true, py::arg("max_passes") = 20, py::arg("n_threads") = 0)
+             py::arg("refine") = true, py::arg("max_passes") = 20, py::arg("max_rounds") = 10,
+             py::arg("n_threads") = 0)
         .def_readwrite("offset", &Params::offset)
         .def_readwrite("metric", &Params::metric)
         .def_readwrite("algorithm", &Params::algorithm)
         .def_readwrite("n_neighbors", &Params::n_neighbors)
         .def_readwrite("refine", &Params::refine)
         .def_readwrite("max_passes", &Params::max_passes)
+        .def_readwrite("max_rounds", &Params::max_rounds)
         .def_readwrite("n_threads", &Params::n_threads);
 
     py::class_<Result>(m, "Result", "A multicut: labels and what the solver did.")
@@ -93,7 +104,10 @@ void bind_types(py::module_& m) {
         .def_readonly("n_rounds", &Result::n_rounds)
         .def_readonly("n_queries", &Result::n_queries)
         .def_readonly("n_moves", &Result::n_moves)
-        .def_readonly("objective", &Result::objective);
+        .def_readonly("objective", &Result::objective)
+        .def_readonly("converged", &Result::converged,
+                      "False when the alternation of moves and contraction ran out of rounds.")
+        .def_readonly("n_threads", &Result::n_threads, "OpenMP threads used.");
 
     py::class_<KnnResult>(m, "KnnResult", "Exact kNN lists with positive costs.")
         .def_property_readonly(
@@ -110,39 +124,43 @@ void register_multicut(py::module_& core) {
 
     m.def(
         "solve",
-        [](const py::array& X, const Params& params) {
+        [](const py::array& X, const Params& params, const py::object& weights) {
             require(params.n_neighbors >= 1, "n_neighbors must be >= 1");
             require(params.offset >= 0.0, "offset must be >= 0");
             Params p = params;
             p.n_threads = resolve_threads(params.n_threads);
+            const double* w = node_weights(weights, X.ndim() == 2 ? X.shape(0) : -1);
             const FeatureViews views = feature_views(X);
             return without_gil([&] {
                 index_t n = 0, d = 0;
-                const std::vector<double> F = features(views, p.metric, n, d);
+                std::vector<double> F = features(views, p.metric, n, d);
+                if (w) scale_rows(F, n, d, w);
                 InterruptCheck interrupt = python_interrupt_check();
-                return solve(F, n, d, p, interrupt);
+                return solve(F, n, d, p, interrupt, w);
             });
         },
-        py::arg("X"), py::arg("params"),
+        py::arg("X"), py::arg("params"), py::arg("weights") = py::none(),
         "Dense multicut of the rows of X (exact-order GAEC or lazy kNN rounds), optionally "
         "refined by node moves; labels 0..c-1.");
 
     m.def(
         "objective",
         [](const py::array& X, const py::array& labels, index_t n_clusters, double offset,
-           Metric metric) {
+           Metric metric, const py::object& weights) {
             index_t n = 0, d = 0;
             const index_t* L = vector_data<index_t>(labels, X.ndim() == 2 ? X.shape(0) : -1, "labels");
+            const double* w = node_weights(weights, X.ndim() == 2 ? X.shape(0) : -1);
             const FeatureViews views = feature_views(X);
             return without_gil([&] {
-                const std::vector<double> F = features(views, metric, n, d);
+                std::vector<double> F = features(views, metric, n, d);
+                if (w) scale_rows(F, n, d, w);
                 for (index_t i = 0; i < n; ++i)
                     require(L[i] >= 0 && L[i] < n_clusters, "labels: out of range");
-                return objective(F.data(), n, d, L, n_clusters, offset);
+                return objective(F.data(), n, d, L, n_clusters, offset, w);
             });
         },
         py::arg("X"), py::arg("labels"), py::arg("n_clusters"), py::arg("offset"),
-        py::arg("metric"),
+        py::arg("metric"), py::arg("weights") = py::none(),
         "Sum of the costs <f_i, f_j> - offset of the edges cut by labels (0..n_clusters-1), O(n d).");
 
     m.def(

@@ -7,6 +7,9 @@ namespace partita::cuda::bindings {
 void register_medoids(py::module_& top) {
     using medoids::Assignment;
     py::module_ m = top.def_submodule("medoids", "k-medoids kernels on the GPU");
+    // The estimators whose fit runs on these kernels (partita._backend.supported_devices):
+    // none yet, the kernels are building blocks tested on their own.
+    m.attr("estimators") = py::tuple();
     py::class_<Assignment>(m, "Assignment", py::module_local(),
                            "Nearest and second-nearest medoid slot of every point, with distances.")
         .def_property_readonly("near_i", [](const Assignment& a) { return to_numpy(a.near_i); })

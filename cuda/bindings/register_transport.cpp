@@ -6,6 +6,9 @@ namespace partita::cuda::bindings {
 
 void register_transport(py::module_& top) {
     py::module_ m = top.def_submodule("transport", "optimal-transport kernels on the GPU");
+    // The estimators whose fit runs on these kernels (partita._backend.supported_devices):
+    // none yet, the kernels are building blocks tested on their own.
+    m.attr("estimators") = py::tuple();
     m.def(
         "row_sweep",
         [](const py::object& C, const py::object& log_a, const py::object& log_b,

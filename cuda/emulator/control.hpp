@@ -3,12 +3,15 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 
 namespace partita_emu {
 
-// The order in which the threads of a block run between two synchronisation points.
-enum class Schedule { forward, reverse };
-void set_schedule(Schedule s);
+// The order in which the threads of a block run between two synchronisation points, and the
+// blocks of a grid: forward, reverse, or shuffled (a new random permutation of the threads at
+// every synchronisation point and of the blocks at every launch, drawn from `seed`).
+enum class Schedule { forward, reverse, shuffled };
+void set_schedule(Schedule s, std::uint64_t seed = 0);
 Schedule schedule();
 
 // The device memory the emulator reports (cudaMemGetInfo) and will allocate.

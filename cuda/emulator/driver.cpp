@@ -1,9 +1,10 @@
 // A standalone program over the kernels' host interface. Built with AddressSanitizer over the
-// emulator (tests/test_cuda_emulator.py), it runs the kernels on small inputs under both schedules
+// emulator (tests/test_cuda_emulator.py), it runs the kernels on small inputs under the three schedules
 // (an out-of-range access aborts with ASan's report); built with nvcc, it is what
 // compute-sanitizer (memcheck, racecheck, synccheck) runs on the GPU (benchmarks/gpu.sh).
 // An argument runs one planted bug instead (selftest.hpp), which the checker must report:
-// out_of_range, missing_barrier, divergent_barrier, divergent_shuffle.
+// out_of_range, shared_out_of_range (emulator only), missing_barrier, divergent_barrier,
+// divergent_shuffle, two_sided_race, stale_shared_read, barrier_sites, shuffle_source.
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -49,8 +50,9 @@ int run_kernels() {
     for (auto& x : g) x = u(rng) - 0.5;
     std::vector<float> Cf(C.begin(), C.end());
 #ifdef PARTITA_CUDA_EMULATOR
-    for (auto s : {partita_emu::Schedule::forward, partita_emu::Schedule::reverse}) {
-        partita_emu::set_schedule(s);
+    for (auto s : {partita_emu::Schedule::forward, partita_emu::Schedule::reverse,
+                   partita_emu::Schedule::shuffled}) {
+        partita_emu::set_schedule(s, 1);
 #else
     {
 #endif
@@ -107,12 +109,24 @@ int main(int argc, char** argv) {
     try {
         if (std::strcmp(argv[1], "out_of_range") == 0) {
             std::printf("out_of_range: not caught (sum %lld)\n", st::fill_indices(100, true));
+        } else if (std::strcmp(argv[1], "shared_out_of_range") == 0) {
+            std::printf("shared_out_of_range: not caught (%g)\n", st::shared_reverse(x, true));
         } else if (std::strcmp(argv[1], "missing_barrier") == 0) {
             std::printf("missing_barrier: sum %g (exact 1000)\n", st::block_sum(x, false));
         } else if (std::strcmp(argv[1], "divergent_barrier") == 0) {
             std::printf("divergent_barrier: %g\n", st::shared_copy(x, true)[0]);
         } else if (std::strcmp(argv[1], "divergent_shuffle") == 0) {
             std::printf("divergent_shuffle: %g\n", st::warp_sums(x, true)[0]);
+        } else if (std::strcmp(argv[1], "two_sided_race") == 0) {
+            std::printf("two_sided_race: %g\n", st::neighbour_max(x, false)[1]);
+        } else if (std::strcmp(argv[1], "stale_shared_read") == 0) {
+            std::printf("stale_shared_read: %g (exact 1)\n",
+                        st::table_scale(std::vector<double>(128, 1.0), std::vector<double>(64, 1.0),
+                                        false)[64]);
+        } else if (std::strcmp(argv[1], "barrier_sites") == 0) {
+            std::printf("barrier_sites: %g\n", st::barrier_sites(x));
+        } else if (std::strcmp(argv[1], "shuffle_source") == 0) {
+            std::printf("shuffle_source: %g\n", st::shuffle_source(x));
         } else {
             std::fprintf(stderr, "unknown planted bug %s\n", argv[1]);
             return 2;

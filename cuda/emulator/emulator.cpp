@@ -3,11 +3,14 @@
 
 #include <ucontext.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <exception>
 #include <memory>
 #include <mutex>
 #include <new>
+#include <numeric>
+#include <random>
 #include <sstream>
 #include <unordered_map>
 #include <vector>
@@ -56,7 +59,8 @@ struct Block {
     char* stacks = nullptr;  // stack_bytes per thread
     ucontext_t scheduler;
     int current = -1;
-    void* shared = nullptr;
+    void* shared = nullptr;                              // dynamic shared memory
+    std::vector<std::pair<const void*, void*>> statics;  // PARTITA_SHARED arrays: site, memory
 #ifdef PARTITA_EMU_ASAN
     void* fake_stack = nullptr;
     const void* main_bottom = nullptr;
@@ -65,6 +69,15 @@ struct Block {
 };
 
 Schedule g_schedule = Schedule::forward;
+std::mt19937_64 g_rng;  // the shuffled schedule's permutations
+
+// The order in which to visit `count` threads or blocks under the current schedule.
+void schedule_order(std::vector<unsigned>& order, std::size_t count) {
+    order.resize(count);
+    std::iota(order.begin(), order.end(), 0u);
+    if (g_schedule == Schedule::reverse) std::reverse(order.begin(), order.end());
+    else if (g_schedule == Schedule::shuffled) std::shuffle(order.begin(), order.end(), g_rng);
+}
 Block* g_block = nullptr;  // the block being run
 
 std::string where(const Block& b, int t) {
@@ -174,8 +187,9 @@ int shuffle_source(const Fiber& f, int lane) {
         case Op::shfl_up: return (lane - base) >= f.arg ? lane - f.arg : -1;
         case Op::shfl_down: return (lane - base) + f.arg < w ? lane + f.arg : -1;
         case Op::shfl_xor: {
+            // As CUDA: a lane may read an earlier segment of `width` lanes, not a later one.
             const int src = lane ^ f.arg;
-            return (src & ~(w - 1)) == base ? src : -1;
+            return src >= 0 && src < base + w ? src : -1;
         }
         default: return -1;
     }
@@ -288,12 +302,14 @@ void run_block(Block& b) {
         f.ctx.uc_link = nullptr;
         makecontext(&f.ctx, fiber_entry, 0);
     }
+    std::vector<unsigned> order;
     for (;;) {
         bool ran;
         do {
             ran = false;
-            for (int i = 0; i < n; ++i) {
-                const int t = g_schedule == Schedule::forward ? i : n - 1 - i;
+            schedule_order(order, std::size_t(n));
+            for (const unsigned u : order) {
+                const int t = int(u);
                 if (b.fibers[t].state != State::runnable) continue;
                 run_fiber(b, t);
                 ran = true;
@@ -308,7 +324,10 @@ void run_block(Block& b) {
 
 }  // namespace
 
-void set_schedule(Schedule s) { g_schedule = s; }
+void set_schedule(Schedule s, std::uint64_t seed) {
+    g_schedule = s;
+    g_rng.seed(seed);
+}
 Schedule schedule() { return g_schedule; }
 
 void sync_block(Site site) {
@@ -349,12 +368,34 @@ void* dynamic_shared() {
     return g_block->shared;
 }
 
+void* static_shared(const void* site, std::size_t bytes) {
+    running();
+    auto& statics = g_block->statics;
+    for (const auto& [key, memory] : statics)
+        if (key == site) return memory;
+    void* memory = std::malloc(bytes ? bytes : 1);  // exact size, for ASan
+    if (!memory) throw std::bad_alloc();
+    std::memset(memory, 0xff, bytes);  // garbage, as a GPU's shared memory at a block's start
+    statics.emplace_back(site, memory);
+    return memory;
+}
+
 void fail(const std::string& what) {
     if (g_block && g_block->current >= 0) throw Fault(where(*g_block, g_block->current) + ": " + what);
     throw Fault(what);
 }
 
-void run_grid(const char* name, dim3 grid, dim3 block, std::size_t shmem, KernelBody& body) {
+namespace {
+constexpr std::size_t default_dynamic_shared = 48 * 1024, max_dynamic_shared = 227 * 1024;
+std::mutex g_attribute_lock;
+std::unordered_map<KernelId, std::size_t>& dynamic_shared_allowed() {
+    static std::unordered_map<KernelId, std::size_t> m;
+    return m;
+}
+}  // namespace
+
+void run_grid(const char* name, KernelId kernel, dim3 grid, dim3 block, std::size_t shmem,
+              KernelBody& body) {
     // One grid at a time, whatever the host thread: the bindings release the GIL, and the
     // coordinates (threadIdx...) and the shared-memory statics are global.
     static std::mutex grid_lock;
@@ -366,11 +407,29 @@ void run_grid(const char* name, dim3 grid, dim3 block, std::size_t shmem, Kernel
         ~InKernel() { in_kernel = false; }
     } mark;
     const std::size_t threads = std::size_t(block.x) * block.y * block.z;
-    if (threads == 0 || threads > 1024 || grid.x == 0 || grid.y == 0 || grid.z == 0 ||
-        grid.y > 65535 || grid.z > 65535)
-        throw Fault(std::string("kernel '") + name + "': invalid launch configuration");
-    if (shmem > 227 * 1024)
+    // CUDA's limits (compute capability 9.0): a launch beyond them fails on a GPU.
+    if (threads == 0 || threads > 1024 || block.x > 1024 || block.y > 1024 || block.z > 64 ||
+        grid.x == 0 || grid.y == 0 || grid.z == 0 || grid.x > 2147483647u || grid.y > 65535 ||
+        grid.z > 65535)
+        throw Fault(std::string("kernel '") + name + "': invalid launch configuration, grid (" +
+                    std::to_string(grid.x) + "," + std::to_string(grid.y) + "," +
+                    std::to_string(grid.z) + ") block (" + std::to_string(block.x) + "," +
+                    std::to_string(block.y) + "," + std::to_string(block.z) + ")");
+    if (shmem > max_dynamic_shared)
         throw Fault(std::string("kernel '") + name + "': too much dynamic shared memory");
+    if (shmem > default_dynamic_shared) {
+        std::size_t allowed = default_dynamic_shared;
+        {
+            std::lock_guard<std::mutex> lock(g_attribute_lock);
+            auto it = dynamic_shared_allowed().find(kernel);
+            if (it != dynamic_shared_allowed().end()) allowed = it->second;
+        }
+        if (shmem > allowed)
+            throw Fault(std::string("kernel '") + name + "': " + std::to_string(shmem) +
+                        " bytes of dynamic shared memory, over the " + std::to_string(allowed) +
+                        " that cudaFuncSetAttribute(cudaFuncAttributeMaxDynamicSharedMemorySize)"
+                        " allows");
+    }
     Block b;
     b.kernel = name;
     b.body = &body;
@@ -385,23 +444,37 @@ void run_grid(const char* name, dim3 grid, dim3 block, std::size_t shmem, Kernel
     b.stacks = stacks.get();
     blockDim = block;
     gridDim = grid;
+    // Every block starts with fresh, poisoned shared memory: none of the previous block's values.
+    const auto free_shared = [](Block& blk) {
+        std::free(blk.shared);
+        blk.shared = nullptr;
+        for (const auto& site_memory : blk.statics) std::free(site_memory.second);
+        blk.statics.clear();
+    };
     struct Reset {
         Block& b;
+        void (*free_shared)(Block&);
         ~Reset() {
-            std::free(b.shared);
+            free_shared(b);
             g_block = nullptr;
         }
-    } reset{b};
+    } reset{b, free_shared};
     g_block = &b;
-    for (unsigned z = 0; z < grid.z; ++z)
-        for (unsigned y = 0; y < grid.y; ++y)
-            for (unsigned x = 0; x < grid.x; ++x) {
-                blockIdx = uint3{x, y, z};
-                std::free(b.shared);
-                b.shared = shmem ? std::malloc(shmem) : nullptr;  // exact size, for ASan
-                if (shmem) std::memset(b.shared, 0xff, shmem);
-                run_block(b);
-            }
+    // Blocks in the schedule's order too: a kernel whose blocks depend on one another's order
+    // (which a GPU does not keep) gives different results.
+    const std::size_t blocks = std::size_t(grid.x) * grid.y * grid.z;
+    std::vector<unsigned> order;  // empty: forward, or too many blocks to list
+    if (g_schedule != Schedule::forward && blocks <= (std::size_t(1) << 24))
+        schedule_order(order, blocks);
+    for (std::size_t i = 0; i < blocks; ++i) {
+        const std::size_t linear = order.empty() ? i : std::size_t(order[i]);
+        blockIdx = uint3{unsigned(linear % grid.x), unsigned(linear / grid.x % grid.y),
+                         unsigned(linear / (std::size_t(grid.x) * grid.y))};
+        free_shared(b);
+        b.shared = shmem ? std::malloc(shmem) : nullptr;  // exact size, for ASan
+        if (shmem) std::memset(b.shared, 0xff, shmem);
+        run_block(b);
+    }
 }
 
 // ---- host runtime ---------------------------------------------------------------------------------
@@ -427,6 +500,14 @@ std::size_t device_memory() { return g_total; }
 }  // namespace partita_emu
 
 using partita_emu::record;
+
+cudaError_t partita_emu_set_max_dynamic_shared(void (*kernel)(), int bytes) {
+    if (bytes < 0 || std::size_t(bytes) > partita_emu::max_dynamic_shared)
+        return record(cudaErrorInvalidValue);
+    std::lock_guard<std::mutex> lock(partita_emu::g_attribute_lock);
+    partita_emu::dynamic_shared_allowed()[kernel] = std::size_t(bytes);
+    return cudaSuccess;
+}
 
 cudaError_t cudaGetDeviceCount(int* count) {
     *count = 1;
@@ -476,6 +557,9 @@ cudaError_t cudaFree(void* ptr) {
     return cudaSuccess;
 }
 cudaError_t cudaMemcpy(void* dst, const void* src, std::size_t bytes, cudaMemcpyKind) {
+    // Stricter than CUDA may be: a null pointer is refused whatever the size, so that the host
+    // code never leans on what a driver does with one.
+    if (!dst || !src) return record(cudaErrorInvalidValue);
     if (bytes) std::memmove(dst, src, bytes);
     return cudaSuccess;
 }

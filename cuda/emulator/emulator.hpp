@@ -2,18 +2,22 @@
 // C++ compiler and run (slowly) on machines without a GPU, with checks that a GPU would not do.
 //
 // Every thread of a block is a fiber (ucontext) with a small stack; the blocks of a grid run one
-// after another, so a function-scope __shared__ variable is a static of the kernel. A fiber runs
-// until it reaches a barrier, a warp collective (*_sync) or its end; when no fiber can run, the
-// waiting collectives are checked and released:
+// after another. A fiber runs until it reaches a barrier, a warp collective (*_sync) or its end;
+// when no fiber can run, the waiting collectives are checked and released:
 //   - __syncthreads must be reached by every thread of the block at the same call;
 //   - a warp collective's mask must name only threads waiting at that same call, with that mask.
-// Fibers run between two synchronisation points in forward or reverse thread order (the
-// schedule): a kernel missing a barrier reads shared memory before or after it is written, and
-// its results differ between the two schedules. Forward order exposes a thread that reads what a
-// higher-numbered thread has yet to write (a tree reduction without its barrier), reverse order
-// the converse; the tests run both. Device memory is exact-size host memory, so an
-// AddressSanitizer build reports out-of-range accesses. A fault throws partita_emu::Fault, which
-// names the kernel, the block and the thread.
+// Fibers run between two synchronisation points in forward, reverse or shuffled (seeded random)
+// thread order, and the blocks of a grid likewise (the schedule): a kernel missing a barrier
+// reads shared memory before or after it is written, and its results differ between schedules.
+// Forward order exposes a thread that reads what a higher-numbered thread has yet to write (a
+// tree reduction without its barrier), reverse order the converse, shuffled order also a thread
+// that reads both sides when either fresh side would hide the race; the tests run all three.
+// Shared memory, static (PARTITA_SHARED) or dynamic, is exact-size heap memory of the block,
+// filled with 0xff bytes (NaN for floats, -1 for integers) before every block: a read of an
+// element no thread of the block wrote, or a stale read after a missing barrier, gets garbage as
+// on a GPU (never the previous block's values). A bare __shared__ does not compile here. Device
+// memory is exact-size host memory too, so an AddressSanitizer build reports out-of-range
+// accesses. A fault throws partita_emu::Fault, which names the kernel, the block and the thread.
 #pragma once
 
 #include <cmath>
@@ -37,7 +41,10 @@
 #define __host__
 #define __forceinline__ inline __attribute__((always_inline))
 #define __restrict__ __restrict
-#define __shared__ static  // blocks run one after another: one copy per kernel is enough
+// Static shared arrays are declared with PARTITA_SHARED (below), poisoned per block.
+#define __shared__ \
+    static_assert(false, "bare __shared__: declare shared arrays with PARTITA_SHARED " \
+                         "(cuda/README.md)");
 #define __constant__ static
 #define __launch_bounds__(...)
 
@@ -76,6 +83,14 @@ std::uint64_t warp_collective(Site site, Op op, unsigned mask, std::uint64_t val
 unsigned active_mask();
 // Dynamic shared memory of the running block (exact size, filled with 0xff bytes).
 void* dynamic_shared();
+// The running block's copy of the static shared array declared at `site`: `bytes` of heap memory,
+// filled with 0xff bytes when the block's first thread reaches the declaration, freed at its end.
+void* static_shared(const void* site, std::size_t bytes);
+template <class Array>
+Array& shared_array(const void* site) {
+    static_assert(alignof(Array) <= alignof(std::max_align_t), "over-aligned shared array");
+    return *static_cast<Array*>(static_shared(site, sizeof(Array)));
+}
 // Raises a Fault naming the running kernel, block and thread (e.g. from an assert).
 [[noreturn]] void fail(const std::string& what);
 
@@ -103,7 +118,10 @@ struct KernelBody {
     virtual void run() = 0;
     virtual ~KernelBody() = default;
 };
-void run_grid(const char* name, dim3 grid, dim3 block, std::size_t shmem, KernelBody& body);
+// `kernel` identifies the kernel for its attributes (cudaFuncSetAttribute).
+using KernelId = void (*)();
+void run_grid(const char* name, KernelId kernel, dim3 grid, dim3 block, std::size_t shmem,
+              KernelBody& body);
 
 template <class... P>
 struct Launch {
@@ -120,7 +138,7 @@ struct Launch {
             Body(void (*k_)(P...), A&&... a_) : k(k_), args(std::forward<A>(a_)...) {}
             void run() override { std::apply(k, args); }  // each thread gets its own copies
         } body(kernel, std::forward<A>(a)...);
-        run_grid(name, grid, block, shmem, body);
+        run_grid(name, reinterpret_cast<KernelId>(kernel), grid, block, shmem, body);
     }
 };
 
@@ -229,5 +247,13 @@ inline void __threadfence_block() {}
     ::partita_emu::launcher(#kernel, kernel, grid, block, shmem, stream)
 #define PARTITA_DYNAMIC_SHARED(type, name) \
     type* name = static_cast<type*>(::partita_emu::dynamic_shared())
+// `__shared__ T name[count]` (and [rows][cols], [d0][d1][d2]) under nvcc; here a reference to the
+// block's poisoned copy, whose address is keyed by a static of the declaration.
+#define PARTITA_EMU_SHARED_ARRAY(name, ...) \
+    static const char partita_shared_site_##name = 0; \
+    auto& name = ::partita_emu::shared_array<__VA_ARGS__>(&partita_shared_site_##name)
+#define PARTITA_SHARED(type, name, count) PARTITA_EMU_SHARED_ARRAY(name, type[count])
+#define PARTITA_SHARED_2D(type, name, rows, cols) PARTITA_EMU_SHARED_ARRAY(name, type[rows][cols])
+#define PARTITA_SHARED_3D(type, name, d0, d1, d2) PARTITA_EMU_SHARED_ARRAY(name, type[d0][d1][d2])
 
 #include "runtime_api.hpp"

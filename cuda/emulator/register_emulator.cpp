@@ -16,8 +16,10 @@ void register_emulator(py::module_& m) {
     py::enum_<Schedule>(m, "Schedule", py::module_local(),
                         "Order in which a block's threads run between synchronisation points")
         .value("forward", Schedule::forward)
-        .value("reverse", Schedule::reverse);
-    m.def("set_schedule", &partita_emu::set_schedule, py::arg("schedule"));
+        .value("reverse", Schedule::reverse)
+        .value("shuffled", Schedule::shuffled);
+    m.def("set_schedule", &partita_emu::set_schedule, py::arg("schedule"), py::arg("seed") = 0,
+          "The thread and block order from now on; `seed` draws the shuffled permutations.");
     m.def("schedule", &partita_emu::schedule);
     m.def("set_device_memory", &partita_emu::set_device_memory, py::arg("total_bytes"),
           "The device memory the emulator reports and allocates from.");
@@ -31,6 +33,11 @@ void register_emulator(py::module_& m) {
     s.def("warp_sums", &st::warp_sums, py::arg("x"), py::arg("divergent"));
     s.def("warp_sums_split", &st::warp_sums_split, py::arg("x"));
     s.def("shared_copy", &st::shared_copy, py::arg("x"), py::arg("divergent"));
+    s.def("barrier_sites", &st::barrier_sites, py::arg("x"));
+    s.def("shuffle_source", &st::shuffle_source, py::arg("x"));
+    s.def("large_shared_sum", &st::large_shared_sum, py::arg("set_attribute"));
+    s.def("neighbour_max", &st::neighbour_max, py::arg("x"), py::arg("with_barrier"));
+    s.def("table_scale", &st::table_scale, py::arg("x"), py::arg("w"), py::arg("every_block"));
     s.def("intrinsics", [] {
         auto v = st::intrinsics();
         py::array_t<long long> a({py::ssize_t(v.size() / st::intrinsics_columns),
@@ -38,9 +45,11 @@ void register_emulator(py::module_& m) {
         std::copy(v.begin(), v.end(), a.mutable_data());
         return a;
     });
-    // fill_indices(past_end=True) corrupts the heap without AddressSanitizer: only the
-    // standalone ASan driver runs it.
+    // fill_indices and shared_reverse with past_end=True corrupt the heap without
+    // AddressSanitizer: only the standalone ASan driver runs them.
     s.def("fill_indices", [](int n) { return st::fill_indices(n, false); }, py::arg("n"));
+    s.def("shared_reverse", [](const std::vector<double>& x) { return st::shared_reverse(x, false); },
+          py::arg("x"));
 }
 
 }  // namespace partita::cuda::bindings

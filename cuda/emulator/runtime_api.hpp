@@ -68,7 +68,11 @@ cudaError_t cudaGetLastError();
 cudaError_t cudaPeekAtLastError();
 const char* cudaGetErrorString(cudaError_t error);
 const char* cudaGetErrorName(cudaError_t error);
+// The emulator keeps the dynamic shared memory a kernel may launch with: over 48 KiB, a GPU
+// refuses the launch unless this attribute allows it.
+cudaError_t partita_emu_set_max_dynamic_shared(void (*kernel)(), int bytes);
 template <class F>
-cudaError_t cudaFuncSetAttribute(F*, cudaFuncAttribute, int) {
-    return cudaSuccess;
+cudaError_t cudaFuncSetAttribute(F* kernel, cudaFuncAttribute attr, int value) {
+    if (attr != cudaFuncAttributeMaxDynamicSharedMemorySize) return cudaSuccess;
+    return partita_emu_set_max_dynamic_shared(reinterpret_cast<void (*)()>(kernel), value);
 }

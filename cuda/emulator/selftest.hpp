@@ -22,14 +22,41 @@ std::vector<double> warp_sums_split(const std::vector<double>& x);
 // barrier sits in a branch only half of the block takes.
 std::vector<double> shared_copy(const std::vector<double>& x, bool divergent);
 
+// out[t] = max(x[t - 1], x[t + 1]) (clamped at the ends) for 63 threads through shared memory,
+// with or without the barrier between the writes and the reads. Without it, a thread that runs
+// before either neighbour still gets the right answer when the other neighbour holds the maximum,
+// as on data alternating 2, 1, 2, ...: forward and reverse orders both hide the race, a shuffled
+// order finds it.
+std::vector<double> neighbour_max(const std::vector<double>& x, bool with_barrier);
+
+// Sum of 0..n-1 staged through 64 KiB of dynamic shared memory (one block of 256 threads); the
+// launch asks for more than 48 KiB, which needs cudaFuncSetAttribute first (`set_attribute`).
+long long large_shared_sum(bool set_attribute);
+
+// out[b * 64 + t] = x[b * 64 + t] * w[63 - t], by blocks of 64 threads through a shared table
+// of the 64 weights; without `every_block` only the first block loads the table (a stale read:
+// the other blocks read shared memory no thread of theirs wrote).
+std::vector<double> table_scale(const std::vector<double>& x, const std::vector<double>& w,
+                                bool every_block);
+
+// Planted misuses the emulator must report: `barrier_sites` has every thread reach a barrier,
+// half the block at one __syncthreads and half at another (if / else); `shuffle_source` has the
+// lower half-warp, with a mask naming only itself, read lane 20.
+double barrier_sites(const std::vector<double>& x);
+double shuffle_source(const std::vector<double>& x);
+
 // Writes i to out[i] for i < n (+1 with `past_end`) into an n-entry device buffer: the
 // out-of-range write only AddressSanitizer sees. Returns the sum of the n entries.
 long long fill_indices(int n, bool past_end);
+
+// Reverses x (64 values) through a 64-entry PARTITA_SHARED array; with `past_end`, one thread
+// also writes the entry after the array, which only AddressSanitizer sees. Returns out[0].
+double shared_reverse(const std::vector<double>& x, bool past_end);
 
 // Every intrinsic the emulator provides, used correctly (two warps of 32 threads, dynamic shared
 // memory, a partial-warp shuffle with a matching mask): one row of results per thread, see
 // tests/test_cuda_emulator.py for the expected values.
 std::vector<long long> intrinsics();
-constexpr int intrinsics_columns = 10;
+constexpr int intrinsics_columns = 11;
 
 }  // namespace partita_emu::selftest

@@ -77,10 +77,13 @@ public:
     T* get() const { return data_; }
     std::size_t size() const { return count_; }
 
+    // Nothing to copy is not a call: an empty buffer has no device pointer to give cudaMemcpy.
     void upload(const T* host, std::size_t count) {
+        if (count == 0) return;
         check(cudaMemcpy(data_, host, count * sizeof(T), cudaMemcpyHostToDevice), "upload");
     }
     void download(T* host, std::size_t count) const {
+        if (count == 0) return;
         check(cudaMemcpy(host, data_, count * sizeof(T), cudaMemcpyDeviceToHost), "download");
     }
 

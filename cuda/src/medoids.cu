@@ -53,9 +53,9 @@ template <class T>
 __global__ void assign_kernel(const T* __restrict__ D, long long ld, const long long* __restrict__ med,
                               int k, long long n, int* __restrict__ near_i, T* __restrict__ near_d,
                               int* __restrict__ seco_i, T* __restrict__ seco_d) {
-    __shared__ T dist[2][slot_groups][points_per_block];
-    __shared__ int slot[2][slot_groups][points_per_block];
-    __shared__ unsigned char self[2][slot_groups][points_per_block];
+    PARTITA_SHARED_3D(T, dist, 2, slot_groups, points_per_block);
+    PARTITA_SHARED_3D(int, slot, 2, slot_groups, points_per_block);
+    PARTITA_SHARED_3D(unsigned char, self, 2, slot_groups, points_per_block);
     const int x = threadIdx.x, y = threadIdx.y;
     const long long o = (long long)blockIdx.x * points_per_block + x;
     Best2<T> best;

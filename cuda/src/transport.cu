@@ -32,8 +32,9 @@ __global__ void row_sweep_kernel(const T* __restrict__ C, long long ld, const do
             s += exp(x - mx);
         }
     }
-    // Butterfly: lanes a and b both form merge(a, b) with the same commutative operations, so
-    // every lane ends with the same value.
+    // Butterfly: after log2(32) steps every lane holds the merge of the whole warp; lane 0's is
+    // stored. (Partners need not agree to the last bit: nvcc may fuse a product and the sum
+    // into one fma, with the operands' roles swapped between the two lanes.)
     for (int offset = 16; offset > 0; offset >>= 1) {
         const double mo = __shfl_xor_sync(full_warp, mx, offset);
         const double so = __shfl_xor_sync(full_warp, s, offset);
@@ -88,6 +89,10 @@ std::vector<double> row_sweep(const ArrayRef& C, const std::vector<double>& log_
         throw std::invalid_argument("log_b: expected B * m entries");
     if (g.size() != B * m) throw std::invalid_argument("g: expected B * m entries");
     if (!(eps > 0) || !std::isfinite(eps)) throw std::invalid_argument("eps must be positive");
+    // One block per warps_per_block rows and gridDim.x stops at 2^31 - 1: say so before
+    // allocating f, rather than fail the launch (or wrap the unsigned grid size) after.
+    if (C.dim(1) > 2147483647LL * warps_per_block)
+        throw std::invalid_argument("C: more rows than one launch covers");
     return C.dtype == DType::float32 ? sweep_typed<float>(C, log_a, log_b, g, eps, interrupted)
                                      : sweep_typed<double>(C, log_a, log_b, g, eps, interrupted);
 }

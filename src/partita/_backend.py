@@ -61,9 +61,18 @@ def family_module(family, device):
     return getattr(_cuda, family)
 
 
-def supported_devices(family):
-    """The devices ``family`` has kernels for: ("cpu",) or ("cpu", "cuda")."""
-    return ("cpu", "cuda") if has_cuda_kernels(family) else ("cpu",)
+def supported_devices(family, estimator=None):
+    """The devices ``family`` has kernels for: ("cpu",) or ("cpu", "cuda").
+
+    With ``estimator`` (a class name), the devices that estimator's ``fit`` runs on: a family's
+    CUDA submodule lists them in its ``estimators`` attribute, since GPU kernels can exist
+    (building blocks, tested on their own) before an estimator runs on them.
+    """
+    if not has_cuda_kernels(family):
+        return ("cpu",)
+    if estimator is not None and estimator not in getattr(getattr(_cuda, family), "estimators", ()):
+        return ("cpu",)
+    return ("cpu", "cuda")
 
 
 def cuda_available():
@@ -71,14 +80,14 @@ def cuda_available():
     return _cuda is not None and _cuda.device_count() > 0
 
 
-def resolve_device(device, supported=("cpu",), family=None):
+def resolve_device(device, supported=("cpu",), family=None, estimator=None):
     """Validate ``device`` ("cpu", "cuda" or "auto") and return the device to run on.
 
-    ``supported`` lists the devices the calling estimator has kernels for; with ``family``
-    given instead, they are ``supported_devices(family)``.
+    Estimators pass their ``family`` and ``estimator`` (class name): the devices come from
+    :func:`supported_devices`. ``supported`` is for callers without a family.
     """
     if family is not None:
-        supported = supported_devices(family)
+        supported = supported_devices(family, estimator)
     if device not in ("cpu", "cuda", "auto"):
         raise ValueError(f"device must be 'cpu', 'cuda' or 'auto', got {device!r}")
     if device == "auto":

@@ -5,7 +5,9 @@ A GPU array (CuPy, PyTorch, Numba, JAX...) is described by ``__cuda_array_interf
 its device pointer, shape, strides (in elements) and dtype, and read it where it is. The producer's
 pending work on the array is waited for first: the interface's ``stream`` is synchronised, and
 DLPack is asked to order its work before the legacy default stream, on which partita's kernels
-run. Anything else goes through ``numpy.asarray`` and is copied to the device once by the kernel.
+run. An interface of version 2 (PyTorch's) names no stream, so an array that offers DLPack as well
+is read through DLPack. Anything else goes through ``numpy.asarray`` and is copied to the device
+once by the kernel.
 
 Python validates here; ``partita._cuda.ArrayRef`` (built by :meth:`DeviceArray.array_ref`)
 carries the result to C++.
@@ -200,13 +202,23 @@ def _dlpack_device_type(obj):
         return None
 
 
+def _interface_version(obj):
+    iface = getattr(obj, "__cuda_array_interface__", None)
+    version = iface.get("version") if isinstance(iface, dict) else None
+    return version if isinstance(version, int) else 0
+
+
 def as_device_array(x, synchronize=None, name="array", dtype=None):
-    """A :class:`DeviceArray` for any array: GPU arrays in place (``__cuda_array_interface__``,
-    then DLPack on a CUDA device), anything else through ``numpy.asarray`` (``dtype`` applied,
+    """A :class:`DeviceArray` for any array: GPU arrays in place (``__cuda_array_interface__``
+    version 3, then DLPack on a CUDA device, then an older ``__cuda_array_interface__``), anything
+    else through ``numpy.asarray`` (``dtype`` applied,
     rows made contiguous), to be copied to the device once by the kernel."""
-    if hasattr(x, "__cuda_array_interface__"):
+    cuda_dlpack = hasattr(x, "__dlpack__") and _dlpack_device_type(x) in (DL_CUDA, DL_CUDA_MANAGED)
+    if hasattr(x, "__cuda_array_interface__") and not (cuda_dlpack and _interface_version(x) < 3):
         arr = from_cuda_array_interface(x, synchronize, name)
-    elif hasattr(x, "__dlpack__") and _dlpack_device_type(x) in (DL_CUDA, DL_CUDA_MANAGED):
+    elif cuda_dlpack:
+        # Also when the interface is version 2 (PyTorch's): it names no stream, so the producer's
+        # pending work on another stream would not be waited for; DLPack orders it.
         arr = from_dlpack(x, name)
     else:
         host = np.asarray(x, dtype=dtype)

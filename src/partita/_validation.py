@@ -3,6 +3,7 @@ functions a kernel receives C-contiguous float32 or float64 arrays and never cop
 import math
 import numbers
 import os
+import warnings
 
 import numpy as np
 
@@ -12,6 +13,45 @@ from . import _core
 def float_dtype(X):
     """float32 input stays float32; everything else becomes float64 (as scikit-learn does)."""
     return np.float32 if getattr(X, "dtype", None) == np.float32 else np.float64
+
+
+def as_numpy(X):
+    """Array-like input as a NumPy array, before scikit-learn's checks see it.
+
+    Any object that offers ``__dlpack__`` (PyTorch, JAX, CuPy on the host, ...) or ``__array__``
+    becomes a NumPy array with its own dtype (without a copy where DLPack allows it), so float32
+    stays float32 and scikit-learn's array-API dispatch never hands a foreign array to the
+    kernels. NumPy arrays, lists, data frames (their column names matter) and sparse matrices
+    pass through unchanged. Every estimator's input goes through here."""
+    if X is None or isinstance(X, (np.ndarray, list, tuple)) or hasattr(X, "columns"):
+        return X
+    if hasattr(X, "__dlpack__"):
+        try:
+            return np.from_dlpack(X)
+        except (TypeError, BufferError, RuntimeError, ValueError):
+            # e.g. a tensor that requires grad, or one on a GPU: __array__ says why, if it can.
+            if not hasattr(X, "__array__"):
+                raise
+    if hasattr(X, "__array__"):
+        return np.asarray(X)
+    return X
+
+
+def warn_if_distance_matrix(X, n_threads, *, hint):
+    """UserWarning when feature input X (C-contiguous float) looks like a distance matrix:
+    square, at least 2 x 2, not all zero, non-negative, symmetric with a zero diagonal. One
+    blocked pass in C++, and only when the cheap tests (shape, diagonal) pass first."""
+    n = X.shape[0]
+    if X.ndim != 2 or n < 2 or X.shape[1] != n or np.any(np.diagonal(X) != 0):
+        return
+    report = _core.common.inspect_matrix(X, n_threads)
+    rtol = 1e-5 if X.dtype == np.float32 else 1e-10
+    if (report.n_nonfinite == 0 and report.min >= 0 and report.max > 0
+            and report.max_asymmetry <= rtol * report.max):
+        warnings.warn(
+            f"X is square ({n} x {n}), symmetric and has a zero diagonal: it looks like a "
+            f"distance matrix, but it is clustered as {n} feature vectors. {hint}",
+            UserWarning, stacklevel=6)  # fit -> fit_or_leave_unfitted -> _fit -> _validate_X
 
 
 # The kernels take 64-bit integers: anything outside is refused here, not by pybind11.
@@ -68,7 +108,7 @@ def check_sample_weight(sample_weight, n_samples):
     """Non-negative finite float64 weights with a positive sum (ones when None)."""
     if sample_weight is None:
         return np.ones(n_samples, dtype=np.float64)
-    w = np.asarray(sample_weight, dtype=np.float64)
+    w = np.asarray(as_numpy(sample_weight), dtype=np.float64)
     if w.ndim == 0:
         w = np.full(n_samples, float(w))
     if w.ndim != 1 or w.shape[0] != n_samples:
@@ -257,7 +297,8 @@ def _accepts(constraint, value):
     if constraint == "callable":
         return callable(value)
     if constraint == "array-like":
-        return not isinstance(value, str) and (hasattr(value, "__len__") or hasattr(value, "__array__"))
+        return not isinstance(value, str) and any(
+            hasattr(value, name) for name in ("__len__", "__array__", "__dlpack__"))
     if constraint == "dict":
         return isinstance(value, dict)
     if constraint == "random_state":

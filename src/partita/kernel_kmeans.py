@@ -20,6 +20,7 @@ from sklearn.base import (
     ClusterMixin,
     TransformerMixin,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS, pairwise_kernels
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -27,6 +28,8 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _core, _validation
 from ._backend import n_threads, resolve_device
 from ._validation import (
+    as_numpy,
+    warn_if_distance_matrix,
     Integer,
     Options,
     Real,
@@ -122,16 +125,20 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
     init : {"k-means++", "random"} or array of shape (n_clusters,), default="k-means++"
         ``"k-means++"``: D^2 sampling in feature space, d(i, {j}) = K_ii - 2 K_ij + K_jj,
         weighted by sample_weight, with 2 + floor(ln k) local trials per centre (as
-        scikit-learn); ``"random"``: k distinct random samples; or the indices of k samples.
-        The initial centres are the feature-space images of the chosen samples.
+        scikit-learn); ``"random"``: k distinct random samples; or the indices of k distinct
+        samples. The initial centres are the feature-space images of the chosen samples.
     n_init : int, default=1
         Number of initialisations; the run with the lowest inertia is kept (the first on ties).
+        With ``init`` given as indices there is one run only (``n_init > 1`` then warns with a
+        RuntimeWarning, as scikit-learn's KMeans does).
     max_iter : int, default=300
         Maximum number of Lloyd iterations per run (at least 1).
     tol : float, default=1e-4
         A run stops when no sample changes cluster (converged), or when an iteration lowers
         the inertia by at most ``tol`` times its previous value, or after ``max_iter``
         iterations. ``tol=0`` stops only at convergence (or when the inertia stops decreasing).
+        A run that reaches ``max_iter`` without either stop warns with scikit-learn's
+        ``ConvergenceWarning``.
     random_state : int, RandomState instance or None, default=None
         Seeds the initialisation. The iterations are deterministic.
     n_jobs : int or None, default=None
@@ -150,16 +157,24 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
     labels_ : ndarray of shape (n_samples,)
         Cluster of every training sample: its nearest centre (ties to the lowest cluster).
     inertia_ : float
-        Weighted sum of the squared feature-space distances of the samples to their centres.
+        The kernel k-means objective of ``labels_``: the weighted sum of the squared
+        feature-space distances of the samples to the means of their clusters in ``labels_``.
+        On convergence these means are the centres; after a stop on ``tol`` or at ``max_iter``
+        the centres are the means of the previous partition, so ``-score(X_train)``, measured
+        to the centres, can be slightly larger than ``inertia_``.
     n_iter_ : int
         Iterations of the kept run.
     converged_ : bool
-        Whether the kept run stopped because no sample changed cluster.
+        Whether the kept run converged: no sample changed cluster, or the inertia fell by at
+        most ``tol`` (relative), as in scikit-learn's ``KMeans``. False after a stop at
+        ``max_iter``, which warns (ConvergenceWarning).
     n_reseeded_ : int
         Samples moved into empty clusters during the kept run (an empty cluster takes the sample
         farthest from its centre; no cluster is dropped; docs/algorithms.md, "Empty clusters").
     cluster_sizes_ : ndarray of shape (n_clusters,)
-        Weight of every centre's partition.
+        Weight of every cluster of ``labels_``: ``np.bincount(labels_, weights=sample_weight,
+        minlength=n_clusters)`` (the number of samples without weights). A cluster can end
+        empty when samples coincide; the fit then warns with a ``ConvergenceWarning``.
     gram_ : str
         ``"stored"`` or ``"blocked"``: how the Gram matrix was used.
     n_features_in_ : int
@@ -250,9 +265,14 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         return hasattr(self, "_centre_labels")
 
     def _validate_X(self, X, reset):
-        return validate_data(self, X, reset=reset, accept_sparse=False,
-                             dtype=[np.float64, np.float32], order="C", ensure_min_samples=1,
-                             ensure_all_finite=self.kernel != "precomputed")
+        X = validate_data(self, as_numpy(X), reset=reset, accept_sparse=False,
+                          dtype=[np.float64, np.float32], order="C", ensure_min_samples=1,
+                          ensure_all_finite=self.kernel != "precomputed")
+        if reset and self.kernel != "precomputed":
+            warn_if_distance_matrix(
+                X, n_threads(self.n_jobs),
+                hint="A precomputed kernel (similarity) matrix goes with kernel='precomputed'.")
+        return X
 
     # ---- parameters -----------------------------------------------------------------------
 
@@ -265,7 +285,7 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         if self.kernel_params is not None and not callable(kernel):
             raise ValueError("kernel_params is only for a callable kernel; a kernel given by "
                              "name takes gamma, degree and coef0")
-        resolve_device(self.device, supported=("cpu",))
+        resolve_device(self.device, family="kernel_kmeans", estimator=type(self).__name__)
         if self.gram == "blocked" and not (isinstance(kernel, str) and kernel in _BUILTIN_KERNELS):
             raise ValueError(f"gram='blocked' needs a kernel computed in C++ "
                              f"({', '.join(sorted(_BUILTIN_KERNELS))}); got kernel={kernel!r}")
@@ -275,12 +295,17 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
             return float(self.gamma)
         return 1.0 if self.kernel == "chi2" else 1.0 / max(n_features, 1)
 
-    def _features(self, X):
-        """The C++ kernel object on the rows of X (built-in kernels only)."""
+    def _kernel_args(self, n_features):
+        """(kernel name, gamma, degree, coef0) of a built-in kernel, as plain Python values."""
+        return (self.kernel, self._gamma(n_features), float(self.degree), float(self.coef0))
+
+    def _features(self, X, kernel=None, gamma=None, degree=None, coef0=None):
+        """The C++ kernel object on the rows of X (built-in kernels only); the arguments
+        default to the estimator's parameters."""
+        if kernel is None:
+            kernel, gamma, degree, coef0 = self._kernel_args(X.shape[1])
         space = _kernels.KernelFeatures32 if X.dtype == np.float32 else _kernels.KernelFeatures64
-        params = _kernels.KernelParams(_BUILTIN_KERNELS[self.kernel], self._gamma(X.shape[1]),
-                                       float(self.degree), float(self.coef0))
-        return space(X, params)
+        return space(X, _kernels.KernelParams(_BUILTIN_KERNELS[kernel], gamma, degree, coef0))
 
     def _sklearn_kernel(self, X, Y=None):
         if callable(self.kernel):
@@ -308,7 +333,21 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         self
         """
         return fit_or_leave_unfitted(self, self._fit, X, sample_weight,
-                                     private=("_centre_labels", "_source", "_X_fit"))
+                                     private=("_centre_labels", "_source", "_X_fit",
+                                              "_features_fit", "_feature_args"))
+
+    # ---- pickling: the C++ kernel object is rebuilt from the training features ------------
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        if state.get("_features_fit") is not None:
+            state = dict(state, _features_fit=None)
+        return state
+
+    def __setstate__(self, state):
+        super().__setstate__(state)
+        if getattr(self, "_feature_args", None) is not None and self.gram_ == "blocked":
+            self._features_fit = self._features(self._X_fit, *self._feature_args)
 
     def _gram_source(self, X, threads):
         """(source, mode): a stored Gram matrix or the C++ features for blocked rows."""
@@ -362,6 +401,9 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
                     raise ValueError("init as an array must hold integer sample indices")
             if seeds.min() < 0 or seeds.max() >= n:
                 raise ValueError(f"init indices must be in [0, {n - 1}] (n_samples={n})")
+            if np.unique(seeds).size != k:
+                raise ValueError(f"init indices must be distinct: {k - np.unique(seeds).size} "
+                                 "repeated (two equal centres would leave a cluster empty)")
             return np.ascontiguousarray(seeds, dtype=np.int64)
         if self.init == "random":
             return np.ascontiguousarray(rng.choice(n, k, replace=False), dtype=np.int64)
@@ -418,13 +460,19 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
 
         params = _kernels.LloydParams(max_iter=int(self.max_iter), tol=float(self.tol),
                                       n_threads=threads)
+        n_init = int(self.n_init)
+        if not isinstance(self.init, str) and n_init != 1:
+            warnings.warn("Explicit initial centre indices passed: performing only one init in "
+                          f"KernelKMeans instead of n_init={n_init}.", RuntimeWarning,
+                          stacklevel=4)
+            n_init = 1
         best = None
-        for run in range(int(self.n_init)):
+        for run in range(n_init):
             t0 = time.perf_counter()
             seeds = self._init_indices(source, diag, n, k, weights, rng, threads)
             if self.verbose:
                 init = self.init if isinstance(self.init, str) else "given indices"
-                print(f"[KernelKMeans] run {run + 1}/{self.n_init}: init {init} "
+                print(f"[KernelKMeans] run {run + 1}/{n_init}: init {init} "
                       f"{time.perf_counter() - t0:.3f} s")
             t0 = time.perf_counter()
             r = _kernels.lloyd(source, seeds, weights, params, progress)
@@ -435,18 +483,32 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
             if best is None or r.inertia < best.inertia:
                 best = r
 
-        self.labels_ = np.asarray(best.labels, dtype=np.int64)
+        labels = np.asarray(best.labels, dtype=np.int64)
+        if not (best.converged or best.tol_reached):
+            warnings.warn(f"KernelKMeans stopped after max_iter={self.max_iter} iterations "
+                          "without converging; increase max_iter or tol.", ConvergenceWarning,
+                          stacklevel=4)
+        distinct = np.unique(labels).size
+        if distinct < k:
+            warnings.warn(f"Number of distinct clusters ({distinct}) found smaller than "
+                          f"n_clusters ({k}). Possibly due to duplicate points in X.",
+                          ConvergenceWarning, stacklevel=4)
+        self.labels_ = labels
         self.inertia_ = float(best.inertia)
         self.n_iter_ = int(best.n_iter)
-        self.converged_ = bool(best.converged)
+        self.converged_ = bool(best.converged or best.tol_reached)
         self.n_reseeded_ = int(best.n_reseeded)
-        self.cluster_sizes_ = np.asarray(best.cluster_weights, dtype=np.float64)
+        self.cluster_sizes_ = np.bincount(labels, weights=weights, minlength=k)
         self.gram_ = mode
+        # The centres: the means of the partition _centre_labels, of weights _centre_weights.
+        self._centre_weights = np.asarray(best.cluster_weights, dtype=np.float64)
         self._centre_norms = np.asarray(best.centre_norms, dtype=np.float64)
         self._weights = weights
         self._n_features_out = k
         self._X_fit = None if self.kernel == "precomputed" else X
         self._features_fit = source if mode == "blocked" else None
+        # What rebuilds _features_fit after unpickling (the C++ object does not pickle).
+        self._feature_args = self._kernel_args(X.shape[1]) if mode == "blocked" else None
         self._centre_labels = np.ascontiguousarray(best.centres, dtype=np.int32)
         return self
 
@@ -489,7 +551,7 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
         sums, own = self._cross(X)
-        s = self.cluster_sizes_
+        s = self._centre_weights
         with np.errstate(divide="ignore", invalid="ignore"):
             D = -2.0 * sums / s + self._centre_norms
         if own is not None:

@@ -19,6 +19,7 @@ from sklearn.base import (
     ClusterMixin,
     TransformerMixin,
 )
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.metrics import pairwise_distances
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -30,12 +31,14 @@ from ._core import medoids as _kernels
 from ._validation import (
     Integer,
     Options,
+    as_numpy,
     check_fits_in_memory,
     check_n_clusters,
     check_precomputed_distances,
     check_sample_weight,
     fit_or_leave_unfitted,
     validate_params,
+    warn_if_distance_matrix,
 )
 
 __all__ = ["KMedoids", "CLARA", "CLARANS"]
@@ -69,6 +72,7 @@ class _MetricName:
 _COMMON_CONSTRAINTS = {
     "n_clusters": [Integer(1)],
     "metric": [_MetricName(), "callable"],
+    "metric_params": [None, "dict"],
     "random_state": ["random_state"],
     "n_jobs": [None, Integer()],
     "verbose": [Integer(0)],
@@ -110,6 +114,38 @@ def _feature_space(X, metric):
     if _is_numba_function(metric):
         return space_type(X, _kernels.Metric.callback, _numba_address(metric, X.dtype))
     return None
+
+
+def _effective_metric_params(X, metric, metric_params):
+    """The keyword arguments of the metric: the user's ``metric_params``, completed with the
+    parameters that scipy would otherwise estimate from whatever data it is given (seuclidean's
+    variances V, mahalanobis' inverse covariance VI). They are estimated once, here, from the
+    training data, so that fit, predict, transform, score and every CLARA sample measure with
+    the same metric (scipy's own estimates: ddof=1 variances, the inverse of ``np.cov``)."""
+    params = dict(metric_params or {})
+    compiled = ((isinstance(metric, str) and metric in _BUILTIN_METRICS)
+                or _is_numba_function(metric))
+    if params and (metric == "precomputed" or compiled):
+        raise ValueError(
+            f"metric_params {sorted(params)} cannot be used with metric={metric!r}: it takes no "
+            "parameters here (metric_params are for scikit-learn / scipy metric names and "
+            "Python callables)"
+        )
+    if metric in ("seuclidean", "mahalanobis") and X.shape[0] < 2:
+        raise ValueError(f"metric={metric!r} estimates its parameters from at least 2 "
+                         "samples; pass them in metric_params")
+    if metric == "seuclidean" and "V" not in params:
+        params["V"] = np.var(np.asarray(X, dtype=np.float64), axis=0, ddof=1)
+    elif metric == "mahalanobis" and "VI" not in params:
+        cov = np.atleast_2d(np.cov(np.asarray(X, dtype=np.float64).T))
+        # Rounding hides exact singularity from inv, which then returns garbage, not an error.
+        if np.linalg.matrix_rank(cov) < cov.shape[0]:
+            raise ValueError(
+                "metric='mahalanobis' needs the inverse covariance of X, which is singular; "
+                "pass metric_params={'VI': ...}"
+            )
+        params["VI"] = np.linalg.inv(cov).T
+    return params
 
 
 def _check_metric_values(report, metric, rtol):
@@ -161,7 +197,7 @@ def _matrix_bytes(n, dtype):
     return n * n * np.dtype(dtype).itemsize
 
 
-def _distance_source(X, metric, mode, n_jobs, threads):
+def _distance_source(X, metric, mode, n_jobs, threads, metric_params):
     """Where the kernels read distances: the precomputed matrix, a matrix computed here, or a
     FeatureSpace computing rows on the fly. Returns (source, is_matrix)."""
     n = X.shape[0]
@@ -198,11 +234,26 @@ def _distance_source(X, metric, mode, n_jobs, threads):
     # Any other scikit-learn metric or a Python callable: every pair, both orders, so that an
     # asymmetric callable is caught (scikit-learn mirrors the upper triangle when Y is None).
     Y = X.copy() if callable(metric) else None
-    D = np.ascontiguousarray(pairwise_distances(X, Y, metric=metric, n_jobs=n_jobs), dtype=X.dtype)
+    D = np.ascontiguousarray(pairwise_distances(X, Y, metric=metric, n_jobs=n_jobs,
+                                                **metric_params), dtype=X.dtype)
     _check_metric_values(_common.inspect_matrix(D, threads), metric,
                          1e-5 if X.dtype == np.float32 else 1e-10)
     _common.symmetrize_matrix(D, threads)  # rounding differences between (i,j) and (j,i)
     return D, True
+
+
+_PASS_NAMES = {"fasterpam": "pass", "fastpam1": "iteration", "pam": "iteration",
+               "alternate": "iteration"}
+
+
+def _warn_if_not_converged(result, method, max_iter, where=""):
+    """ConvergenceWarning when max_iter ended the search before a pass found nothing left to
+    improve (max_iter=0 asks for no search, and gets no warning)."""
+    if max_iter > 0 and not result.converged:
+        unit = "passes" if method == "fasterpam" else "iterations"
+        warnings.warn(
+            f"{method} stopped after max_iter={max_iter} {unit}{where} before converging; "
+            "increase max_iter", ConvergenceWarning, stacklevel=5)
 
 
 def _method(name):
@@ -218,7 +269,7 @@ def _random_seed(rng):
 def _initial_medoids(init, source, n, k, weights, threads, rng):
     """Indices of the k initial medoids (validated when given as an array)."""
     if not isinstance(init, str):
-        medoids = np.asarray(init)
+        medoids = np.asarray(as_numpy(init))
         if medoids.ndim != 1 or medoids.shape[0] != k:
             raise ValueError(
                 f"init as an array must hold n_clusters={k} sample indices, got shape "
@@ -261,9 +312,9 @@ class _MedoidsBase(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
 
     def _validate_X(self, X, reset):
         # A precomputed matrix is checked for NaN / inf in the same C++ pass as its symmetry.
-        return validate_data(
+        X = validate_data(
             self,
-            X,
+            as_numpy(X),
             reset=reset,
             accept_sparse=False,
             dtype=[np.float64, np.float32],
@@ -271,6 +322,10 @@ class _MedoidsBase(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
             ensure_min_samples=1,
             ensure_all_finite=not (reset and self.metric == "precomputed"),
         )
+        if reset and self.metric != "precomputed":
+            warn_if_distance_matrix(X, n_threads(self.n_jobs),
+                                    hint="Pass metric='precomputed' if it holds distances.")
+        return X
 
     def _set_result(self, X, result, k):
         """The fitted attributes from a result (medoids, labels, loss, n_iter, n_swaps)."""
@@ -301,11 +356,13 @@ class _MedoidsBase(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
             k = centers.shape[0]
             rows = space.distances_to(np.arange(k, dtype=np.int64), n_threads(self.n_jobs))
             return np.ascontiguousarray(rows[:, k:].T)
-        D = pairwise_distances(X, centers, metric=self.metric, n_jobs=self.n_jobs)
+        D = pairwise_distances(X, centers, metric=self.metric, n_jobs=self.n_jobs,
+                               **self.effective_metric_params_)
         return np.asarray(D, dtype=X.dtype)
 
     def predict(self, X):
-        """Cluster of every sample: its nearest medoid (ties go to the lowest cluster)."""
+        """Cluster of every sample: its nearest medoid (ties go to the lowest cluster, the rule
+        of ``labels_``, so ``predict`` on the training data gives ``labels_``)."""
         return np.argmin(self.transform(X), axis=1).astype(np.int64)
 
     def score(self, X, y=None, sample_weight=None):
@@ -321,8 +378,9 @@ class KMedoids(_MedoidsBase):
 
     Unlike k-means, the centres are actual samples and any dissimilarity can be used, including
     a precomputed matrix. With the same initial medoids, ``method="fasterpam"``, ``"fastpam1"``
-    and ``"pam"`` give exactly the medoids, labels, loss and swap counts of the reference
-    implementation (the ``kmedoids`` package), on any number of threads.
+    and ``"pam"`` give exactly the medoids, loss and swap counts of the reference
+    implementation (the ``kmedoids`` package), on any number of threads, and its labels except
+    on ties, which go to the lowest cluster among equally near medoids, as in ``predict``.
 
     Parameters
     ----------
@@ -335,6 +393,12 @@ class KMedoids(_MedoidsBase):
         ``"cosine"`` are computed in C++. A numba-jitted ``f`` (``@numba.njit``) is evaluated
         in compiled parallel code; a plain Python callable is evaluated once per pair through
         scikit-learn, which is slow.
+    metric_params : dict or None, default=None
+        Keyword arguments of the metric (scikit-learn / scipy metric names and Python
+        callables), e.g. ``{"p": 3}`` for ``"minkowski"``. For ``"seuclidean"`` and
+        ``"mahalanobis"``, ``V`` and ``VI`` default to the ddof=1 variances and the inverse
+        covariance of the training data, estimated once in ``fit`` and used by ``predict``,
+        ``transform`` and ``score`` too (stored in ``effective_metric_params_``).
     method : {"fasterpam", "fastpam1", "pam", "alternate"}, default="fasterpam"
         ``"fasterpam"``: eager swaps, O(n^2) per pass, the fastest; ``"fastpam1"``: PAM's
         best-swap schedule in O(n^2) per swap; ``"pam"``: the classic O(k n^2) SWAP, for
@@ -357,7 +421,8 @@ class KMedoids(_MedoidsBase):
         Where to run. The CUDA k-medoids kernels are not part of this release: "cuda" raises a
         ValueError and "auto" runs on the CPU.
     verbose : int, default=0
-        Print the time and outcome of each stage (distances, initialisation, optimisation).
+        Print the time and outcome of each stage (distances, initialisation, optimisation)
+        and, for the optimisation, the swaps and loss of every pass (iteration).
     distances : {"auto", "matrix", "on-the-fly"}, default="auto"
         Where the distances come from for feature input. ``"matrix"``: the n x n matrix is
         computed once and stored (n^2 memory, the fastest swaps). ``"on-the-fly"``: each
@@ -373,13 +438,21 @@ class KMedoids(_MedoidsBase):
     cluster_centers_ : ndarray of shape (n_clusters, n_features) or None
         The medoids' feature vectors (None with ``metric="precomputed"``).
     labels_ : ndarray of shape (n_samples,)
-        Cluster of every training sample (ties go to the lowest cluster).
+        Cluster of every training sample: its nearest medoid, ties to the lowest cluster (a
+        sample equally near several medoids, even a medoid's own sample when another medoid
+        is the same point, goes to the lowest of them), as ``predict`` does.
     inertia_ : float
         Weighted total distance of the samples to their medoids (the loss).
     n_iter_ : int
         Passes (fasterpam), iterations (fastpam1, pam) or rounds (alternate) run.
     n_swaps_ : int
         Medoid changes made by the optimisation.
+    converged_ : bool
+        Whether the optimisation ended because a pass found nothing left to improve; False
+        when it stopped at ``max_iter`` (with a ConvergenceWarning) or max_iter was 0.
+    effective_metric_params_ : dict
+        The keyword arguments the metric was computed with (``metric_params`` completed with
+        the estimates of ``V`` / ``VI``).
     distances_ : str
         ``"matrix"`` or ``"on-the-fly"``: where the distances came from.
     n_features_in_ : int
@@ -410,6 +483,7 @@ class KMedoids(_MedoidsBase):
         n_clusters=8,
         *,
         metric="euclidean",
+        metric_params=None,
         method="fasterpam",
         init="build",
         max_iter=300,
@@ -421,6 +495,7 @@ class KMedoids(_MedoidsBase):
     ):
         self.n_clusters = n_clusters
         self.metric = metric
+        self.metric_params = metric_params
         self.method = method
         self.init = init
         self.max_iter = max_iter
@@ -449,7 +524,7 @@ class KMedoids(_MedoidsBase):
 
     def _fit(self, X, sample_weight):
         validate_params(self)
-        resolve_device(self.device, supported=("cpu",))
+        resolve_device(self.device, family="medoids", estimator=type(self).__name__)
         threads = n_threads(self.n_jobs)
         if self.metric == "precomputed" and self.distances == "on-the-fly":
             raise ValueError("distances='on-the-fly' needs feature input, not metric='precomputed'")
@@ -461,8 +536,10 @@ class KMedoids(_MedoidsBase):
         rng = check_random_state(self.random_state)
 
         t0 = time.perf_counter()
+        self.effective_metric_params_ = _effective_metric_params(X, self.metric,
+                                                                 self.metric_params)
         source, is_matrix = _distance_source(X, self.metric, self.distances, self.n_jobs,
-                                             threads)
+                                             threads, self.effective_metric_params_)
         self.distances_ = "matrix" if is_matrix else "on-the-fly"
         if self.verbose:
             print(f"[KMedoids] distances ({self.distances_}, {n} samples, {X.dtype}): "
@@ -478,16 +555,18 @@ class KMedoids(_MedoidsBase):
         result = _kernels.optimise(source, medoids, weights, _method(self.method),
                                    int(self.max_iter), threads)
         if self.verbose:
+            name = _PASS_NAMES[self.method]
+            for i, (loss, swaps) in enumerate(zip(result.pass_loss, result.pass_swaps)):
+                print(f"[KMedoids] {self.method} {name} {i + 1}: {int(swaps)} swaps, "
+                      f"loss {loss:.6g}")
             print(
                 f"[KMedoids] {self.method}: {result.n_iter} iterations, "
                 f"{result.n_swaps} swaps, loss {result.loss:.6g}, "
+                f"{'converged' if result.converged else 'not converged'}, "
                 f"{time.perf_counter() - t0:.3f} s"
             )
-        if self.method in ("fastpam1", "pam") and result.n_iter >= self.max_iter > 0:
-            warnings.warn(
-                f"{self.method} stopped after max_iter={self.max_iter} swaps before converging",
-                RuntimeWarning,
-            )
+        _warn_if_not_converged(result, self.method, int(self.max_iter))
+        self.converged_ = bool(result.converged)
         self._set_result(X, result, k)
         return self
 
@@ -508,6 +587,9 @@ class CLARA(_MedoidsBase):
         cosine) and numba-jitted functions are computed in C++ without any n x n matrix; other
         metrics compute the sample matrices and the n x k scoring distances through
         scikit-learn. ``"precomputed"`` takes the full matrix and samples its rows and columns.
+    metric_params : dict or None, default=None
+        As for :class:`KMedoids`: ``V`` / ``VI`` of seuclidean / mahalanobis are estimated once
+        from all of X (not from every sample), so that every round measures alike.
     n_sampling : int, default=5
         Number of samples (rounds).
     sample_size : int or None, default=None
@@ -534,8 +616,22 @@ class CLARA(_MedoidsBase):
         Sampling rounds run.
     n_swaps_ : int
         Swaps made inside the sample that gave the best medoids.
+    converged_ : bool
+        Whether the optimisation inside the sample that gave the best medoids converged
+        before ``max_iter`` (a ConvergenceWarning says when it did not).
     sample_losses_ : ndarray of shape (n_sampling,)
         The full-data loss of every round's medoids.
+    effective_metric_params_ : dict
+        As for :class:`KMedoids`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from partita import CLARA
+    >>> X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
+    >>> clara = CLARA(n_clusters=2, random_state=0).fit(X)
+    >>> clara.medoid_indices_.tolist(), clara.labels_.tolist()
+    ([1, 4], [0, 0, 0, 1, 1, 1])
     """
 
     _parameter_constraints = {
@@ -552,6 +648,7 @@ class CLARA(_MedoidsBase):
         n_clusters=8,
         *,
         metric="euclidean",
+        metric_params=None,
         n_sampling=5,
         sample_size=None,
         method="fasterpam",
@@ -563,6 +660,7 @@ class CLARA(_MedoidsBase):
     ):
         self.n_clusters = n_clusters
         self.metric = metric
+        self.metric_params = metric_params
         self.n_sampling = n_sampling
         self.sample_size = sample_size
         self.method = method
@@ -584,7 +682,9 @@ class CLARA(_MedoidsBase):
         if sub_space is not None:
             return sub_space.distance_matrix(threads)
         Y = sub.copy() if callable(self.metric) else None
-        D = np.ascontiguousarray(pairwise_distances(sub, Y, metric=self.metric), dtype=X.dtype)
+        D = np.ascontiguousarray(pairwise_distances(sub, Y, metric=self.metric,
+                                                    **self.effective_metric_params_),
+                                 dtype=X.dtype)
         _check_metric_values(_common.inspect_matrix(D, threads), self.metric,
                              1e-5 if X.dtype == np.float32 else 1e-10)
         _common.symmetrize_matrix(D, threads)
@@ -593,16 +693,20 @@ class CLARA(_MedoidsBase):
     def _score(self, X, space, medoids, weights, threads):
         """Labels, nearest distances and weighted loss of all samples for the given medoids."""
         if space is not None:
-            nearest = _kernels.assign(space, medoids, weights, threads)
+            nearest = _kernels.label(space, medoids, weights, threads)
             return nearest.labels, nearest.loss
-        if self.metric == "precomputed":
-            D = X[:, medoids]
-        else:
-            D = pairwise_distances(X, X[medoids], metric=self.metric, n_jobs=self.n_jobs)
+        D = self._to_medoids(X, X, medoids)
         D[medoids, np.arange(len(medoids))] = 0
-        labels = np.argmin(D, axis=1)
-        labels[medoids] = np.arange(len(medoids))  # a medoid is its own nearest, even duplicated
+        labels = np.argmin(D, axis=1)  # ties to the lowest cluster (docs/algorithms.md, "Ties")
         return labels, float(np.dot(weights, D[np.arange(len(D)), labels]))
+
+    def _to_medoids(self, X, rows, medoids):
+        """Distances of the feature rows `rows` (or, precomputed, of the samples whose rows of
+        X these are) to the medoids, for the metrics without a C++ FeatureSpace."""
+        if self.metric == "precomputed":
+            return rows[:, medoids]
+        return pairwise_distances(rows, X[medoids], metric=self.metric, n_jobs=self.n_jobs,
+                                  **self.effective_metric_params_)
 
     def _fit(self, X, sample_weight):
         if not isinstance(self.init, str):
@@ -628,6 +732,8 @@ class CLARA(_MedoidsBase):
         if size < k:
             raise ValueError(f"sample_size={size} must be >= n_clusters={k}")
 
+        self.effective_metric_params_ = _effective_metric_params(X, self.metric,
+                                                                 self.metric_params)
         if self.metric == "precomputed":
             check_precomputed_distances(X, threads)
             space = None
@@ -656,12 +762,16 @@ class CLARA(_MedoidsBase):
             losses.append(loss)
             if best is None or loss < best.loss:
                 best = types.SimpleNamespace(medoids=medoids, labels=labels, loss=loss,
-                                             n_iter=n_sampling, n_swaps=r.n_swaps)
+                                             n_iter=n_sampling, n_swaps=r.n_swaps,
+                                             converged=r.converged)
             if self.verbose:
                 print(f"[CLARA] round {round_ + 1}/{n_sampling}: sample of {size}, "
                       f"{int(r.n_swaps)} swaps, loss {loss:.6g} (best {best.loss:.6g}), "
                       f"{time.perf_counter() - t0:.3f} s")
         self.sample_losses_ = np.asarray(losses)
+        _warn_if_not_converged(best, self.method, int(self.max_iter),
+                               " in the sample that gave the best medoids")
+        self.converged_ = bool(best.converged)
         self._set_result(X, best, k)
         return self
 
@@ -680,6 +790,8 @@ class CLARANS(_MedoidsBase):
     n_clusters : int, default=8
     metric : str or callable, default="euclidean"
         As for :class:`KMedoids`.
+    metric_params : dict or None, default=None
+        As for :class:`KMedoids`.
     n_local : int, default=2
         Number of restarts.
     max_neighbors : int or None, default=None
@@ -697,6 +809,19 @@ class CLARANS(_MedoidsBase):
         Candidates examined in the best restart.
     n_swaps_ : int
         Swaps applied in the best restart.
+    effective_metric_params_ : dict
+        As for :class:`KMedoids`.
+
+    CLARANS has no ``converged_``: a restart always ends on its own rule (``max_neighbors``
+    rejected candidates in a row), never on an iteration cap.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from partita import CLARANS
+    >>> X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [5.2]])
+    >>> CLARANS(n_clusters=2, random_state=0).fit(X).labels_.tolist()
+    [0, 0, 0, 1, 1, 1]
     """
 
     _parameter_constraints = {
@@ -705,10 +830,11 @@ class CLARANS(_MedoidsBase):
         "max_neighbors": [None, Integer(1)],
     }
 
-    def __init__(self, n_clusters=8, *, metric="euclidean", n_local=2, max_neighbors=None,
-                 random_state=None, n_jobs=None, verbose=0):
+    def __init__(self, n_clusters=8, *, metric="euclidean", metric_params=None, n_local=2,
+                 max_neighbors=None, random_state=None, n_jobs=None, verbose=0):
         self.n_clusters = n_clusters
         self.metric = metric
+        self.metric_params = metric_params
         self.n_local = n_local
         self.max_neighbors = max_neighbors
         self.random_state = random_state
@@ -731,7 +857,10 @@ class CLARANS(_MedoidsBase):
             max_neighbors = max(1, math.ceil(0.025 * (n - k)))
         else:
             max_neighbors = int(self.max_neighbors)
-        source, _ = _distance_source(X, self.metric, "auto", self.n_jobs, threads)
+        self.effective_metric_params_ = _effective_metric_params(X, self.metric,
+                                                                 self.metric_params)
+        source, _ = _distance_source(X, self.metric, "auto", self.n_jobs, threads,
+                                     self.effective_metric_params_)
         t0 = time.perf_counter()
         params = _kernels.ClaransParams(n_clusters=k, n_local=int(self.n_local),
                                         max_neighbors=max_neighbors, seed=_random_seed(rng))

@@ -11,19 +11,24 @@ scikit-learn estimator. The algorithms are specified in docs/algorithms.md, sect
 "Multicut objective", "GAEC", "Lazy kNN rounds", "Local moves" and "Multicut validation".
 """
 import time
+import warnings
 
 import numpy as np
 from sklearn.base import BaseEstimator, ClusterMixin
+from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
 from . import _core, _validation
 from ._backend import n_threads, resolve_device
 from ._validation import (
+    as_numpy,
+    warn_if_distance_matrix,
     Integer,
     Options,
     Real,
     check_choice,
     check_real,
+    check_sample_weight,
     fit_or_leave_unfitted,
     validate_params,
 )
@@ -35,6 +40,8 @@ _ALGORITHMS = ("gaec", "lazy")
 _DEFAULT_N_NEIGHBORS = 10
 # Passes of single-node moves per refinement (each pass stops early when nothing moves).
 _MAX_PASSES = 20
+# Alternations of local moves and contraction (each stops early when nothing changes).
+_MAX_ROUNDS = 10
 
 
 def _check_rows(X, metric):
@@ -59,14 +66,22 @@ def _memory_estimate(n, d, n_neighbors, algorithm, refine):
     return total
 
 
-def multicut_objective(X, labels, *, offset=0.0, metric="dot"):
+def _canonical(labels):
+    """Labels renumbered 0..c-1 in the order of each cluster's first sample."""
+    _, first, inverse = np.unique(labels, return_index=True, return_inverse=True)
+    return np.argsort(np.argsort(first))[inverse.reshape(-1)].astype(np.int64)
+
+
+def multicut_objective(X, labels, *, offset=0.0, metric="dot", sample_weight=None):
     """The multicut objective of a clustering: the sum of the costs of the edges it cuts.
 
     With edge costs ``c_ij = <f_i, f_j> - offset`` (``f_i`` the rows of X, unit-normalised with
     ``metric="cosine"``), the objective is ``sum_{i < j, labels_i != labels_j} c_ij``; lower is
     better and a single cluster scores 0. Computed in O(n d) without any n x n matrix, as
     ``(1/2) sum_C [<F_C, S - F_C> - offset |C| (n - |C|)]`` (F_C the sum of the features of
-    cluster C, S of all), accumulated in float64.
+    cluster C, S of all), accumulated in float64. With sample weights w a sample counts as w_i
+    coincident samples: every cut edge costs ``w_i w_j c_ij`` (docs/algorithms.md, "Multicut
+    objective").
 
     Parameters
     ----------
@@ -76,6 +91,8 @@ def multicut_objective(X, labels, *, offset=0.0, metric="dot"):
     offset : float, default=0.0
         Non-negative cost offset a.
     metric : {"dot", "cosine"}, default="dot"
+    sample_weight : array-like of shape (n_samples,), default=None
+        Non-negative node weights (None: every weight 1).
 
     Returns
     -------
@@ -83,7 +100,8 @@ def multicut_objective(X, labels, *, offset=0.0, metric="dot"):
     """
     offset = check_real(offset, "offset", min_value=0)
     check_choice(metric, "metric", _METRICS)
-    X = check_array(X, dtype=[np.float64, np.float32], order="C", ensure_min_samples=1)
+    X = check_array(as_numpy(X), dtype=[np.float64, np.float32], order="C",
+                    ensure_min_samples=1)
     _check_rows(X, metric)
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.shape[0] != X.shape[0]:
@@ -96,8 +114,9 @@ def multicut_objective(X, labels, *, offset=0.0, metric="dot"):
     _, inverse = np.unique(labels, return_inverse=True)
     inverse = np.ascontiguousarray(inverse.reshape(-1), dtype=np.int64)
     c = int(inverse.max()) + 1
+    w = None if sample_weight is None else check_sample_weight(sample_weight, X.shape[0])
     return float(_core.multicut.objective(X, inverse, c, offset,
-                                          _core.multicut.Metric.__members__[metric]))
+                                          _core.multicut.Metric.__members__[metric], w))
 
 
 class DenseMulticut(ClusterMixin, BaseEstimator):
@@ -148,7 +167,7 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         Only the CPU is implemented; ``"cuda"`` raises a ValueError and ``"auto"`` uses the CPU.
     verbose : int, default=0
         Print the problem before solving and a summary after (clusters, contractions, kNN
-        rounds, moves, objective, time).
+        rounds, moves, objective, the number of threads used, time).
 
     Attributes
     ----------
@@ -157,7 +176,12 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         first sample.
     n_clusters_ : int
     objective_ : float
-        The multicut objective of ``labels_`` (see :func:`multicut_objective`).
+        The multicut objective of ``labels_`` (see :func:`multicut_objective`; weighted by the
+        sample weights of the fit).
+    converged_ : bool
+        False when the alternation of local moves and contraction (``refine=True``) still
+        changed the partition after its last round (10); the fit then warns with scikit-learn's
+        ``ConvergenceWarning``. Always True with ``refine=False``: contraction runs to its end.
     n_merges_ : int
         Number of contractions (two clusters merged into one), including those after refinement.
     n_moves_ : int
@@ -165,8 +189,12 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
     n_rounds_ : int
         Number of kNN graphs built (``"lazy"``, and the contractions after refinement).
     cluster_sums_ : ndarray of shape (n_clusters_, n_features)
-        F_C, the sum of the (normalised, for cosine) features of every cluster, in float64.
+        F_C, the sum of the (normalised, for cosine) features of every cluster, in float64,
+        each multiplied by its sample weight.
+    cluster_weights_ : ndarray of shape (n_clusters_,)
+        |C|, the weight of every cluster (its number of samples without sample weights).
     cluster_sizes_ : ndarray of shape (n_clusters_,)
+        Number of samples of every cluster.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
         Defined only when X has feature names that are all strings.
@@ -181,6 +209,10 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
     ``predict`` assigns a new sample to the training cluster with the largest positive total
     affinity ``<f, F_C> - offset |C|`` (the gain of adding it to C), or -1 when no cluster
     attracts it.
+
+    A sample of weight w counts as w coincident samples (docs/algorithms.md, "Multicut
+    objective"); samples of weight 0 take no part in the objective and are placed afterwards by
+    the rule of ``predict`` (a cluster of their own when none attracts them).
 
     Examples
     --------
@@ -230,72 +262,114 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
                 "n_neighbors is used by algorithm='lazy' and by the contraction after "
                 "refine=True; algorithm='gaec' with refine=False does not use it"
             )
-        resolve_device(self.device, supported=("cpu",))
+        resolve_device(self.device, family="multicut", estimator=type(self).__name__)
         return float(self.offset), int(self.n_neighbors), n_threads(self.n_jobs)
 
     def _validate_X(self, X, reset):
-        X = validate_data(self, X, reset=reset, accept_sparse=False,
+        X = validate_data(self, as_numpy(X), reset=reset, accept_sparse=False,
                           dtype=[np.float64, np.float32], order="C", ensure_min_samples=1)
+        if reset:
+            warn_if_distance_matrix(
+                X, n_threads(self.n_jobs),
+                hint="DenseMulticut takes feature vectors; their pairwise costs come from "
+                     "dot products (metric='dot') or cosines.")
         _check_rows(X, self.metric)
         return X
 
-    def fit(self, X, y=None):
+    def fit(self, X, y=None, sample_weight=None):
         """Cluster X.
 
         Parameters
         ----------
         X : array-like of shape (n_samples, n_features)
         y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative node weights: a sample of weight w counts as w coincident samples in
+            the objective (None: every weight 1).
 
         Returns
         -------
         self
         """
-        return fit_or_leave_unfitted(self, self._fit, X)
+        return fit_or_leave_unfitted(self, self._fit, X, sample_weight)
 
-    def _fit(self, X):
+    def _fit(self, X, sample_weight):
         validate_params(self)
         offset, k, threads = self._check_params()
         X = self._validate_X(X, reset=True)
         n, d = X.shape
+        w = None if sample_weight is None else check_sample_weight(sample_weight, n)
+        # Weight-0 samples take no part in the objective: solve without them, place them after.
+        keep = None if w is None or np.all(w > 0) else np.flatnonzero(w > 0)
         _validation.check_fits_in_memory(
             _memory_estimate(n, d, k, self.algorithm, bool(self.refine)),
             f"dense multicut of {n} samples x {d} features",
             "reduce n_neighbors, the number of features (e.g. PCA) or the number of samples")
         if self.verbose:
             print(f"[DenseMulticut] {self.algorithm}{' + refine' if self.refine else ''}: "
-                  f"{n} samples x {d} features, metric {self.metric}, offset {offset:g}, "
-                  f"{threads} threads")
+                  f"{n} samples x {d} features, metric {self.metric}, offset {offset:g}")
         t0 = time.perf_counter()
         mc = _core.multicut
         params = mc.Params(offset=offset, metric=mc.Metric.__members__[self.metric],
                            algorithm=mc.Algorithm.__members__[self.algorithm], n_neighbors=k,
-                           refine=bool(self.refine), max_passes=_MAX_PASSES, n_threads=threads)
-        r = mc.solve(X, params)
+                           refine=bool(self.refine), max_passes=_MAX_PASSES,
+                           max_rounds=_MAX_ROUNDS, n_threads=threads)
+        if keep is None:
+            r = mc.solve(X, params, w)
+        else:
+            r = mc.solve(np.ascontiguousarray(X[keep]), params, np.ascontiguousarray(w[keep]))
         if self.verbose:
             print(f"[DenseMulticut] {r.n_clusters} clusters: {r.n_merges} contractions, "
                   f"{r.n_rounds} kNN rounds, {r.n_moves} moves, objective {r.objective:.6g}, "
-                  f"{time.perf_counter() - t0:.3f} s")
+                  f"{r.n_threads} threads, {time.perf_counter() - t0:.3f} s")
+        if not r.converged:
+            warnings.warn(f"DenseMulticut: local moves and contraction still changed the "
+                          f"partition after {_MAX_ROUNDS} rounds; the result may not be a local "
+                          "optimum.", ConvergenceWarning, stacklevel=4)
         labels = np.asarray(r.labels, dtype=np.int64)
         c = r.n_clusters
         Xd = np.asarray(X, dtype=np.float64)
         if self.metric == "cosine":
             Xd = Xd / np.sqrt(np.einsum("ij,ij->i", Xd, Xd))[:, None]
+        if keep is not None:
+            labels, c = self._place_unweighted(Xd, w, keep, labels, c, offset)
         sums = np.zeros((c, d))
-        np.add.at(sums, labels, Xd)
+        np.add.at(sums, labels, Xd if w is None else Xd * w[:, None])
         self.labels_ = labels
         self.n_clusters_ = c
         self.objective_ = float(r.objective)
+        self.converged_ = bool(r.converged)
         self.n_merges_ = int(r.n_merges)
         self.n_moves_ = int(r.n_moves)
         self.n_rounds_ = int(r.n_rounds)
         self.cluster_sums_ = sums
         self.cluster_sizes_ = np.bincount(labels, minlength=c).astype(np.int64)
+        self.cluster_weights_ = (self.cluster_sizes_.astype(np.float64) if w is None
+                                 else np.bincount(labels, weights=w, minlength=c))
         return self
 
-    def fit_predict(self, X, y=None):
+    @staticmethod
+    def _place_unweighted(Xd, w, keep, labels, c, offset):
+        """Labels of all samples from those of the positive-weight ones (`keep`): a weight-0
+        sample joins the cluster of largest positive affinity, else a cluster of its own."""
+        n = Xd.shape[0]
+        sums = np.zeros((c, Xd.shape[1]))
+        np.add.at(sums, labels, Xd[keep] * w[keep][:, None])
+        weights = np.bincount(labels, weights=w[keep], minlength=c)
+        zero = np.flatnonzero(~(w > 0))
+        A = Xd[zero] @ sums.T - offset * weights
+        best = np.argmax(A, axis=1)
+        alone = ~(A[np.arange(zero.size), best] > 0)
+        best[alone] = c + np.arange(np.count_nonzero(alone))
+        out = np.empty(n, dtype=np.int64)
+        out[keep] = labels
+        out[zero] = best
+        out = _canonical(out)
+        return out, int(out.max()) + 1
+
+    def fit_predict(self, X, y=None, sample_weight=None):
         """Cluster X and return ``labels_``."""
-        return self.fit(X).labels_
+        return self.fit(X, sample_weight=sample_weight).labels_
 
     def affinity(self, X):
         """Total affinity of new samples to the training clusters, shape (n_samples, n_clusters_):
@@ -305,7 +379,7 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         Xd = np.asarray(X, dtype=np.float64)
         if self.metric == "cosine":
             Xd = Xd / np.sqrt(np.einsum("ij,ij->i", Xd, Xd))[:, None]
-        return Xd @ self.cluster_sums_.T - float(self.offset) * self.cluster_sizes_
+        return Xd @ self.cluster_sums_.T - float(self.offset) * self.cluster_weights_
 
     def predict(self, X):
         """The training cluster with the largest positive total affinity (ties to the smallest
@@ -326,3 +400,30 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
             ok = A[np.arange(A.shape[0]), best] > 0
             out[ok] = best[ok]
         return out
+
+    def score(self, X, y=None, sample_weight=None):
+        """Negative multicut objective of X partitioned by the fitted clusters.
+
+        Every sample joins the training cluster that ``predict`` gives it (a sample that every
+        cluster repels is a cluster of its own), and the score is minus the objective of that
+        partition of X (see :func:`multicut_objective`): higher is better, as for scikit-learn's
+        ``KMeans.score``. On the training data it is ``-objective_`` whenever ``predict``
+        returns ``labels_``, as it does after refinement when every sample attracts itself
+        (``<f_i, f_i> > offset``).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Weights of the samples of X in the objective.
+
+        Returns
+        -------
+        float
+        """
+        labels = self.predict(X)
+        alone = labels < 0
+        labels[alone] = self.n_clusters_ + np.arange(np.count_nonzero(alone))
+        return -multicut_objective(X, labels, offset=self.offset, metric=self.metric,
+                                   sample_weight=sample_weight)

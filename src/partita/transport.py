@@ -40,12 +40,14 @@ from ._validation import (
     Integer,
     Options,
     Real,
+    as_numpy,
     check_int,
     check_n_clusters,
     check_real,
     check_sample_weight,
     fit_or_leave_unfitted,
     validate_params,
+    warn_if_distance_matrix,
 )
 
 __all__ = ["sinkhorn", "SinkhornResult", "SinkhornKMeans", "equipartition"]
@@ -127,7 +129,7 @@ def _check_mass(mass):
 
 
 def _check_cost(C):
-    arr = np.asarray(C)
+    arr = np.asarray(as_numpy(C))
     if arr.dtype == object or not (np.issubdtype(arr.dtype, np.number) or arr.dtype == bool):
         raise ValueError(f"C must be a numeric array, got dtype {arr.dtype}")
     if np.iscomplexobj(arr):
@@ -149,7 +151,7 @@ def _check_cost(C):
 def _per_problem(x, B, n, name, batched):
     """x as a finite float64 (B, n) array: one vector for every problem, or (batches) one row
     per problem. A read-only view when broadcast."""
-    x = np.asarray(x, dtype=np.float64)
+    x = np.asarray(as_numpy(x), dtype=np.float64)
     if x.ndim == 1 and x.shape[0] == n:
         x = np.broadcast_to(x, (B, n))
     elif not (batched and x.shape == (B, n)):
@@ -354,6 +356,33 @@ def sinkhorn(C, a=None, b=None, *, reg, reg_m=None, mass=None, max_iter=1000, to
 
     Notes
     -----
+    From POT: ``ot.sinkhorn(a, b, M, reg, numItermax=1000, stopThr=1e-9, log=False,
+    method="sinkhorn")`` is ``sinkhorn(M, a, b, reg=reg, max_iter=numItermax, tol=stopThr)``:
+
+    ==============================  ===========================================================
+    POT                             partita
+    ==============================  ===========================================================
+    ``a, b, M`` (in that order)     ``C, a, b``: the cost matrix first; ``a``/``b`` may be
+                                    omitted (uniform); POT's empty ``[]`` is ``None`` here
+    ``reg``                         ``reg`` (keyword only), the same eps
+    ``numItermax``                  ``max_iter``
+    ``stopThr``                     ``tol`` (on the L1 marginal violation ``err``)
+    ``log=True`` (dict)             always returned: ``f``, ``g``, ``n_iter``, ``err``,
+                                    ``converged`` fields of the result (``log["u"]`` /
+                                    ``log["v"]`` are ``a * exp(f / reg)`` /
+                                    ``b * exp(g / reg)``)
+    return value (the plan)         ``.plan`` (``return_plan=False``: potentials only)
+    ``method="sinkhorn"``,          ``method="auto"`` (the same problem and fixed point;
+    ``"sinkhorn_log"``,             ``"sinkhorn_stabilized"``, ``"sinkhorn_log"`` choose how
+    ``"sinkhorn_stabilized"``       an iteration is computed, never overflowing)
+    ``ot.unbalanced.sinkhorn_``     ``reg_m=...`` (``reg_type="kl"``); ``ot.partial``:
+    ``unbalanced(a, b, M, reg,``    ``mass=...``
+    ``reg_m)``
+    ``warmstart=(log_u, log_v)``    ``f0=reg * (log_u - log a)``, ``g0=reg * (log_v - log b)``
+    ==============================  ===========================================================
+
+    A batch of B problems is a 3-d ``C`` (B, n, m), each with its own marginals.
+
     POT's ``sinkhorn_log`` returns log-scalings ``u = log a + f / reg``, ``v = log b + g / reg``
     and measures the L2 (not L1) column violation every 10 iterations; compare after a fixed
     number of iterations, or after convergence. float32: the exponent (f + g - C) / reg
@@ -433,7 +462,7 @@ def equipartition(scores, *, reg=0.05, n_iter=3, n_jobs=None):
     Q : ndarray of shape (N, K) (or (B, N, K)), float32 for float32 scores else float64
         Soft assignments; rows sum to 1 and columns to N / K (exactly, after enough iterations).
     """
-    S = np.asarray(scores)
+    S = np.asarray(as_numpy(scores))
     if S.ndim not in (2, 3) or S.size == 0:
         raise ValueError(f"scores must have shape (N, K) or (B, N, K), got {S.shape}")
     S = np.asarray(S, dtype=_validation.float_dtype(S))
@@ -447,6 +476,15 @@ def equipartition(scores, *, reg=0.05, n_iter=3, n_jobs=None):
 
 
 # ---- the estimator -------------------------------------------------------------------------
+
+def _assignment_tol(tol, sinkhorn_tol):
+    """The tolerance of every assignment step: sinkhorn_tol, tightened for small ``tol`` so
+    that the error of an inexact plan cannot move the centres by as much as the stopping rule
+    allows. A plan error delta moves a centre by about delta (relative to the data's spread), a
+    squared shift of delta^2; 1e-3 sqrt(tol) keeps that a millionth of ``tol`` and leaves the
+    default (tol=1e-4: 1e-5 > sinkhorn_tol=1e-6) unchanged. tol=0: as exact as float64 allows."""
+    return min(sinkhorn_tol, max(1e-3 * math.sqrt(tol), 1e-12))
+
 
 def _sq_dist(X, centres):
     """||x_i - c_j||^2 (n, k) in float64, cluster by cluster (no BLAS: the same bits on any
@@ -473,7 +511,8 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
     for well-separated clusters, where Sinkhorn's convergence collapses; when it has not
     converged in 100 steps, Sinkhorn continues from its potentials); above, Sinkhorn
     (:func:`sinkhorn`). Both reach the same solution. Stops when the squared
-    centre shift is at most ``tol`` times the mean feature variance (as scikit-learn's KMeans).
+    centre shift is at most ``tol`` times the mean feature variance (as scikit-learn's KMeans;
+    ``tol=0``: when the labels stop changing).
     A final assignment step with the final centres gives the labels and the potentials.
 
     Parameters
@@ -494,10 +533,16 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         (the ones farthest from every centre, relative to the cluster prices).
     init : {"k-means++", "random"} or array of shape (n_clusters, n_features), default="k-means++"
     n_init : int, default=1
-        Initialisations; the run with the lowest transport cost <C, P> is kept.
+        Initialisations; the run with the lowest transport cost <C, P> is kept. With an array
+        ``init`` one run is made (a RuntimeWarning says so when n_init > 1).
     max_iter : int, default=100
-        Lloyd iterations per run.
+        Lloyd iterations per run; stopping there before converging gives a
+        ConvergenceWarning.
     tol : float, default=1e-4
+        A run stops when the squared centre shift is at most ``tol`` times the mean feature
+        variance; ``tol=0``: when the labels stop changing. Every assignment is solved to
+        ``min(sinkhorn_tol, max(1e-3 sqrt(tol), 1e-12))``, so that its error cannot move the
+        centres by as much as ``tol`` allows (a refit from the fitted centres stays put).
     sinkhorn_max_iter : int, default=1000
         Newton steps (up to 64 clusters) or Sinkhorn iterations per assignment step.
     sinkhorn_tol : float, default=1e-6
@@ -534,6 +579,8 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         The absolute entropic regularisation used.
     n_iter_ : int
         Lloyd iterations of the kept run.
+    converged_ : bool
+        Whether the kept run met its stopping rule (``tol``) before ``max_iter``.
     n_features_in_ : int
     feature_names_in_ : ndarray of shape (n_features_in_,)
 
@@ -600,8 +647,12 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         return hasattr(self, "cluster_centers_")
 
     def _validate_X(self, X, reset):
-        return validate_data(self, X, reset=reset, accept_sparse=False,
-                             dtype=[np.float64, np.float32], order="C", ensure_min_samples=1)
+        X = validate_data(self, as_numpy(X), reset=reset, accept_sparse=False,
+                          dtype=[np.float64, np.float32], order="C", ensure_min_samples=1)
+        if reset:
+            warn_if_distance_matrix(X, n_threads(self.n_jobs),
+                                    hint="SinkhornKMeans clusters the rows of X as points.")
+        return X
 
     def _check_params(self, n_samples, n_features):
         """The checks that relate the parameters to the data (validate_params has run)."""
@@ -612,28 +663,28 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         if self.cluster_weights is None:
             cw = np.full(k, 1.0 / k)
         else:
-            cw = np.asarray(self.cluster_weights, dtype=np.float64)
+            cw = np.asarray(as_numpy(self.cluster_weights), dtype=np.float64)
             if cw.shape != (k,):
                 raise ValueError(f"cluster_weights.shape == {cw.shape}, expected ({k},)")
             if not np.all(np.isfinite(cw)) or np.any(cw <= 0):
                 raise ValueError("cluster_weights must be positive and finite")
             cw = cw / cw.sum()
         if not isinstance(self.init, str):
-            init = np.asarray(self.init, dtype=np.float64)
+            init = np.asarray(as_numpy(self.init), dtype=np.float64)
             if init.shape != (k, n_features) or not np.all(np.isfinite(init)):
                 raise ValueError(f"init as an array must be finite with shape ({k}, {n_features}),"
                                  f" got {init.shape}")
-        resolve_device(self.device, supported=("cpu",))
+        resolve_device(self.device, family="transport", estimator=type(self).__name__)
         return k, reg, reg_m, mass, cw
 
-    def _assign(self, D, a, cw, eps, rho, mass, g0, f0, threads):
+    def _assign(self, D, a, cw, eps, rho, mass, g0, f0, threads, tol):
         """One OT assignment on squared distances D (n, k). Returns (P, g_plain, gv_plain,
         g_kl, f, report); g_kl (with the virtual column's potential last when mass < 1) and f
         are the warm start of the next call, report an _AssignmentReport."""
         k = D.shape[1]
         partial = mass < 1.0
         if k + partial <= _NEWTON_MAX_COLUMNS:
-            out = self._assign_newton(D, a, cw, eps, rho, mass, g0, threads)
+            out = self._assign_newton(D, a, cw, eps, rho, mass, g0, threads, tol)
             if out[-1].converged:
                 return out
             g0, f0 = out[3], out[4]  # rare (degenerate problems): Sinkhorn takes over from here
@@ -643,7 +694,7 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         m = mass if partial else None
         f, g, _, gv, rep, P, log_b = _solve(C3, a[None], cw[None], eps, (math.inf, rho), m,
                                             int(self.sinkhorn_max_iter),
-                                            float(self.sinkhorn_tol), f0, g0, threads,
+                                            tol, f0, g0, threads,
                                             virtual_column=True, return_plan=True)
         P = P[0]
         g_plain = g[0] + eps * log_b[0]
@@ -656,7 +707,7 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         report = _AssignmentReport(int(rep.n_iter[0]), float(rep.err[0]), bool(rep.converged[0]))
         return P, g_plain, gv_plain, g_kl, f[0], report
 
-    def _assign_newton(self, D, a, cw, eps, rho, mass, g0, threads):
+    def _assign_newton(self, D, a, cw, eps, rho, mass, g0, threads, tol):
         """The assignment by Newton's method on the semi-dual (few clusters; the same plan as
         Sinkhorn's fixed point, reached in a few steps however well separated the clusters)."""
         k = D.shape[1]
@@ -678,7 +729,7 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         if partial:
             params.log_bv = log_bv
         params.max_iter = min(int(self.sinkhorn_max_iter), _NEWTON_MAX_STEPS)
-        params.tol = float(self.sinkhorn_tol)
+        params.tol = tol
         params.want_plan = True
         params.n_threads = threads
         r = _core.transport.semidual_newton(np.ascontiguousarray(D), a, log_b, g, params)
@@ -719,11 +770,18 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         rho = math.inf if math.isinf(reg_m) else reg_m * scale
         var = float(np.mean(np.einsum("i,ij->j", a, (X64 - mean) ** 2)))
         tol_abs = float(self.tol) * var
+        assign_tol = _assignment_tol(float(self.tol), float(self.sinkhorn_tol))
+        n_init = int(self.n_init)
+        if not isinstance(self.init, str) and n_init > 1:
+            warnings.warn(
+                "Explicit initial center position passed: performing only one init in "
+                f"SinkhornKMeans instead of n_init={n_init}.", RuntimeWarning, stacklevel=4)
+            n_init = 1
 
         if self.verbose:
             print(f"[SinkhornKMeans] {n} samples, {k} clusters, epsilon {eps:.6g}")
         best = None
-        for run in range(int(self.n_init)):
+        for run in range(n_init):
             t0 = time.perf_counter()
             if isinstance(self.init, str) and self.init == "k-means++":
                 centres, _ = kmeans_plusplus(X64, k, sample_weight=w,
@@ -732,12 +790,19 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
                 idx = rng.choice(n, k, replace=False, p=None)
                 centres = X64[idx].copy()
             else:
-                centres = np.array(self.init, dtype=np.float64)
-            g_kl = f = None
+                centres = np.array(as_numpy(self.init), dtype=np.float64)
+            g_kl = f = labels = None
             n_iter = 0
+            converged = False
             for n_iter in range(1, int(self.max_iter) + 1):
                 D = _sq_dist(X64, centres)
-                P, _, _, g_kl, f, rep = self._assign(D, a, cw, eps, rho, mass, g_kl, f, threads)
+                P, g_plain, gv_plain, g_kl, f, rep = self._assign(D, a, cw, eps, rho, mass, g_kl,
+                                                                  f, threads, assign_tol)
+                if self.tol == 0:  # stop when the labels stop changing (as KMeans' tol=0)
+                    previous, labels = labels, self._labels(D, g_plain, gv_plain)
+                    if previous is not None and np.array_equal(previous, labels):
+                        converged = True
+                        break
                 mass_j = P.sum(axis=0)
                 new = centres.copy()
                 for j in range(k):
@@ -749,25 +814,38 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
                     print(f"[SinkhornKMeans] run {run + 1}, iteration {n_iter}: centre shift "
                           f"{shift:.6g} (tol {tol_abs:.3g}); Sinkhorn {rep.n_iter} "
                           f"iterations, error {rep.err:.3g}")
-                if shift <= tol_abs:
+                if shift <= tol_abs and self.tol > 0:
+                    converged = True
                     break
             D = _sq_dist(X64, centres)
             P, g_plain, gv_plain, g_kl, f, rep = self._assign(D, a, cw, eps, rho, mass, g_kl, f,
-                                                              threads)
+                                                              threads, assign_tol)
             cost = float(np.einsum("ij,ij->", D, P))
             if self.verbose:
                 print(f"[SinkhornKMeans] run {run + 1}/{self.n_init}: {n_iter} iterations, "
                       f"transport cost {cost * total:.6g}, {time.perf_counter() - t0:.3f} s")
             if best is None or cost < best[0]:
-                best = (cost, centres, P, D, g_plain, gv_plain, n_iter, rep)
+                best = (cost, centres, P, D, g_plain, gv_plain, n_iter, rep, converged)
 
-        cost, centres, P, D, g_plain, gv_plain, n_iter, rep = best
+        cost, centres, P, D, g_plain, gv_plain, n_iter, rep, converged = best
         if not rep.converged:
-            warnings.warn(f"the final OT assignment did not reach sinkhorn_tol="
-                          f"{self.sinkhorn_tol} in sinkhorn_max_iter={self.sinkhorn_max_iter} "
-                          f"iterations (violation {rep.err:.3g}); increase "
-                          "sinkhorn_max_iter or reg", ConvergenceWarning)
+            warnings.warn(f"the final OT assignment did not reach its tolerance {assign_tol:g} "
+                          f"(sinkhorn_tol={self.sinkhorn_tol}, tightened by tol={self.tol}) in "
+                          f"sinkhorn_max_iter={self.sinkhorn_max_iter} iterations (violation "
+                          f"{rep.err:.3g}); increase sinkhorn_max_iter or reg",
+                          ConvergenceWarning, stacklevel=4)
+        if not converged:
+            warnings.warn(f"SinkhornKMeans stopped after max_iter={self.max_iter} iterations "
+                          f"before converging (tol={self.tol}); increase max_iter",
+                          ConvergenceWarning, stacklevel=4)
         labels = self._labels(D, g_plain, gv_plain)
+        # Soft assignments give every cluster its mass even when argmax labels skip some; the
+        # degenerate case is coincident centres (which stay coincident, sharing their mass).
+        found = np.unique(centres, axis=0).shape[0]
+        if found < k:
+            warnings.warn(f"Number of distinct clusters ({found}) found smaller than n_clusters "
+                          f"({k}). Possibly due to duplicate points in X.", ConvergenceWarning,
+                          stacklevel=4)
         self.cluster_centers_ = centres.astype(X.dtype)
         self._centres64 = centres
         self.labels_ = labels
@@ -779,6 +857,7 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         self.transport_cost_ = cost * total
         self.epsilon_ = eps
         self.n_iter_ = int(n_iter)
+        self.converged_ = bool(converged)
         self._n_features_out = k
         return self
 

@@ -12,8 +12,10 @@ ones partita's C++ kernel implements:
   ``d(i, {j}) = K_ii - 2 K_ij + K_jj``.
 * One iteration: re-seed the empty clusters of the current labels (below), make that partition
   the centres, assign every point to its nearest centre.
-* Stop when no point changes cluster (converged), when the inertia decreased by at most
+* Stop (converged) when no point changes cluster or when the inertia decreased by at most
   ``tol`` times its previous value, or after ``max_iter`` iterations.
+* The reported inertia is the objective of the returned labels: the distances to the means of
+  their own clusters (on convergence, the centres).
 * Re-seeding: every cluster with no positive-weight point, in increasing order, takes the
   positive-weight point farthest from its own centre (ties to the lowest index) among the
   clusters that keep another positive-weight point; a point is moved at most once.
@@ -79,7 +81,8 @@ def kernel_kmeans(K, seeds, w=None, max_iter=300, tol=1e-4):
     """Lloyd's kernel k-means from the images of `seeds`.
 
     Returns a dict: labels, centres (the partition whose means are the final centres),
-    inertia, n_iter, n_reseeded, converged, distances (n x k to the final centres).
+    inertia (the objective of labels), n_iter, n_reseeded, converged, distances (n x k to the
+    final centres).
     """
     K = np.asarray(K, dtype=np.float64)
     n = K.shape[0]
@@ -91,7 +94,7 @@ def kernel_kmeans(K, seeds, w=None, max_iter=300, tol=1e-4):
     inertia = float(np.sum(w * dist))
     centres = labels
     n_iter = n_reseeded = 0
-    converged = False
+    converged = no_change = False
     while n_iter < max_iter:
         centres, moved = reseed_empty(labels, dist, w, k)
         n_reseeded += moved
@@ -103,9 +106,13 @@ def kernel_kmeans(K, seeds, w=None, max_iter=300, tol=1e-4):
         previous = inertia
         labels, dist, inertia = new_labels, new_dist, new_inertia
         if changed == 0:
-            converged = True
+            converged = no_change = True
             break
         if previous - inertia <= tol * previous:
+            converged = True  # a stop on tol is convergence too, as in scikit-learn
             break
+    if not no_change and n_iter > 0:
+        own, _ = partition_distances(K, labels, w, k)
+        inertia = float(np.sum(w * own[np.arange(n), labels], where=w > 0))
     return dict(labels=labels, centres=centres, inertia=inertia, n_iter=n_iter,
                 n_reseeded=n_reseeded, converged=converged, distances=D)

@@ -43,6 +43,7 @@ __all__ = [
     "fastpam1",
     "pam",
     "alternate",
+    "lowest_cluster_labels",
 ]
 
 _UNSET = -1  # slot index of an unset second nearest medoid
@@ -524,3 +525,18 @@ def alternate(D, medoids, max_iter=300, w=None):
         labels, near_d, _, _ = _initial_state(Dl, meds)
         loss = _weighted_sum(near_d, wl)
     return _result(meds, labels, loss, n_iter, n_swaps)
+
+
+# ----------------------------------------------------------------------------------------------
+# labels
+# ----------------------------------------------------------------------------------------------
+
+
+def lowest_cluster_labels(D, medoid_indices):
+    """The labels the estimators report (docs/algorithms.md, "Ties"): every point's nearest
+    medoid slot, the lowest slot among equally near ones (a medoid's own sample included), i.e.
+    argmin over the medoids' distance rows. The swap algorithms above return the per-point state
+    instead, where a medoid is its own nearest and a tie stays where a swap left it."""
+    D = np.asarray(D)
+    medoids = np.asarray(medoid_indices, dtype=np.int64)
+    return np.argmin(D[medoids], axis=0).astype(np.int64)

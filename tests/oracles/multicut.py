@@ -2,22 +2,27 @@
 written for clarity, not speed; and the clustered test data of the multicut tests.
 
 Edge costs c_ij = <f_i, f_j> - offset on the complete graph; the objective is the sum of the
-costs of the cut edges (lower is better; one cluster scores 0).
+costs of the cut edges (lower is better; one cluster scores 0). With node weights w, a node of
+weight w_i stands for w_i coincident nodes, so the edge (i, j) costs w_i w_j c_ij.
 """
 import numpy as np
 
 
-def edge_costs(X, offset, metric="dot"):
-    """The explicit n x n cost matrix (diagonal unused)."""
+def edge_costs(X, offset, metric="dot", w=None):
+    """The explicit n x n cost matrix (diagonal unused), w_i w_j c_ij with node weights w."""
     X = np.asarray(X, dtype=np.float64)
     if metric == "cosine":
         X = X / np.linalg.norm(X, axis=1, keepdims=True)
-    return X @ X.T - offset
+    C = X @ X.T - offset
+    if w is not None:
+        w = np.asarray(w, dtype=np.float64)
+        C = C * np.outer(w, w)
+    return C
 
 
-def objective(X, labels, offset, metric="dot"):
-    """Sum of c_ij over the pairs i < j in different clusters."""
-    C = edge_costs(X, offset, metric)
+def objective(X, labels, offset, metric="dot", w=None):
+    """Sum of (w_i w_j) c_ij over the pairs i < j in different clusters."""
+    C = edge_costs(X, offset, metric, w)
     labels = np.asarray(labels)
     cut = labels[:, None] != labels[None, :]
     return float(np.sum(np.triu(C * cut, 1)))
@@ -31,7 +36,7 @@ def canonical(labels):
     return order[inverse.reshape(-1)]
 
 
-def gaec(X, offset, metric="dot"):
+def gaec(X, offset, metric="dot", w=None):
     """Greedy additive edge contraction on the explicit complete graph.
 
     W holds the summed cost between every two active clusters (-inf on the diagonal and for
@@ -40,7 +45,7 @@ def gaec(X, offset, metric="dot"):
     representative, and its row in W, is its smallest sample). W is symmetric, so the first
     maximum in row-major order lies in row lo at column hi. Returns (labels, n_merges).
     """
-    W = edge_costs(X, offset, metric)
+    W = edge_costs(X, offset, metric, w)
     n = W.shape[0]
     np.fill_diagonal(W, -np.inf)
     labels = np.arange(n)
@@ -78,9 +83,9 @@ def set_partitions(n):
     yield from rec(1, 0)
 
 
-def exhaustive(X, offset, metric="dot"):
+def exhaustive(X, offset, metric="dot", w=None):
     """The optimal objective over all partitions (n <= 10) and one optimal labelling."""
-    C = edge_costs(X, offset, metric)
+    C = edge_costs(X, offset, metric, w)
     n = C.shape[0]
     iu = np.triu_indices(n, 1)
     costs = C[iu]

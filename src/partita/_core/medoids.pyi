@@ -41,13 +41,19 @@ class Result:
     @property
     def medoids(self) -> npt.NDArray[np.int64]: ...  # point index of every medoid (slot)
     @property
-    def labels(self) -> npt.NDArray[np.int32]: ...  # slot of every point's nearest medoid
+    def labels(self) -> npt.NDArray[np.int32]: ...  # nearest medoid slot, the lowest on ties
     @property
     def loss(self) -> float: ...  # weighted total distance to the nearest medoids
     @property
     def n_iter(self) -> int: ...  # passes, swaps or candidates examined
     @property
     def n_swaps(self) -> int: ...
+    @property
+    def converged(self) -> bool: ...  # the last pass found nothing to improve (not max_iter)
+    @property
+    def pass_loss(self) -> npt.NDArray[np.float64]: ...  # loss after every pass (iteration)
+    @property
+    def pass_swaps(self) -> npt.NDArray[np.int64]: ...  # medoid changes in every pass
 
 class Labelling:
     """Every point's nearest medoid."""
@@ -91,6 +97,8 @@ def clarans(source: Source, weights: npt.NDArray[np.float64], params: ClaransPar
             n_threads: int) -> Result: ...
 def assign(source: Source, medoids: npt.NDArray[np.int64], weights: npt.NDArray[np.float64],
            n_threads: int) -> Labelling: ...
+def label(source: Source, medoids: npt.NDArray[np.int64], weights: npt.NDArray[np.float64],
+          n_threads: int) -> Labelling: ...
 def build(source: Source, k: int, weights: npt.NDArray[np.float64],
           n_threads: int) -> npt.NDArray[np.int64]: ...
 def lab(source: Source, samples: npt.NDArray[np.int64], weights: npt.NDArray[np.float64],

@@ -46,6 +46,7 @@ class Params:
     n_neighbors: int
     refine: bool
     max_passes: int
+    max_rounds: int
     n_threads: int
     def __init__(
         self,
@@ -56,6 +57,7 @@ class Params:
         n_neighbors: int = 10,
         refine: bool = True,
         max_passes: int = 20,
+        max_rounds: int = 10,
         n_threads: int = 0,
     ) -> None: ...
 
@@ -76,6 +78,10 @@ class Result:
     def n_moves(self) -> int: ...
     @property
     def objective(self) -> float: ...
+    @property
+    def converged(self) -> bool: ...
+    @property
+    def n_threads(self) -> int: ...
 
 class KnnResult:
     """Exact kNN lists with positive costs, shape (n, k); -1 (cost 0) past the last one."""
@@ -85,8 +91,13 @@ class KnnResult:
     @property
     def costs(self) -> npt.NDArray[np.float64]: ...
 
-def solve(X: npt.NDArray[np.floating], params: Params) -> Result:
-    """Dense multicut of the rows of X, optionally refined by node moves; labels 0..c-1."""
+def solve(
+    X: npt.NDArray[np.floating],
+    params: Params,
+    weights: npt.NDArray[np.float64] | None = None,
+) -> Result:
+    """Dense multicut of the rows of X (node weights: None for 1), optionally refined by node
+    moves; labels 0..c-1."""
 
 def objective(
     X: npt.NDArray[np.floating],
@@ -94,6 +105,7 @@ def objective(
     n_clusters: int,
     offset: float,
     metric: Metric,
+    weights: npt.NDArray[np.float64] | None = None,
 ) -> float:
     """Sum of the costs <f_i, f_j> - offset of the edges cut by labels (0..n_clusters-1)."""
 

@@ -52,10 +52,11 @@ struct Result {
     std::vector<double> distances;      // d(i, labels_i)
     std::vector<double> cluster_weights;  // s_c of the centre partition
     std::vector<double> centre_norms;     // F_c / s_c^2: squared norm of each centre
-    double inertia = 0.0;
+    double inertia = 0.0;  // the objective of labels: sum_i w_i d(i, mean of labels' cluster)
     index_t n_iter = 0;
     index_t n_reseeded = 0;
-    bool converged = false;
+    bool converged = false;    // stopped because no point changed cluster
+    bool tol_reached = false;  // stopped because the inertia fell by at most tol
 };
 
 // Called after every iteration with (iteration, points that changed cluster, inertia).
@@ -227,13 +228,30 @@ private:
     std::vector<std::int32_t> from_, to_;  // their old (-1: none) and new clusters
 };
 
+// sum_i w_i d(i, L_i) for the partition L that `sums` holds (clusters with s_c = 0 hold only
+// points of weight 0, which add nothing), summed in point order.
+template <class Src>
+double labels_objective(const Src& src, const CentreSums& sums, const std::vector<std::int32_t>& L,
+                        const double* w) {
+    const index_t n = src.size();
+    double total = 0.0;
+    for (index_t i = 0; i < n; ++i) {
+        const index_t c = L[i];
+        if (!(w[i] != 0) || !(sums.s[c] > 0)) continue;
+        double d = double(src.diag(i)) - 2.0 * sums.E[c * n + i] / sums.s[c] + sums.norms[c];
+        total += w[i] * (d < 0.0 ? 0.0 : d);
+    }
+    return total;
+}
+
 // Lloyd's iterations from the feature-space images of the points `seeds`
 // (docs/algorithms.md, "Kernel k-means objective").
 //
 // Iteration: re-seed the empty clusters of the current partition, make it the centres (E, s, F),
 // assign every point to its nearest centre. Stops when no point changes cluster (converged),
 // when the inertia decreased by at most tol times its previous value, or after max_iter
-// iterations. `labels` are always the nearest centres of the returned `centres` partition.
+// iterations. `labels` are always the nearest centres of the returned `centres` partition, and
+// `inertia` is the objective of `labels` (equal to that of the last assignment on convergence).
 template <class Src>
 Result lloyd(const Src& src, const std::vector<index_t>& seeds, const double* w,
              const LloydParams& params, InterruptCheck& interrupt, const Progress& progress) {
@@ -270,16 +288,25 @@ Result lloyd(const Src& src, const std::vector<index_t>& seeds, const double* w,
             res.converged = true;
             break;
         }
-        if (previous - inertia <= params.tol * previous) break;
+        if (previous - inertia <= params.tol * previous) {
+            res.tol_reached = true;
+            break;
+        }
     }
     if (res.n_iter == 0) {  // max_iter = 0 is refused by the estimator; keep the seeds' labels
         sums.centres = res.labels;
         std::fill(sums.s.begin(), sums.s.end(), 0.0);
         for (index_t j = 0; j < n; ++j) sums.s[sums.centres[j]] += w[j];
     }
-    res.centres = std::move(sums.centres);
+    res.centres = sums.centres;
     res.cluster_weights = sums.s;
     res.centre_norms = sums.norms;
+    // Not converged: labels differ from the centre partition, so the inertia of the last
+    // assignment is not their objective; the means of labels' own clusters give it.
+    if (!res.converged && res.n_iter > 0) {
+        sums.move_to(src, res.labels, w, n_threads, interrupt);
+        res.inertia = labels_objective(src, sums, res.labels, w);
+    }
     return res;
 }
 

@@ -17,6 +17,9 @@ Result alternate(const Src& src, std::vector<index_t> med, const double* w, inde
     Assignment<T> a = assign(src, med, n_threads, &interrupt);
     double loss = total_deviation(a, w);
     index_t iter = 0, n_swaps = 0;
+    bool converged = false;
+    std::vector<double> pass_loss;
+    std::vector<index_t> pass_swaps;
     std::vector<std::vector<index_t>> members(k);
     while (iter < max_iter) {
         ++iter;
@@ -53,13 +56,21 @@ Result alternate(const Src& src, std::vector<index_t> med, const double* w, inde
         }
         if (stop) throw Interrupted();
         const index_t n_changed = std::count(changed.begin(), changed.end(), 1);
-        if (n_changed == 0) break;
+        if (n_changed == 0) {
+            converged = true;
+            pass_loss.push_back(loss);
+            pass_swaps.push_back(0);
+            break;
+        }
         n_swaps += n_changed;
         a = assign(src, med, n_threads, &interrupt);
         loss = total_deviation(a, w);
+        pass_loss.push_back(loss);
+        pass_swaps.push_back(n_changed);
         interrupt();
     }
-    return finish(std::move(med), a, loss, iter, n_swaps);
+    return finish(src, std::move(med), a, loss, iter, n_swaps, n_threads, converged,
+                  std::move(pass_loss), std::move(pass_swaps));
 }
 
 }  // namespace partita::medoids

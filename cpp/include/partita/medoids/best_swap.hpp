@@ -63,6 +63,9 @@ Result best_swap_descent(const Src& src, std::vector<index_t> med, const double*
     std::vector<std::int32_t> slot(n);
     std::vector<T> scratch;
     index_t n_swaps = 0, iter = 0;
+    bool converged = false;
+    std::vector<double> pass_loss;
+    std::vector<index_t> pass_swaps;
     while (iter < max_iter) {
         ++iter;
         if (with_removal) removal_loss(a, w, removal);
@@ -71,7 +74,12 @@ Result best_swap_descent(const Src& src, std::vector<index_t> med, const double*
                                  return score(row, j, a, removal, ploss);
                              });
         const index_t best = best_candidate(change);
-        if (best < 0) break;
+        if (best < 0) {  // this scan was the converging one, even when it was the last allowed
+            converged = true;
+            pass_loss.push_back(loss);
+            pass_swaps.push_back(0);
+            break;
+        }
         ++n_swaps;
         std::vector<const T*> rows;
         gather_rows(src, &best, 1, scratch, rows);
@@ -80,10 +88,16 @@ Result best_swap_descent(const Src& src, std::vector<index_t> med, const double*
         const double new_loss = apply_swap(src, med, a, w, slot[best], best, rows[0], n_threads);
         const bool stalled = new_loss >= loss;
         loss = new_loss;
-        if (stalled) break;
+        pass_loss.push_back(loss);
+        pass_swaps.push_back(1);
+        if (stalled) {
+            converged = true;
+            break;
+        }
         interrupt();
     }
-    return finish(std::move(med), a, loss, iter, n_swaps);
+    return finish(src, std::move(med), a, loss, iter, n_swaps, n_threads, converged,
+                  std::move(pass_loss), std::move(pass_swaps));
 }
 
 }  // namespace partita::medoids

@@ -58,7 +58,8 @@ Result clarans(const Src& src, index_t k, const double* w, index_t n_local, inde
             }
             if ((steps & 63) == 0) interrupt();
         }
-        if (loss < best.loss) best = finish(std::move(med), a, loss, steps, n_swaps);
+        if (loss < best.loss)  // a restart always ends on its own rule (max_neighbors rejections)
+            best = finish(src, std::move(med), a, loss, steps, n_swaps, n_threads, true);
     }
     return best;
 }

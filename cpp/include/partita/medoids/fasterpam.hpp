@@ -29,6 +29,9 @@ Result fasterpam(const Src& src, std::vector<index_t> med, const double* w, inde
     std::vector<double> removal(k);
     removal_loss(a, w, removal);
     index_t last_swap = n, n_swaps = 0, iter = 0;
+    bool converged = false;
+    std::vector<double> pass_loss;
+    std::vector<index_t> pass_swaps;
     auto is_medoid = [&](index_t j) { return med[a.near_i[j]] == j; };
 
     if constexpr (!Src::stored) {
@@ -63,9 +66,15 @@ Result fasterpam(const Src& src, std::vector<index_t> med, const double* w, inde
                 j0 += count;
                 interrupt();
             }
-            if (n_swaps == swaps_before || loss >= loss_before) break;
+            pass_loss.push_back(loss);
+            pass_swaps.push_back(n_swaps - swaps_before);
+            if (n_swaps == swaps_before || loss >= loss_before) {
+                converged = true;
+                break;
+            }
         }
-        return finish(std::move(med), a, loss, iter, n_swaps);
+        return finish(src, std::move(med), a, loss, iter, n_swaps, n_threads, converged,
+                      std::move(pass_loss), std::move(pass_swaps));
     } else {
         constexpr index_t kParallelScanMin = 4096;
         const index_t max_block = 16 * index_t(n_threads);
@@ -113,9 +122,15 @@ Result fasterpam(const Src& src, std::vector<index_t> med, const double* w, inde
                 }
                 interrupt();
             }
-            if (n_swaps == swaps_before || loss >= loss_before) break;
+            pass_loss.push_back(loss);
+            pass_swaps.push_back(n_swaps - swaps_before);
+            if (n_swaps == swaps_before || loss >= loss_before) {
+                converged = true;
+                break;
+            }
         }
-        return finish(std::move(med), a, loss, iter, n_swaps);
+        return finish(src, std::move(med), a, loss, iter, n_swaps, n_threads, converged,
+                      std::move(pass_loss), std::move(pass_swaps));
     }
 }
 

@@ -5,8 +5,8 @@
 // are computed on demand (no n x n memory; distances.hpp). Every kernel is written once against
 // the source; the on-the-fly distances equal the stored ones bit for bit, so both give the same
 // medoids. With unit weights the sums are formed in the same order as the reference
-// implementation (the `kmedoids` package), which makes medoids, labels, loss and swap counts
-// agree exactly with it.
+// implementation (the `kmedoids` package), which makes medoids, loss and swap counts agree
+// exactly with it (and the labels, but on ties: docs/algorithms.md, "Ties").
 #pragma once
 
 #include <cstddef>

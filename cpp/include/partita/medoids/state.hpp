@@ -30,6 +30,12 @@ struct Result {
     double loss = 0.0;                  // weighted total deviation
     index_t n_iter = 0;
     index_t n_swaps = 0;
+    // True when the last pass (iteration) found nothing left to improve; false when max_iter
+    // ended the search first (or max_iter = 0 skipped it).
+    bool converged = false;
+    // Loss after, and swaps (medoid changes) made in, every pass, for verbose output.
+    std::vector<double> pass_loss;
+    std::vector<index_t> pass_swaps;
 };
 
 namespace detail {
@@ -218,18 +224,50 @@ Result single_medoid(const Src& src, index_t incumbent, const double* w, index_t
             if (j != incumbent && sums[j] < sums[best]) best = j;
         r.n_iter = 1;
         r.n_swaps = best != incumbent;
+        r.converged = true;  // the exact optimum
     }
     r.medoids = {best};
     r.loss = sums[best];
+    if (max_iter > 0) {
+        r.pass_loss = {r.loss};
+        r.pass_swaps = {r.n_swaps};
+    }
     return r;
 }
 
-template <class T>
-Result finish(std::vector<index_t> med, const Assignment<T>& a, double loss, index_t n_iter,
-              index_t n_swaps) {
+// The reported labels (docs/algorithms.md, "Ties"): every point in the lowest slot among its
+// equally near medoids, as argmin over the medoids' distances gives. The state may hold a tied
+// point elsewhere (a medoid is its own nearest; a swap moves a point only when strictly nearer),
+// but only where the nearest and second-nearest distances are equal: those points alone are
+// rescanned, and the state the optimisers work on is left as it is.
+template <class Src, class T = typename Src::value_type>
+std::vector<std::int32_t> lowest_slot_labels(const Src& src, const std::vector<index_t>& med,
+                                             const Assignment<T>& a, int n_threads) {
+    const index_t n = src.size(), k = index_t(med.size());
+    std::vector<std::int32_t> labels = a.near_i;
+#pragma omp parallel for num_threads(n_threads) schedule(static) if (n > 4096)
+    for (index_t o = 0; o < n; ++o) {
+        if (a.seco_i[o] < 0 || a.seco_d[o] != a.near_d[o]) continue;
+        for (std::int32_t i = 0; i < std::int32_t(k); ++i) {
+            if (src.at(o, med[i]) == a.near_d[o]) {  // the first slot at the nearest distance
+                labels[o] = i;
+                break;
+            }
+        }
+    }
+    return labels;
+}
+
+template <class Src, class T = typename Src::value_type>
+Result finish(const Src& src, std::vector<index_t> med, const Assignment<T>& a, double loss,
+              index_t n_iter, index_t n_swaps, int n_threads, bool converged = false,
+              std::vector<double> pass_loss = {}, std::vector<index_t> pass_swaps = {}) {
     Result r;
+    r.converged = converged;
+    r.pass_loss = std::move(pass_loss);
+    r.pass_swaps = std::move(pass_swaps);
+    r.labels = lowest_slot_labels(src, med, a, n_threads);
     r.medoids = std::move(med);
-    r.labels = a.near_i;
     r.loss = loss;
     r.n_iter = n_iter;
     r.n_swaps = n_swaps;

@@ -17,6 +17,8 @@ struct Result {
     index_t n_queries = 0;        // exact best-partner searches (gaec)
     index_t n_moves = 0;          // node moves of refine
     double objective = 0.0;
+    bool converged = true;        // false: the alternation of moves and contraction was cut short
+    int n_threads = 0;            // OpenMP threads used
 };
 
 inline index_t find_root(std::vector<index_t>& parent, index_t i) {
@@ -42,16 +44,18 @@ inline index_t relabel(std::vector<index_t>& labels) {
     return c;
 }
 
-// Sums F_C (c x d, in node order) and sizes of the clusters of labels (0..c-1).
+// Sums F_C (c x d, in node order) and sizes of the clusters of labels (0..c-1); a node counts
+// w[i] in its cluster's size (1 when w is null; X then holds the rows already scaled by w).
 inline void cluster_sums(const double* X, index_t n, index_t d, const index_t* labels, index_t c,
-                         std::vector<double>& F, std::vector<double>& size) {
+                         std::vector<double>& F, std::vector<double>& size,
+                         const double* w = nullptr) {
     F.assign(std::size_t(c) * d, 0.0);
     size.assign(c, 0.0);
     for (index_t i = 0; i < n; ++i) {
         double* f = F.data() + std::size_t(labels[i]) * d;
         const double* x = X + std::size_t(i) * d;
         for (index_t t = 0; t < d; ++t) f[t] += x[t];
-        size[labels[i]] += 1.0;
+        size[labels[i]] += w ? w[i] : 1.0;
     }
 }
 

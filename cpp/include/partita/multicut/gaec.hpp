@@ -44,8 +44,9 @@ struct ActiveColumns {
     std::vector<index_t> pos;    // slot -> column
     std::vector<double> size;    // column -> cluster size
 
-    ActiveColumns(const std::vector<double>& F, index_t n, index_t d)
-        : m(n), FT(transpose(F.data(), n, d)), slot(n), pos(n), size(n, 1.0) {
+    ActiveColumns(const std::vector<double>& F, const std::vector<double>& sizes, index_t n,
+                  index_t d)
+        : m(n), FT(transpose(F.data(), n, d)), slot(n), pos(n), size(sizes) {
         for (index_t i = 0; i < n; ++i) slot[i] = pos[i] = i;
     }
 
@@ -132,14 +133,16 @@ inline void best_partner(const ActiveColumns& cols, const std::vector<char>& act
 }  // namespace detail
 
 // Greedy additive edge contraction of the complete graph from singletons, in the exact greedy
-// order (ties to the smallest pair of representatives). X: n x d doubles. Memory O(n d).
+// order (ties to the smallest pair of representatives). X: n x d doubles (rows scaled by the
+// node weights w, null: 1). Memory O(n d).
 inline Result gaec(const std::vector<double>& X, index_t n, index_t d, double a, int n_threads,
-                   InterruptCheck& interrupt) {
+                   InterruptCheck& interrupt, const double* w = nullptr) {
     using detail::GaecEntry;
     std::priority_queue<GaecEntry, std::vector<GaecEntry>, detail::GaecOrder> heap;
 
     std::vector<double> F = X;                  // slot = representative = smallest node
     std::vector<double> size(n, 1.0);
+    if (w) size.assign(w, w + n);
     std::vector<char> active(n, 1);
     std::vector<index_t> version(n, 0), parent(n);
     for (index_t i = 0; i < n; ++i) parent[i] = i;
@@ -154,7 +157,7 @@ inline Result gaec(const std::vector<double>& X, index_t n, index_t d, double a,
             if (nbr[i] >= 0) heap.push(GaecEntry{cost[i], i, nbr[i], 0, 0});
     }
 
-    detail::ActiveColumns cols(F, n, d);
+    detail::ActiveColumns cols(F, size, n, d);
     index_t n_active = n;
     std::vector<double> buf;
     auto push_best = [&](index_t q) {

@@ -157,11 +157,11 @@ inline std::vector<index_t> contract_graph(RoundClusters& L,
 // labels (0..c'-1), merges and rounds.
 inline Result lazy(const std::vector<double>& X, index_t n, index_t d, double a,
                    std::vector<index_t> labels, index_t n_neighbors, int n_threads,
-                   InterruptCheck& interrupt) {
+                   InterruptCheck& interrupt, const double* w = nullptr) {
     Result res;
     index_t c = relabel(labels);
     std::vector<double> F, size;
-    cluster_sums(X.data(), n, d, labels.data(), c, F, size);
+    cluster_sums(X.data(), n, d, labels.data(), c, F, size, w);
     // Representative of a cluster: its smallest node.
     std::vector<index_t> rep(c, -1);
     for (index_t i = n - 1; i >= 0; --i) rep[labels[i]] = i;

@@ -57,12 +57,22 @@ std::vector<double> to_double(const MatrixView<T>& X, Metric metric) {
     return F;
 }
 
+// Node weights: row i becomes w_i f_i, so that <F_A, F_B> - a |A| |B| (|A| the weight of A) is
+// the cost of w_i coincident copies of every node.
+inline void scale_rows(std::vector<double>& F, index_t n, index_t d, const double* w) {
+    for (index_t i = 0; i < n; ++i)
+        for (index_t t = 0; t < d; ++t) F[std::size_t(i) * d + t] *= w[i];
+}
+
 // The multicut objective (sum of the costs of the cut edges) of labels (0..c-1), in O(n d):
-// (1/2) sum_C [<F_C, S - F_C> - a |C| (n - |C|)], S = sum of all features.
+// (1/2) sum_C [<F_C, S - F_C> - a |C| (W - |C|)], S = sum of all features, |C| the weight of C
+// and W the total weight (n without weights; with node weights w the rows are w_i f_i).
 inline double objective(const double* X, index_t n, index_t d, const index_t* labels, index_t c,
-                        double a) {
+                        double a, const double* w = nullptr) {
     std::vector<double> F, size;
-    cluster_sums(X, n, d, labels, c, F, size);
+    cluster_sums(X, n, d, labels, c, F, size, w);
+    double W = 0.0;
+    for (index_t i = 0; i < n; ++i) W += w ? w[i] : 1.0;
     std::vector<double> S(d, 0.0);
     for (index_t i = 0; i < n; ++i)
         for (index_t t = 0; t < d; ++t) S[t] += X[std::size_t(i) * d + t];
@@ -71,7 +81,7 @@ inline double objective(const double* X, index_t n, index_t d, const index_t* la
     for (index_t C = 0; C < c; ++C) {
         const double* f = F.data() + std::size_t(C) * d;
         for (index_t t = 0; t < d; ++t) rest[t] = S[t] - f[t];
-        total += detail::dot(f, rest.data(), d) - a * (size[C] * (double(n) - size[C]));
+        total += detail::dot(f, rest.data(), d) - a * (size[C] * (W - size[C]));
     }
     return 0.5 * total;
 }
