@@ -1,4 +1,5 @@
 """Shared data for the benchmarks: one process builds each matrix once."""
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs

@@ -9,6 +9,7 @@ drops the centre-norm term of the distance, so its partition is not compared. La
 n = 50,000, d = 32, k = 20, the Gram rows recomputed in blocks every iteration (the n x n float64
 matrix, 20 GB, is not stored).
 """
+
 import warnings
 
 import pytest
@@ -28,8 +29,16 @@ def blobs_5k():
 
 
 def _partita(X, n_jobs, **kw):
-    return KernelKMeans(10, kernel="rbf", init="random", random_state=0, tol=0.0,
-                        max_iter=ITERS, n_jobs=n_jobs, **kw).fit(X)
+    return KernelKMeans(
+        10,
+        kernel="rbf",
+        init="random",
+        random_state=0,
+        tol=0.0,
+        max_iter=ITERS,
+        n_jobs=n_jobs,
+        **kw,
+    ).fit(X)
 
 
 @pytest.mark.benchmark(group="kernel k-means rbf n=5000 k=10 d=16, 10 iterations")
@@ -38,8 +47,14 @@ def test_peer_tslearn(benchmark, blobs_5k):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             return tslearn_clustering.KernelKMeans(
-                n_clusters=10, kernel="rbf", kernel_params={"gamma": 1 / 16}, max_iter=ITERS,
-                tol=0.0, n_init=1, random_state=0).fit(blobs_5k)
+                n_clusters=10,
+                kernel="rbf",
+                kernel_params={"gamma": 1 / 16},
+                max_iter=ITERS,
+                tol=0.0,
+                n_init=1,
+                random_state=0,
+            ).fit(blobs_5k)
 
     m = benchmark.pedantic(run, rounds=2, iterations=1)
     benchmark.extra_info.update(n_iter=int(m.n_iter_))
@@ -50,8 +65,9 @@ def test_peer_tslearn(benchmark, blobs_5k):
 @pytest.mark.benchmark(group="kernel k-means rbf n=5000 k=10 d=16, 10 iterations")
 def test_partita(benchmark, blobs_5k, n_jobs, gram):
     # A start that needs all ITERS iterations, so that both libraries do the same work.
-    est = benchmark.pedantic(_partita, args=(blobs_5k, n_jobs), kwargs=dict(gram=gram),
-                             rounds=5, iterations=1)
+    est = benchmark.pedantic(
+        _partita, args=(blobs_5k, n_jobs), kwargs=dict(gram=gram), rounds=5, iterations=1
+    )
     benchmark.extra_info.update(n_iter=est.n_iter_, inertia=est.inertia_)
 
 

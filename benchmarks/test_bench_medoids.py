@@ -6,6 +6,7 @@ Setting: euclidean distances of 10,000 blob points in 16 dimensions,
 k = 100, the same random initial medoids for both libraries. Every partita run is checked to
 give the peer's loss before it is timed.
 """
+
 import numpy as np
 import pytest
 
@@ -15,15 +16,21 @@ kmedoids = pytest.importorskip("kmedoids")
 
 
 def _fit(D, medoids, n_jobs, method="fasterpam"):
-    return KMedoids(len(medoids), metric="precomputed", method=method, init=medoids,
-                    n_jobs=n_jobs).fit(D)
+    return KMedoids(
+        len(medoids), metric="precomputed", method=method, init=medoids, n_jobs=n_jobs
+    ).fit(D)
 
 
 @pytest.mark.benchmark(group="fasterpam n=10000 k=100 float64")
 def test_peer_fasterpam_1_thread(benchmark, blobs_10k):
     D, medoids = blobs_10k
-    r = benchmark.pedantic(kmedoids.fasterpam, args=(D, medoids.copy()),
-                           kwargs=dict(max_iter=300, n_cpu=1), rounds=3, iterations=1)
+    r = benchmark.pedantic(
+        kmedoids.fasterpam,
+        args=(D, medoids.copy()),
+        kwargs=dict(max_iter=300, n_cpu=1),
+        rounds=3,
+        iterations=1,
+    )
     benchmark.extra_info.update(loss=float(r.loss), n_swaps=int(r.n_swap))
 
 
@@ -43,10 +50,12 @@ def test_partita_fasterpam_kernel(benchmark, blobs_10k, n_jobs):
     """The optimisation alone, without the estimator's validation pass over the matrix."""
     D, medoids = blobs_10k
     w = np.ones(len(D))
-    r = benchmark.pedantic(_core.medoids.optimise,
-                           args=(D, medoids.astype(np.int64), w, _core.medoids.Method.fasterpam,
-                                 300, n_jobs),
-                           rounds=5, iterations=1)
+    r = benchmark.pedantic(
+        _core.medoids.optimise,
+        args=(D, medoids.astype(np.int64), w, _core.medoids.Method.fasterpam, 300, n_jobs),
+        rounds=5,
+        iterations=1,
+    )
     benchmark.extra_info.update(loss=r.loss, n_swaps=r.n_swaps)
 
 
@@ -61,8 +70,13 @@ def test_partita_fasterpam_float32(benchmark, blobs_10k_f32, n_jobs):
 @pytest.mark.benchmark(group="fasterpam n=10000 k=100 float32")
 def test_peer_fasterpam_float32(benchmark, blobs_10k_f32):
     D, medoids = blobs_10k_f32
-    r = benchmark.pedantic(kmedoids.fasterpam, args=(D, medoids.copy()),
-                           kwargs=dict(max_iter=300, n_cpu=1), rounds=3, iterations=1)
+    r = benchmark.pedantic(
+        kmedoids.fasterpam,
+        args=(D, medoids.copy()),
+        kwargs=dict(max_iter=300, n_cpu=1),
+        rounds=3,
+        iterations=1,
+    )
     benchmark.extra_info.update(loss=float(r.loss))
 
 
@@ -101,6 +115,7 @@ def test_partita_lab(benchmark, blobs_10k):
 
 @pytest.mark.benchmark(group="validation pass n=10000 float64")
 def test_partita_matrix_check(benchmark, blobs_10k):
-    """The estimator's one pass over a precomputed matrix (finite, >= 0, symmetric, zero diagonal)."""
+    """The estimator's one pass over a precomputed matrix (finite, >= 0, symmetric, zero
+    diagonal)."""
     D, _ = blobs_10k
     benchmark.pedantic(_core.common.inspect_matrix, args=(D, 0), rounds=5, iterations=1)

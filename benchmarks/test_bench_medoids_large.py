@@ -7,6 +7,7 @@ hold: n = 1,000,000 needs an 8 TB matrix, n = 100,000 an 80 GB one. Where a peer
 sense it is taken in the same run (FasterPAM on a 20,000-point subsample for CLARA's quality).
 Each run is timed once (rounds=1): they take tens of seconds.
 """
+
 import time
 
 import numpy as np
@@ -56,10 +57,16 @@ def test_clara_million(benchmark, million, subsample_reference, sample_size):
     ref_loss, ref_time = subsample_reference
     est = benchmark.pedantic(
         lambda: CLARA(100, sample_size=sample_size, random_state=0).fit(million),
-        rounds=1, iterations=1)
+        rounds=1,
+        iterations=1,
+    )
     benchmark.extra_info.update(
-        loss=est.inertia_, reference_loss=ref_loss, reference_time_s=ref_time,
-        loss_ratio=est.inertia_ / ref_loss, sample_size=sample_size or 80 + 4 * 100)
+        loss=est.inertia_,
+        reference_loss=ref_loss,
+        reference_time_s=ref_time,
+        loss_ratio=est.inertia_ / ref_loss,
+        sample_size=sample_size or 80 + 4 * 100,
+    )
 
 
 @pytest.mark.benchmark(group="FasterPAM on the fly n=100,000 d=32 k=100")
@@ -67,7 +74,9 @@ def test_fasterpam_on_the_fly(benchmark):
     X = blobs(100_000, 32, 100)
     est = benchmark.pedantic(
         lambda: KMedoids(100, init="lab", distances="on-the-fly", random_state=0).fit(X),
-        rounds=1, iterations=1)
+        rounds=1,
+        iterations=1,
+    )
     benchmark.extra_info.update(loss=est.inertia_, n_iter=est.n_iter_, n_swaps=est.n_swaps_)
 
 
@@ -80,8 +89,8 @@ def medium():
 @pytest.mark.parametrize("n_sampling", [5, 20])
 def test_clara_medium(benchmark, medium, n_sampling):
     est = benchmark.pedantic(
-        lambda: CLARA(20, n_sampling=n_sampling, random_state=0).fit(medium),
-        rounds=3, iterations=1)
+        lambda: CLARA(20, n_sampling=n_sampling, random_state=0).fit(medium), rounds=3, iterations=1
+    )
     benchmark.extra_info.update(loss=est.inertia_)
 
 
@@ -89,8 +98,8 @@ def test_clara_medium(benchmark, medium, n_sampling):
 @pytest.mark.parametrize("n_local", [1, 2])
 def test_clarans_medium(benchmark, medium, n_local):
     est = benchmark.pedantic(
-        lambda: CLARANS(20, n_local=n_local, random_state=0).fit(medium),
-        rounds=3, iterations=1)
+        lambda: CLARANS(20, n_local=n_local, random_state=0).fit(medium), rounds=3, iterations=1
+    )
     benchmark.extra_info.update(loss=est.inertia_)
 
 

@@ -13,6 +13,7 @@ The quality reference is "gaec": greedy additive edge contraction on the complet
 exact order (what an explicit-graph GAEC computes, without the 40,000^2 matrix); the objectives
 of "lazy" with and without refinement are compared with it in test_quality_lazy_vs_gaec.
 """
+
 import numpy as np
 import pytest
 from sklearn.metrics import adjusted_rand_score
@@ -47,13 +48,18 @@ def data_100k():
 
 def _run(benchmark, data, key, rounds=1, **params):
     X, truth = data
-    est = benchmark.pedantic(lambda: DenseMulticut(offset=OFFSET, **params).fit(X),
-                             rounds=rounds, iterations=1)
+    est = benchmark.pedantic(
+        lambda: DenseMulticut(offset=OFFSET, **params).fit(X), rounds=rounds, iterations=1
+    )
     _results[key] = est.objective_
-    benchmark.extra_info.update(objective=est.objective_, n_clusters=est.n_clusters_,
-                                n_merges=est.n_merges_, n_moves=est.n_moves_,
-                                n_rounds=est.n_rounds_,
-                                ari=float(adjusted_rand_score(truth, est.labels_)))
+    benchmark.extra_info.update(
+        objective=est.objective_,
+        n_clusters=est.n_clusters_,
+        n_merges=est.n_merges_,
+        n_moves=est.n_moves_,
+        n_rounds=est.n_rounds_,
+        ari=float(adjusted_rand_score(truth, est.labels_)),
+    )
     return est
 
 
@@ -89,5 +95,12 @@ def test_lazy_100k(benchmark, data_100k, refine):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 def test_lazy_10k_threads(benchmark, n_jobs, dtype):
     X, truth = embeddings(10_000)
-    _run(benchmark, (X.astype(dtype), truth), ("lazy10k", n_jobs, dtype), rounds=3,
-         algorithm="lazy", refine=True, n_jobs=n_jobs)
+    _run(
+        benchmark,
+        (X.astype(dtype), truth),
+        ("lazy10k", n_jobs, dtype),
+        rounds=3,
+        algorithm="lazy",
+        refine=True,
+        n_jobs=n_jobs,
+    )

@@ -18,6 +18,7 @@ Settings: random uniform costs in [0, 1], float64, uniform marginals:
   against a Python loop over POT ``sinkhorn_log``; and partita with per-problem stopping at
   tol=1e-9 (extra_info: iterations).
 """
+
 import warnings
 
 import numpy as np
@@ -52,13 +53,14 @@ GROUP_BIG = "sinkhorn 20000x1000 float64 reg 0.05, 100 iterations"
 @pytest.mark.parametrize("method", ["sinkhorn_stabilized", "sinkhorn_log"])
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_partita_big(benchmark, big, n_jobs, method):
-    r = benchmark.pedantic(lambda: sinkhorn(big, reg=REG, max_iter=ITERS, tol=0, n_jobs=n_jobs,
-                                            method=method),
-                           rounds=3, iterations=1)
+    r = benchmark.pedantic(
+        lambda: sinkhorn(big, reg=REG, max_iter=ITERS, tol=0, n_jobs=n_jobs, method=method),
+        rounds=3,
+        iterations=1,
+    )
     assert r.n_iter == ITERS
     t = benchmark.stats.stats.min
-    benchmark.extra_info.update(n_iter=r.n_iter, err=r.err,
-                                gb_per_s=ITERS * big.nbytes / t / 1e9)
+    benchmark.extra_info.update(n_iter=r.n_iter, err=r.err, gb_per_s=ITERS * big.nbytes / t / 1e9)
 
 
 @pytest.mark.benchmark(group=GROUP_BIG)
@@ -80,8 +82,7 @@ def test_peer_pot_sinkhorn_log(benchmark, big):
     def run():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return ot.sinkhorn(a, b, big, REG, method="sinkhorn_log", numItermax=ITERS,
-                               stopThr=0)
+            return ot.sinkhorn(a, b, big, REG, method="sinkhorn_log", numItermax=ITERS, stopThr=0)
 
     P = benchmark.pedantic(run, rounds=1, iterations=1)
     r = sinkhorn(big, reg=REG, max_iter=ITERS, tol=0, f0=-REG * np.log(a))
@@ -95,17 +96,22 @@ GROUP_BATCH = "sinkhorn batch 64 x 2048x256 float64 reg 0.05"
 @pytest.mark.parametrize("method", ["sinkhorn_stabilized", "sinkhorn_log"])
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_partita_batch_fixed(benchmark, batch, n_jobs, method):
-    r = benchmark.pedantic(lambda: sinkhorn(batch, reg=REG, max_iter=ITERS, tol=0,
-                                            n_jobs=n_jobs, method=method), rounds=3,
-                           iterations=1)
+    r = benchmark.pedantic(
+        lambda: sinkhorn(batch, reg=REG, max_iter=ITERS, tol=0, n_jobs=n_jobs, method=method),
+        rounds=3,
+        iterations=1,
+    )
     assert np.all(r.n_iter == ITERS)
 
 
 @pytest.mark.benchmark(group=GROUP_BATCH)
 def test_partita_batch_per_problem_stopping(benchmark, batch):
     r = benchmark.pedantic(lambda: sinkhorn(batch, reg=REG, tol=1e-9), rounds=3, iterations=1)
-    benchmark.extra_info.update(n_iter_min=int(r.n_iter.min()), n_iter_max=int(r.n_iter.max()),
-                                converged=bool(r.converged.all()))
+    benchmark.extra_info.update(
+        n_iter_min=int(r.n_iter.min()),
+        n_iter_max=int(r.n_iter.max()),
+        converged=bool(r.converged.all()),
+    )
 
 
 @pytest.mark.benchmark(group=GROUP_BATCH)
@@ -115,8 +121,10 @@ def test_peer_pot_sinkhorn_log_loop(benchmark, batch):
     def run():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return [ot.sinkhorn(a, b, C, REG, method="sinkhorn_log", numItermax=ITERS,
-                                stopThr=0) for C in batch]
+            return [
+                ot.sinkhorn(a, b, C, REG, method="sinkhorn_log", numItermax=ITERS, stopThr=0)
+                for C in batch
+            ]
 
     benchmark.pedantic(run, rounds=1, iterations=1)
 
@@ -127,8 +135,11 @@ GROUP_UNBALANCED = "sinkhorn unbalanced (KL, reg_m 1.0) 20000x1000 float64 reg 0
 @pytest.mark.benchmark(group=GROUP_UNBALANCED)
 @pytest.mark.parametrize("n_jobs", [1, 2])
 def test_partita_unbalanced(benchmark, big, n_jobs):
-    r = benchmark.pedantic(lambda: sinkhorn(big, reg=REG, reg_m=1.0, max_iter=ITERS, tol=0,
-                                            n_jobs=n_jobs), rounds=3, iterations=1)
+    r = benchmark.pedantic(
+        lambda: sinkhorn(big, reg=REG, reg_m=1.0, max_iter=ITERS, tol=0, n_jobs=n_jobs),
+        rounds=3,
+        iterations=1,
+    )
     assert r.n_iter == ITERS
 
 
@@ -140,15 +151,19 @@ def test_peer_pot_sinkhorn_unbalanced(benchmark, big):
     def run():
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return ot.unbalanced.sinkhorn_unbalanced(a, b, big, REG, 1.0, numItermax=ITERS,
-                                                     stopThr=0)
+            return ot.unbalanced.sinkhorn_unbalanced(
+                a, b, big, REG, 1.0, numItermax=ITERS, stopThr=0
+            )
 
     # (POT updates u first from u = 1/n: after 100 unconverged iterations the plans differ; the
-    # converged solutions agree to 1e-8, tests/test_transport_kernels.py::test_equals_pot_unbalanced.)
+    # converged solutions agree to 1e-8,
+    # tests/test_transport_kernels.py::test_equals_pot_unbalanced.)
     benchmark.pedantic(run, rounds=2, iterations=1)
 
 
-GROUP_ASSIGN = "SinkhornKMeans assignment step: 100000 blobs x 20 clusters, eps 0.05 x spread, tol 1e-9"
+GROUP_ASSIGN = (
+    "SinkhornKMeans assignment step: 100000 blobs x 20 clusters, eps 0.05 x spread, tol 1e-9"
+)
 
 
 @pytest.fixture(scope="module")
@@ -174,7 +189,12 @@ def test_assignment_newton(benchmark, assignment):
 
     params = _core.transport.NewtonParams()
     params.eps, params.max_iter, params.tol, params.want_plan, params.n_threads = (
-        eps, 1000, 1e-9, True, 2)
+        eps,
+        1000,
+        1e-9,
+        True,
+        2,
+    )
 
     def run():
         g = np.zeros(20)
@@ -190,7 +210,7 @@ def test_assignment_sinkhorn(benchmark, assignment):
     D, eps = assignment
     # Capped at 1000 iterations (~16 s): on this data Sinkhorn is still 8e-5 away from the
     # marginals there, and 6e-6 after 10,000 (150 s); Newton reaches 5e-10 in 13 steps.
-    r = benchmark.pedantic(lambda: sinkhorn(D, reg=eps, tol=1e-9, max_iter=1000),
-                           rounds=1, iterations=1)
-    benchmark.extra_info.update(n_iter=int(r.n_iter), err=float(r.err),
-                                converged=bool(r.converged))
+    r = benchmark.pedantic(
+        lambda: sinkhorn(D, reg=eps, tol=1e-9, max_iter=1000), rounds=1, iterations=1
+    )
+    benchmark.extra_info.update(n_iter=int(r.n_iter), err=float(r.err), converged=bool(r.converged))

@@ -1,5 +1,6 @@
 """Helpers shared by the test files (import them as ``from conftest import ...``; pytest puts
 ``tests/`` on ``sys.path``, see ``pythonpath`` in pyproject.toml)."""
+
 import pytest
 from sklearn.exceptions import NotFittedError
 from sklearn.utils.validation import check_is_fitted
@@ -36,12 +37,19 @@ def run_with_array_api_dispatch(code):
     import sys
     import textwrap
 
-    prologue = ("import warnings, numpy as np, sklearn\n"
-                "warnings.simplefilter('error')\n"
-                "sklearn.set_config(array_api_dispatch=True)\n")
+    prologue = (
+        "import warnings, numpy as np, sklearn\n"
+        "warnings.simplefilter('error')\n"
+        "sklearn.set_config(array_api_dispatch=True)\n"
+    )
     env = dict(os.environ, SCIPY_ARRAY_API="1")
     env["PYTHONPATH"] = os.pathsep.join([os.path.dirname(__file__)] + sys.path)
-    done = subprocess.run([sys.executable, "-c", prologue + textwrap.dedent(code)], env=env,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", prologue + textwrap.dedent(code)],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr[-3000:]
     return done.stdout

@@ -1,7 +1,9 @@
 """The compiled CUDA modules the GPU-kernel tests run on: partita._cuda_emulated (the kernels on
 the CPU emulator of thread blocks) under its three thread schedules (shuffled with a fixed seed),
-and the real partita._cuda when a GPU is usable. A test takes ``backend`` from ``CUDA_BACKENDS`` and calls ``backend.module()``.
+and the real partita._cuda when a GPU is usable. A test takes ``backend`` from
+``CUDA_BACKENDS`` and calls ``backend.module()``.
 """
+
 import pytest
 
 import partita
@@ -34,12 +36,21 @@ _no_emulator = pytest.mark.skipif(
 _no_gpu = pytest.mark.skipif(not partita.cuda_available(), reason="no usable CUDA GPU")
 
 CUDA_BACKENDS = [
-    pytest.param(Backend("emulated", "forward"), marks=[pytest.mark.cuda_emulated, _no_emulator],
-                 id="emulated-forward"),
-    pytest.param(Backend("emulated", "reverse"), marks=[pytest.mark.cuda_emulated, _no_emulator],
-                 id="emulated-reverse"),
-    pytest.param(Backend("emulated", "shuffled"), marks=[pytest.mark.cuda_emulated, _no_emulator],
-                 id="emulated-shuffled"),
+    pytest.param(
+        Backend("emulated", "forward"),
+        marks=[pytest.mark.cuda_emulated, _no_emulator],
+        id="emulated-forward",
+    ),
+    pytest.param(
+        Backend("emulated", "reverse"),
+        marks=[pytest.mark.cuda_emulated, _no_emulator],
+        id="emulated-reverse",
+    ),
+    pytest.param(
+        Backend("emulated", "shuffled"),
+        marks=[pytest.mark.cuda_emulated, _no_emulator],
+        id="emulated-shuffled",
+    ),
     pytest.param(Backend("cuda"), marks=[pytest.mark.cuda, _no_gpu], id="cuda"),
 ]
 

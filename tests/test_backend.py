@@ -1,4 +1,5 @@
 """partita's version, build report and device / thread dispatch (partita._backend)."""
+
 import importlib.metadata
 import io
 from pathlib import Path
@@ -42,8 +43,13 @@ def test_cuda_available_returns_a_bool():
 
 @pytest.mark.parametrize(
     "n_jobs, expected",
-    [(None, 0), (-1, joblib.cpu_count()), (1, 1), (2, min(2, joblib.cpu_count())),
-     (7, min(7, joblib.cpu_count()))],
+    [
+        (None, 0),
+        (-1, joblib.cpu_count()),
+        (1, 1),
+        (2, min(2, joblib.cpu_count())),
+        (7, min(7, joblib.cpu_count())),
+    ],
 )
 def test_n_threads(n_jobs, expected):
     assert _backend.n_threads(n_jobs) == expected
@@ -120,8 +126,9 @@ def test_family_module_cpu_is_the_core_module():
     assert mod is getattr(_backend._core, "medoids", _backend._core)
 
 
-@pytest.mark.parametrize("family, device", [("kmeans", "cpu"), ("medoids", "gpu"),
-                                            ("medoids", "auto")])
+@pytest.mark.parametrize(
+    "family, device", [("kmeans", "cpu"), ("medoids", "gpu"), ("medoids", "auto")]
+)
 def test_family_module_rejects_unknown_families_and_devices(family, device):
     with pytest.raises(ValueError, match="family|device"):
         _backend.family_module(family, device)
@@ -195,8 +202,11 @@ def test_no_estimator_accepts_cuda_before_it_has_a_gpu_fit():
     from partita import KernelKMeans, KMedoids, SinkhornKMeans
 
     X = np.random.RandomState(0).rand(20, 2)
-    for est in (KMedoids(2, device="cuda"), SinkhornKMeans(2, device="cuda"),
-                KernelKMeans(2, device="cuda")):
+    for est in (
+        KMedoids(2, device="cuda"),
+        SinkhornKMeans(2, device="cuda"),
+        KernelKMeans(2, device="cuda"),
+    ):
         with pytest.raises(ValueError, match="device='cuda'"):
             est.fit(X)
     if _backend._cuda is not None:

@@ -1,6 +1,7 @@
 """The private compiled functions check the indices they dereference (a ValueError, never an
 out-of-bounds read), so that no caller of ``partita._core`` can corrupt memory, and touch
 their Python arguments only while they hold the GIL."""
+
 import sys
 import threading
 
@@ -32,8 +33,9 @@ def source(request):
     return sources()[request.param]
 
 
-@pytest.mark.parametrize("method", list(med.Method.__members__.values()),
-                         ids=list(med.Method.__members__))
+@pytest.mark.parametrize(
+    "method", list(med.Method.__members__.values()), ids=list(med.Method.__members__)
+)
 @pytest.mark.parametrize(
     "medoids, match",
     [

@@ -32,6 +32,7 @@ the out-of-range writes.
 Beyond the table, the emulator refuses a launch that a GPU refuses: a grid or block over CUDA's
 limits, more than 48 KiB of dynamic shared memory without the kernel attribute that allows it.
 """
+
 import os
 import shutil
 import subprocess
@@ -43,8 +44,9 @@ from cuda_backends import _cuda_emulated
 
 pytestmark = [
     pytest.mark.cuda_emulated,
-    pytest.mark.skipif(_cuda_emulated is None,
-                       reason="partita._cuda_emulated not built (PARTITA_CUDA_EMULATOR=ON)"),
+    pytest.mark.skipif(
+        _cuda_emulated is None, reason="partita._cuda_emulated not built (PARTITA_CUDA_EMULATOR=ON)"
+    ),
 ]
 
 SCHEDULES = ["forward", "reverse", "shuffled"]
@@ -80,8 +82,10 @@ def two_sided_race_found(emu):
     # not pass for a fresh one even if shared memory kept the previous launch's values.
     x = np.where(np.arange(63) % 2 == 0, 2.0, 1.0) * next(_launches)
     want = np.maximum(np.r_[x[0], x[:-1]], np.r_[x[1:], x[-1]])
-    return not all(np.array_equal(emu.selftest.neighbour_max(x * (1 + i / 64), False),
-                                  want * (1 + i / 64)) for i in range(4))
+    return not all(
+        np.array_equal(emu.selftest.neighbour_max(x * (1 + i / 64), False), want * (1 + i / 64))
+        for i in range(4)
+    )
 
 
 TABLE_WEIGHTS = np.arange(1.0, 65.0)
@@ -132,49 +136,69 @@ def test_correct_kernels_raise_nothing_and_agree(emu):
     x = np.arange(1000.0)
     assert emu.selftest.block_sum(x, with_barrier=True) == x.sum()
     x64 = np.arange(64.0)
-    np.testing.assert_array_equal(emu.selftest.warp_sums(x64, divergent=False),
-                                  [x64[:32].sum(), x64[32:].sum()])
+    np.testing.assert_array_equal(
+        emu.selftest.warp_sums(x64, divergent=False), [x64[:32].sum(), x64[32:].sum()]
+    )
     np.testing.assert_array_equal(emu.selftest.shared_copy(x64, divergent=False), x64[::-1])
     x63 = np.random.default_rng(1).random(63)
-    np.testing.assert_array_equal(emu.selftest.neighbour_max(x63, with_barrier=True),
-                                  np.maximum(np.r_[x63[0], x63[:-1]], np.r_[x63[1:], x63[-1]]))
+    np.testing.assert_array_equal(
+        emu.selftest.neighbour_max(x63, with_barrier=True),
+        np.maximum(np.r_[x63[0], x63[:-1]], np.r_[x63[1:], x63[-1]]),
+    )
     assert emu.selftest.fill_indices(100) == 4950
     assert emu.selftest.shared_reverse(x64) == 63.0
     x256 = np.random.default_rng(3).random(4 * 64)
-    np.testing.assert_array_equal(emu.selftest.table_scale(x256, TABLE_WEIGHTS, every_block=True),
-                                  x256 * np.tile(TABLE_WEIGHTS[::-1], 4))
+    np.testing.assert_array_equal(
+        emu.selftest.table_scale(x256, TABLE_WEIGHTS, every_block=True),
+        x256 * np.tile(TABLE_WEIGHTS[::-1], 4),
+    )
 
 
 def test_divergent_shuffle_is_reported_with_kernel_block_and_thread(emu):
-    with pytest.raises(RuntimeError, match=r"kernel 'warp_sums_kernel' block \(0,0,0\) "
-                                           r"thread \(\d+,0,0\): __shfl_down_sync .*divergent"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"kernel 'warp_sums_kernel' block \(0,0,0\) "
+        r"thread \(\d+,0,0\): __shfl_down_sync .*divergent",
+    ):
         emu.selftest.warp_sums(np.arange(64.0), divergent=True)
 
 
 def test_shuffles_at_two_different_calls_are_reported(emu):
-    with pytest.raises(RuntimeError, match=r"kernel 'warp_sums_split_kernel' .*__shfl_xor_sync "
-                                           r"\(selftest.cu:\d+\) with mask 0xffffffff names lane "
-                                           r"\d+, which waits at __shfl_xor_sync"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"kernel 'warp_sums_split_kernel' .*__shfl_xor_sync "
+        r"\(selftest.cu:\d+\) with mask 0xffffffff names lane "
+        r"\d+, which waits at __shfl_xor_sync",
+    ):
         emu.selftest.warp_sums_split(np.arange(64.0))
 
 
 def test_divergent_barrier_is_reported_with_kernel_block_and_thread(emu):
-    with pytest.raises(RuntimeError, match=r"kernel 'shared_copy_kernel' block \(0,0,0\) "
-                                           r"thread \(\d+,0,0\): .*__syncthreads"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"kernel 'shared_copy_kernel' block \(0,0,0\) "
+        r"thread \(\d+,0,0\): .*__syncthreads",
+    ):
         emu.selftest.shared_copy(np.arange(64.0), divergent=True)
 
 
 def test_a_barrier_reached_by_all_at_two_call_sites_is_reported(emu):
     # Every thread reaches a __syncthreads, but half the block at each of two: undefined in CUDA.
-    with pytest.raises(RuntimeError, match=r"kernel 'barrier_sites_kernel' .*__syncthreads "
-                                           r"\(selftest.cu:\d+\) while thread \d+ waits at "
-                                           r"__syncthreads \(selftest.cu:\d+\)"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"kernel 'barrier_sites_kernel' .*__syncthreads "
+        r"\(selftest.cu:\d+\) while thread \d+ waits at "
+        r"__syncthreads \(selftest.cu:\d+\)",
+    ):
         emu.selftest.barrier_sites(np.arange(64.0))
 
 
 def test_a_shuffle_from_a_lane_outside_the_mask_is_reported(emu):
-    with pytest.raises(RuntimeError, match=r"kernel 'shuffle_source_kernel' .*__shfl_sync .*reads "
-                                           r"lane 20, which is not in the mask"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"kernel 'shuffle_source_kernel' .*__shfl_sync .*reads "
+        r"lane 20, which is not in the mask",
+    ):
         emu.selftest.shuffle_source(np.arange(64.0))
 
 
@@ -201,24 +225,46 @@ def _compile_asan_driver(out_dir):
     cuda = REPO / "cuda"
     if cxx is None or not (cuda / "emulator" / "driver.cpp").exists():
         pytest.skip("no C++ compiler or no source tree: the AddressSanitizer driver needs both")
-    flags = ["-std=c++17", "-O1", "-g", "-fsanitize=address", "-fno-omit-frame-pointer",
-             "-DPARTITA_CUDA_EMULATOR=1", f"-I{cuda / 'include'}", f"-I{cuda / 'src'}",
-             f"-I{cuda / 'emulator'}"]
-    sources = [("-x", "c++", cuda / "src" / "medoids.cu"), ("-x", "c++", cuda / "src" / "transport.cu"),
-               ("-x", "c++", cuda / "emulator" / "selftest.cu"), (cuda / "emulator" / "emulator.cpp",),
-               (cuda / "emulator" / "driver.cpp",)]
+    flags = [
+        "-std=c++17",
+        "-O1",
+        "-g",
+        "-fsanitize=address",
+        "-fno-omit-frame-pointer",
+        "-DPARTITA_CUDA_EMULATOR=1",
+        f"-I{cuda / 'include'}",
+        f"-I{cuda / 'src'}",
+        f"-I{cuda / 'emulator'}",
+    ]
+    sources = [
+        ("-x", "c++", cuda / "src" / "medoids.cu"),
+        ("-x", "c++", cuda / "src" / "transport.cu"),
+        ("-x", "c++", cuda / "emulator" / "selftest.cu"),
+        (cuda / "emulator" / "emulator.cpp",),
+        (cuda / "emulator" / "driver.cpp",),
+    ]
     jobs, objects = [], []
     for i, src in enumerate(sources):
         obj = out_dir / f"{i}.o"
         objects.append(str(obj))
-        jobs.append(subprocess.Popen([cxx, *flags, "-c", *map(str, src), "-o", str(obj)],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True))
+        jobs.append(
+            subprocess.Popen(
+                [cxx, *flags, "-c", *map(str, src), "-o", str(obj)],
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+                text=True,
+            )
+        )
     for job in jobs:
         log = job.communicate(timeout=600)[0]
         assert job.returncode == 0, log
     exe = out_dir / "asan_driver"
-    link = subprocess.run([cxx, "-fsanitize=address", *objects, "-o", str(exe)],
-                          check=False, capture_output=True, text=True)
+    link = subprocess.run(
+        [cxx, "-fsanitize=address", *objects, "-o", str(exe)],
+        check=False,
+        capture_output=True,
+        text=True,
+    )
     if link.returncode != 0:
         pytest.skip(f"AddressSanitizer is not available: {link.stderr[-500:]}")
     return exe
@@ -231,8 +277,9 @@ def asan_driver(tmp_path_factory):
 
 def _run_driver(exe, *args):
     env = dict(os.environ, ASAN_OPTIONS="detect_leaks=0")
-    return subprocess.run([str(exe), *args], check=False, capture_output=True, text=True, env=env,
-                          timeout=300)
+    return subprocess.run(
+        [str(exe), *args], check=False, capture_output=True, text=True, env=env, timeout=300
+    )
 
 
 def test_kernels_run_clean_under_address_sanitizer(asan_driver):
@@ -263,23 +310,42 @@ def test_a_bare_shared_declaration_does_not_compile_for_the_emulator(tmp_path):
     if cxx is None or not (cuda / "src" / "runtime.cuh").exists():
         pytest.skip("no C++ compiler or no source tree")
     src = tmp_path / "bare.cu"
-    src.write_text('#include "runtime.cuh"\n'
-                   "__global__ void k(float* out) {\n"
-                   "    __shared__ float buf[32];\n"
-                   "    buf[threadIdx.x] = 1.0f;\n"
-                   "    out[threadIdx.x] = buf[31 - threadIdx.x];\n"
-                   "}\n")
-    r = subprocess.run([cxx, "-std=c++17", "-fsyntax-only", "-DPARTITA_CUDA_EMULATOR=1",
-                        f"-I{cuda / 'src'}", f"-I{cuda / 'emulator'}", "-x", "c++", str(src)],
-                       check=False, capture_output=True, text=True, timeout=120)
+    src.write_text(
+        '#include "runtime.cuh"\n'
+        "__global__ void k(float* out) {\n"
+        "    __shared__ float buf[32];\n"
+        "    buf[threadIdx.x] = 1.0f;\n"
+        "    out[threadIdx.x] = buf[31 - threadIdx.x];\n"
+        "}\n"
+    )
+    r = subprocess.run(
+        [
+            cxx,
+            "-std=c++17",
+            "-fsyntax-only",
+            "-DPARTITA_CUDA_EMULATOR=1",
+            f"-I{cuda / 'src'}",
+            f"-I{cuda / 'emulator'}",
+            "-x",
+            "c++",
+            str(src),
+        ],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert r.returncode != 0
     assert "declare shared arrays with PARTITA_SHARED" in r.stderr
 
 
 def test_over_48_kib_of_dynamic_shared_memory_needs_the_kernel_attribute():
     # A GPU refuses such a launch unless cudaFuncSetAttribute raised the kernel's limit first.
-    with pytest.raises(RuntimeError, match=r"large_shared_kernel.*65536 bytes of dynamic shared "
-                                           r"memory, over the 49152"):
+    with pytest.raises(
+        RuntimeError,
+        match=r"large_shared_kernel.*65536 bytes of dynamic shared "
+        r"memory, over the 49152",
+    ):
         _cuda_emulated.selftest.large_shared_sum(set_attribute=False)
     assert _cuda_emulated.selftest.large_shared_sum(set_attribute=True) == 8191 * 8192 // 2
 

@@ -1,5 +1,6 @@
 """The examples in the docstrings of the installed package run and print what they show
 (doctest), so that documentation cannot drift from behaviour."""
+
 import doctest
 import importlib
 import pkgutil
@@ -31,8 +32,9 @@ def test_docstring_examples_run(name):
     assert runner.summarize(verbose=False).failed == 0
 
 
-@pytest.mark.parametrize("name", ["KMedoids", "CLARA", "CLARANS", "KernelKMeans",
-                                  "SinkhornKMeans", "DenseMulticut"])
+@pytest.mark.parametrize(
+    "name", ["KMedoids", "CLARA", "CLARANS", "KernelKMeans", "SinkhornKMeans", "DenseMulticut"]
+)
 def test_every_estimator_has_an_example(name):
     estimator = getattr(partita, name)
     assert ">>>" in (estimator.__doc__ or ""), f"{name}'s docstring has no example"

@@ -1,5 +1,6 @@
 """partita._gpu_arrays: GPU arrays in place through __cuda_array_interface__ and DLPack, NumPy
 copied once. The parsing and validation need no GPU: fake producers stand in for CuPy / PyTorch."""
+
 import warnings
 
 import numpy as np
@@ -59,8 +60,9 @@ def test_cuda_array_interface_strides_are_converted_to_elements():
     assert ga.as_device_array(FakeCudaArray(t)).strides == (1, 3)
 
 
-@pytest.mark.parametrize("stream, synchronised", [(None, []), (1, []), (2, [2]),
-                                                  (0x7F00DEAD, [0x7F00DEAD])])
+@pytest.mark.parametrize(
+    "stream, synchronised", [(None, []), (1, []), (2, [2]), (0x7F00DEAD, [0x7F00DEAD])]
+)
 def test_the_producers_stream_is_synchronised(stream, synchronised):
     calls = []
     ga.as_device_array(FakeCudaArray(np.zeros(3), stream=stream), synchronize=calls.append)
@@ -73,18 +75,21 @@ def test_version_2_has_no_stream_to_synchronise():
     assert calls == []
 
 
-@pytest.mark.parametrize("change, error, match", [
-    ({"stream": 0}, ValueError, "ambiguous"),
-    ({"stream": "s"}, ValueError, "stream"),
-    ({"version": 1}, ValueError, "version"),
-    ({"mask": object()}, ValueError, "masked"),
-    ({"typestr": "<f2"}, TypeError, "unsupported dtype"),
-    ({"typestr": ">f8"}, TypeError, "byte order"),
-    ({"strides": (12, 4)}, ValueError, "multiples"),
-    ({"strides": (8,)}, ValueError, "strides"),
-    ({"data": (0, False)}, ValueError, "null"),
-    ({"data": 5}, ValueError, "pointer"),
-])
+@pytest.mark.parametrize(
+    "change, error, match",
+    [
+        ({"stream": 0}, ValueError, "ambiguous"),
+        ({"stream": "s"}, ValueError, "stream"),
+        ({"version": 1}, ValueError, "version"),
+        ({"mask": object()}, ValueError, "masked"),
+        ({"typestr": "<f2"}, TypeError, "unsupported dtype"),
+        ({"typestr": ">f8"}, TypeError, "byte order"),
+        ({"strides": (12, 4)}, ValueError, "multiples"),
+        ({"strides": (8,)}, ValueError, "strides"),
+        ({"data": (0, False)}, ValueError, "null"),
+        ({"data": 5}, ValueError, "pointer"),
+    ],
+)
 def test_cuda_array_interface_is_validated(change, error, match):
     fake = FakeCudaArray(np.zeros((2, 3)))
     fake.__cuda_array_interface__.update(change)
@@ -120,8 +125,9 @@ class FakeBothInterfaces(FakeDLPackCuda):
 
     def __init__(self, host, version):
         super().__init__(host)
-        self.__cuda_array_interface__ = FakeCudaArray(host, version=version,
-                                                      stream=7).__cuda_array_interface__
+        self.__cuda_array_interface__ = FakeCudaArray(
+            host, version=version, stream=7
+        ).__cuda_array_interface__
 
 
 def test_an_interface_without_a_stream_gives_way_to_dlpack():
@@ -214,7 +220,7 @@ def test_an_array_made_on_a_side_stream_is_read_after_its_producer(library):
     med = np.array([3, 700, 1999, 42])
     lib = _gpu_library(library)
     stream = lib.cuda.Stream() if library == "torch" else lib.cuda.Stream(non_blocking=True)
-    with (lib.cuda.stream(stream) if library == "torch" else stream):
+    with lib.cuda.stream(stream) if library == "torch" else stream:
         D = _slow_distances_on(library, x)
         a = cuda.medoids.assign(ga.as_device_array(D, name="D").array_ref(cuda), med)
     stream.synchronize()

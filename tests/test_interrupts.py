@@ -1,5 +1,6 @@
 """Ctrl-C stops every long k-medoids phase promptly: a child process starts a fit that runs for
 seconds, gets SIGINT 0.5 s into it, and must exit with KeyboardInterrupt within a second."""
+
 import json
 import os
 import signal
@@ -27,17 +28,47 @@ print("finished", flush=True)
 # Each runs for a few seconds uninterrupted on 2 cores (before these phases polled for Ctrl-C
 # they ran to their end after SIGINT).
 PHASES = {
-    "distance matrix": dict(n=5000, d=2000, dtype="float32", n_clusters=3, distances="matrix",
-                            init="random", max_iter=0),
-    "k-medoids++ on the fly": dict(n=20000, d=64, dtype="float64", n_clusters=800,
-                                   init="k-medoids++", distances="on-the-fly", max_iter=0),
-    "initial assignment, large k": dict(n=40000, d=256, dtype="float64", n_clusters=4000,
-                                        init="random", distances="on-the-fly", max_iter=0),
-    "alternate on the fly": dict(n=20000, d=32, dtype="float64", n_clusters=3,
-                                 method="alternate", init="random", distances="on-the-fly",
-                                 max_iter=2),
-    "pam": dict(n=6000, d=16, dtype="float64", n_clusters=30, method="pam", init="random",
-                distances="on-the-fly", max_iter=4),
+    "distance matrix": dict(
+        n=5000, d=2000, dtype="float32", n_clusters=3, distances="matrix", init="random", max_iter=0
+    ),
+    "k-medoids++ on the fly": dict(
+        n=20000,
+        d=64,
+        dtype="float64",
+        n_clusters=800,
+        init="k-medoids++",
+        distances="on-the-fly",
+        max_iter=0,
+    ),
+    "initial assignment, large k": dict(
+        n=40000,
+        d=256,
+        dtype="float64",
+        n_clusters=4000,
+        init="random",
+        distances="on-the-fly",
+        max_iter=0,
+    ),
+    "alternate on the fly": dict(
+        n=20000,
+        d=32,
+        dtype="float64",
+        n_clusters=3,
+        method="alternate",
+        init="random",
+        distances="on-the-fly",
+        max_iter=2,
+    ),
+    "pam": dict(
+        n=6000,
+        d=16,
+        dtype="float64",
+        n_clusters=30,
+        method="pam",
+        init="random",
+        distances="on-the-fly",
+        max_iter=4,
+    ),
 }
 
 
@@ -48,7 +79,10 @@ def test_ctrl_c_stops_the_phase_within_a_second(phase):
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD, json.dumps(PHASES[phase])],
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
     )
     try:
         assert child.stdout.readline().strip() == "ready"

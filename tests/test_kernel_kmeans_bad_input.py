@@ -1,11 +1,13 @@
 """Bad input to KernelKMeans: a clear error and an unfitted estimator; warnings for non-PSD
 kernels; the pairwise tag."""
+
 import numpy as np
 import pytest
-from conftest import assert_unfitted
 from sklearn.exceptions import ConvergenceWarning
 
 from partita import KernelKMeans
+
+from conftest import assert_unfitted
 
 
 @pytest.fixture(scope="module")
@@ -41,8 +43,10 @@ def test_precomputed_not_square_or_not_finite_or_asymmetric(X):
 def test_non_psd_precomputed_warns(X):
     K = -(X @ X.T)
     # Such a "kernel" also collapses the clusters: the distances are clamped at 0.
-    with pytest.warns(UserWarning, match="positive semi-definite"), \
-            pytest.warns(ConvergenceWarning, match="distinct clusters"):
+    with (
+        pytest.warns(UserWarning, match="positive semi-definite"),
+        pytest.warns(ConvergenceWarning, match="distinct clusters"),
+    ):
         KernelKMeans(3, kernel="precomputed", random_state=0).fit(K)
 
 
@@ -51,30 +55,33 @@ def test_psd_precomputed_does_not_warn(X, recwarn):
     assert not [w for w in recwarn if "semi-definite" in str(w.message)]
 
 
-@pytest.mark.parametrize("params, match", [
-    (dict(n_clusters=31), "n_clusters=31 must be <= n_samples=30"),
-    (dict(n_clusters=0), "n_clusters must be an integer >= 1"),
-    (dict(kernel="nope"), "kernel must be one of"),
-    (dict(kernel="linear", gamma=0.5), "gamma is not used"),
-    (dict(gamma=-1.0), "gamma must be None or a finite real number > 0"),
-    (dict(degree=-1), "degree must be a finite real number >= 0"),
-    (dict(coef0=np.nan), "coef0 must be a finite real number"),
-    (dict(kernel_params=dict(a=1)), "kernel_params is only for a callable"),
-    (dict(init="build"), "init must be one of"),
-    (dict(init=[0, 1]), "n_clusters=3 sample indices"),
-    (dict(init=[0, 1, 99]), "init indices must be in"),
-    (dict(init=[0.5, 1, 2]), "integer sample indices"),
-    (dict(init=[4, 1, 4]), "init indices must be distinct: 1 repeated"),
-    (dict(n_init=0), "n_init must be an integer >= 1"),
-    (dict(max_iter=0), "max_iter must be an integer >= 1"),
-    (dict(tol=-1.0), "tol must be a finite real number >= 0"),
-    (dict(verbose=-1), "verbose must be an integer >= 0"),
-    (dict(device="cuda"), "device='cuda' is not available"),
-    (dict(device="tpu"), "device must be"),
-    (dict(gram="sometimes"), "gram must be one of"),
-    (dict(kernel="cosine", gram="blocked"), "gram='blocked' needs"),
-    (dict(n_jobs=0), "n_jobs == 0"),
-])
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(n_clusters=31), "n_clusters=31 must be <= n_samples=30"),
+        (dict(n_clusters=0), "n_clusters must be an integer >= 1"),
+        (dict(kernel="nope"), "kernel must be one of"),
+        (dict(kernel="linear", gamma=0.5), "gamma is not used"),
+        (dict(gamma=-1.0), "gamma must be None or a finite real number > 0"),
+        (dict(degree=-1), "degree must be a finite real number >= 0"),
+        (dict(coef0=np.nan), "coef0 must be a finite real number"),
+        (dict(kernel_params=dict(a=1)), "kernel_params is only for a callable"),
+        (dict(init="build"), "init must be one of"),
+        (dict(init=[0, 1]), "n_clusters=3 sample indices"),
+        (dict(init=[0, 1, 99]), "init indices must be in"),
+        (dict(init=[0.5, 1, 2]), "integer sample indices"),
+        (dict(init=[4, 1, 4]), "init indices must be distinct: 1 repeated"),
+        (dict(n_init=0), "n_init must be an integer >= 1"),
+        (dict(max_iter=0), "max_iter must be an integer >= 1"),
+        (dict(tol=-1.0), "tol must be a finite real number >= 0"),
+        (dict(verbose=-1), "verbose must be an integer >= 0"),
+        (dict(device="cuda"), "device='cuda' is not available"),
+        (dict(device="tpu"), "device must be"),
+        (dict(gram="sometimes"), "gram must be one of"),
+        (dict(kernel="cosine", gram="blocked"), "gram='blocked' needs"),
+        (dict(n_jobs=0), "n_jobs == 0"),
+    ],
+)
 def test_bad_parameters(X, params, match):
     params = {"n_clusters": 3, **params}
     assert_fit_raises(KernelKMeans(**params), X, match)

@@ -1,5 +1,6 @@
 """KernelKMeans as a scikit-learn estimator: dtypes, determinism, n_init, initialisation,
 predict / transform / score on new data, scikit-learn's kernels and callables, verbose output."""
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
@@ -14,7 +15,8 @@ def blobs(n=300, d=4, centers=5, seed=0, dtype=np.float64):
     return X.astype(dtype)
 
 
-# ---- dtype, determinism, initialisation --------------------------------------------------------
+# ---- dtype, determinism, initialisation ----------------------------------------------------------
+
 
 def test_float32_keeps_dtype_and_agrees_with_float64():
     X = blobs(n=500, seed=6)
@@ -42,14 +44,23 @@ def test_determinism_and_n_init_keeps_the_lowest_inertia():
 def test_kmeans_plusplus_beats_random_on_average():
     X = blobs(n=600, centers=10, seed=8)
     with pytest.warns(ConvergenceWarning, match="max_iter=1"):  # one iteration on purpose
-        pp = np.mean([KernelKMeans(10, init="k-means++", random_state=s, max_iter=1).fit(X).inertia_
-                      for s in range(5)])
-        rnd = np.mean([KernelKMeans(10, init="random", random_state=s, max_iter=1).fit(X).inertia_
-                       for s in range(5)])
+        pp = np.mean(
+            [
+                KernelKMeans(10, init="k-means++", random_state=s, max_iter=1).fit(X).inertia_
+                for s in range(5)
+            ]
+        )
+        rnd = np.mean(
+            [
+                KernelKMeans(10, init="random", random_state=s, max_iter=1).fit(X).inertia_
+                for s in range(5)
+            ]
+        )
     assert pp < rnd
 
 
 # ---- new data ------------------------------------------------------------------------------------
+
 
 def test_predict_and_transform_on_new_data():
     X = blobs(n=300, seed=9)
@@ -110,6 +121,7 @@ def test_verbose_prints_progress(capsys):
 
 # ---- stopping, warnings and the single run of an explicit init -----------------------------------
 
+
 def test_max_iter_without_convergence_warns_and_sets_converged():
     X = blobs(n=400, centers=8, seed=7)
     with pytest.warns(ConvergenceWarning, match="max_iter=2 iterations without converging"):
@@ -129,8 +141,9 @@ def test_n_init_with_explicit_init_warns_and_runs_once(capsys):
     X = blobs()
     seeds = [0, 50, 100, 150, 200]
     once = KernelKMeans(5, init=seeds).fit(X)
-    with pytest.warns(RuntimeWarning, match="performing only one init in KernelKMeans instead "
-                                            "of n_init=4"):
+    with pytest.warns(
+        RuntimeWarning, match="performing only one init in KernelKMeans instead of n_init=4"
+    ):
         est = KernelKMeans(5, init=seeds, n_init=4, verbose=1).fit(X)
     assert capsys.readouterr().out.count("init given indices") == 1
     np.testing.assert_array_equal(est.labels_, once.labels_)
@@ -138,6 +151,7 @@ def test_n_init_with_explicit_init_warns_and_runs_once(capsys):
 
 
 # ---- pickling (the blocked Gram holds a C++ object) ----------------------------------------------
+
 
 def _pickle_round_trips(est, tmp_path):
     import copy
@@ -150,8 +164,9 @@ def _pickle_round_trips(est, tmp_path):
     return [pickle.loads(pickle.dumps(est)), copy.deepcopy(est), joblib.load(path)]
 
 
-@pytest.mark.parametrize("gram, dtype", [("blocked", np.float64), ("blocked", np.float32),
-                                         ("stored", np.float64)])
+@pytest.mark.parametrize(
+    "gram, dtype", [("blocked", np.float64), ("blocked", np.float32), ("stored", np.float64)]
+)
 def test_pickle_deepcopy_and_joblib_round_trips(gram, dtype, tmp_path):
     X = blobs(n=300, seed=4, dtype=dtype)
     Xn = blobs(n=40, seed=5, dtype=dtype)
@@ -169,7 +184,8 @@ def test_pickle_deepcopy_and_joblib_round_trips(gram, dtype, tmp_path):
         assert copy_.get_params() == KernelKMeans(3, gram=gram).get_params()
 
 
-# ---- foreign arrays and a distance matrix given as features ---------------------------------------
+# ---- foreign arrays and a distance matrix given as features --------------------------------------
+
 
 def test_dlpack_only_input_is_accepted_and_float32_kept():
     from conftest import DLPackOnly

@@ -1,9 +1,9 @@
 """The compiled kernel k-means (_core.kernel_kmeans) against the NumPy oracle
 (tests/oracles/kernel_kmeans.py) and scikit-learn's Lloyd KMeans (linear kernel), and against
 itself: stored vs blocked Gram, any number of threads."""
+
 import numpy as np
 import pytest
-from oracles import kernel_kmeans
 from sklearn.cluster import KMeans
 from sklearn.datasets import load_digits, make_blobs
 from sklearn.exceptions import ConvergenceWarning
@@ -11,6 +11,8 @@ from sklearn.metrics.pairwise import pairwise_kernels
 
 import partita._validation
 from partita import KernelKMeans, _core
+
+from oracles import kernel_kmeans
 
 
 def blobs(n=300, d=4, centers=5, seed=0, dtype=np.float64):
@@ -28,10 +30,17 @@ def assert_same_as_oracle(est, ref, rtol=1e-9):
 
 # ---- exactness against the oracle ------------------------------------------------------------
 
-@pytest.mark.parametrize("kernel, params", [
-    ("rbf", dict(gamma=0.1)), ("linear", {}), ("poly", dict(gamma=0.05, degree=2, coef0=1.0)),
-    ("laplacian", dict(gamma=0.2)), ("sigmoid", dict(gamma=0.01, coef0=0.5)),
-])
+
+@pytest.mark.parametrize(
+    "kernel, params",
+    [
+        ("rbf", dict(gamma=0.1)),
+        ("linear", {}),
+        ("poly", dict(gamma=0.05, degree=2, coef0=1.0)),
+        ("laplacian", dict(gamma=0.2)),
+        ("sigmoid", dict(gamma=0.01, coef0=0.5)),
+    ],
+)
 @pytest.mark.parametrize("tol", [0.0, 1e-4])
 def test_builtin_kernels_match_oracle(kernel, params, tol):
     X = blobs(seed=1)
@@ -89,8 +98,9 @@ def test_ties_and_duplicates_match_oracle():
 def test_empty_cluster_is_reseeded_and_no_cluster_is_lost():
     # Seeds 0 and 1 are the same sample value: cluster 1 is empty after the first assignment.
     rng = np.random.default_rng(3)
-    X = np.vstack([rng.normal(0, 0.3, (30, 2)), rng.normal(6, 0.3, (30, 2)),
-                   rng.normal([0, 6], 0.3, (30, 2))])
+    X = np.vstack(
+        [rng.normal(0, 0.3, (30, 2)), rng.normal(6, 0.3, (30, 2)), rng.normal([0, 6], 0.3, (30, 2))]
+    )
     X[1] = X[0]
     seeds = np.array([0, 1, 30])
     est = KernelKMeans(3, kernel="rbf", gamma=0.1, init=seeds, tol=0.0).fit(X)
@@ -102,6 +112,7 @@ def test_empty_cluster_is_reseeded_and_no_cluster_is_lost():
 
 # ---- scikit-learn's Lloyd KMeans ----------------------------------------------------------------
 
+
 @pytest.mark.parametrize("seed", range(3))
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_linear_kernel_equals_sklearn_lloyd(seed, dtype):
@@ -110,10 +121,13 @@ def test_linear_kernel_equals_sklearn_lloyd(seed, dtype):
     est = KernelKMeans(6, kernel="linear", init=idx, tol=0.0, max_iter=300).fit(X)
     ref = KMeans(6, init=X[idx], n_init=1, algorithm="lloyd", tol=0.0, max_iter=300).fit(X)
     np.testing.assert_array_equal(est.labels_, ref.labels_)
-    np.testing.assert_allclose(est.inertia_, ref.inertia_, rtol=1e-4 if dtype == np.float32 else 1e-9)
+    np.testing.assert_allclose(
+        est.inertia_, ref.inertia_, rtol=1e-4 if dtype == np.float32 else 1e-9
+    )
 
 
 # ---- stored vs blocked, threads -------------------------------------------
+
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("kernel", ["rbf", "linear", "laplacian"])
@@ -140,6 +154,7 @@ def test_n_jobs_does_not_change_the_result(gram):
 
 
 # ---- what the fitted attributes mean -------------------------------------------------------------
+
 
 def _labels_objective(K, labels, w=None):
     """The kernel k-means objective of a partition: distances to the means of its own clusters."""
@@ -177,8 +192,11 @@ def test_cluster_sizes_count_labels_after_an_empty_cluster_is_reseeded():
     # Samples 1 and 2 coincide: the cluster of seed 2 starts empty, is re-seeded with sample 1,
     # and loses it again to the tie rule, so labels_ have one cluster fewer than the centres.
     X = np.array([[0.0], [1.0], [1.0], [5.0]])
-    with pytest.warns(ConvergenceWarning, match=r"Number of distinct clusters \(3\) found "
-                      r"smaller than n_clusters \(4\)\. Possibly due to duplicate points in X\."):
+    with pytest.warns(
+        ConvergenceWarning,
+        match=r"Number of distinct clusters \(3\) found "
+        r"smaller than n_clusters \(4\)\. Possibly due to duplicate points in X\.",
+    ):
         est = KernelKMeans(4, kernel="linear", init=[0, 1, 2, 3]).fit(X)
     assert est.n_reseeded_ >= 1
     np.testing.assert_array_equal(est.labels_, [0, 1, 1, 3])
@@ -186,12 +204,14 @@ def test_cluster_sizes_count_labels_after_an_empty_cluster_is_reseeded():
     w = np.array([1.0, 2.0, 0.5, 3.0])
     with pytest.warns(ConvergenceWarning, match="distinct clusters"):
         est = KernelKMeans(4, kernel="linear", init=[0, 1, 2, 3]).fit(X, sample_weight=w)
-    np.testing.assert_array_equal(est.cluster_sizes_,
-                                  np.bincount(est.labels_, weights=w, minlength=4))
+    np.testing.assert_array_equal(
+        est.cluster_sizes_, np.bincount(est.labels_, weights=w, minlength=4)
+    )
     np.testing.assert_array_equal(est.predict(X), est.labels_)
 
 
 # ---- the typed boundary --------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_core_lloyd_on_stored_and_blocked_gram_equals_oracle(dtype):
@@ -201,8 +221,9 @@ def test_core_lloyd_on_stored_and_blocked_gram_equals_oracle(dtype):
     features = space(X, kk.KernelParams(kk.Kernel.rbf, gamma=0.3))
     K = features.gram(2)
     # Rows recomputed in blocks are the stored rows, bit for bit.
-    np.testing.assert_array_equal(features.rows(np.array([0, 1499, 700], dtype=np.int64), 2),
-                                  K[[0, 1499, 700]])
+    np.testing.assert_array_equal(
+        features.rows(np.array([0, 1499, 700], dtype=np.int64), 2), K[[0, 1499, 700]]
+    )
     seeds = np.array([3, 10, 500, 900], dtype=np.int64)
     w = np.ones(len(X))
     params = kk.LloydParams(max_iter=50, tol=0.0, n_threads=2)
@@ -211,8 +232,11 @@ def test_core_lloyd_on_stored_and_blocked_gram_equals_oracle(dtype):
     assert isinstance(stored, kk.LloydResult)
     for name in ("labels", "centres", "distances", "cluster_weights", "centre_norms"):
         np.testing.assert_array_equal(getattr(stored, name), getattr(blocked, name))
-    assert (stored.inertia, stored.n_iter, stored.converged) == \
-        (blocked.inertia, blocked.n_iter, blocked.converged)
+    assert (stored.inertia, stored.n_iter, stored.converged) == (
+        blocked.inertia,
+        blocked.n_iter,
+        blocked.converged,
+    )
     ref = kernel_kmeans.kernel_kmeans(K.astype(np.float64), seeds, max_iter=50, tol=0.0)
     np.testing.assert_array_equal(stored.labels, ref["labels"])
     assert stored.n_iter == ref["n_iter"] and stored.n_reseeded == ref["n_reseeded"]

@@ -1,6 +1,7 @@
 """Parameters at and beyond what the machine and the kernels can take: n_jobs beyond the usable
 CPUs (capped, so that OpenMP never fails to create threads), integers beyond 64 bits (a clear
 ValueError, never pybind11's TypeError), a process under an address-space limit."""
+
 import os
 import shutil
 import subprocess
@@ -47,7 +48,10 @@ def test_n_jobs_2000_fits_under_an_address_space_limit():
     """)
     proc = subprocess.run(
         ["prlimit", f"--as={4 * 2**30}", sys.executable, "-c", code],
-        capture_output=True, text=True, env=_child_env(), timeout=300,
+        capture_output=True,
+        text=True,
+        env=_child_env(),
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     assert "fitted 3" in proc.stdout
@@ -77,9 +81,12 @@ TOO_LARGE = [
 
 
 @pytest.mark.parametrize(
-    "estimator, params", TOO_LARGE,
-    ids=[f"{e.__name__}-{next(iter(p.items()))[0] if len(p) == 1 else list(p)[1]}"
-         for e, p in TOO_LARGE],
+    "estimator, params",
+    TOO_LARGE,
+    ids=[
+        f"{e.__name__}-{next(iter(p.items()))[0] if len(p) == 1 else list(p)[1]}"
+        for e, p in TOO_LARGE
+    ],
 )
 def test_integers_beyond_64_bits_are_a_value_error(estimator, params):
     model = estimator(**params)

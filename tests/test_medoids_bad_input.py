@@ -3,6 +3,7 @@ estimator unfitted.
 
 Also: MemoryError before allocating the distance matrix, and Ctrl-C during a long fit.
 """
+
 import os
 import signal
 import threading
@@ -10,7 +11,6 @@ import time
 
 import numpy as np
 import pytest
-from conftest import assert_unfitted
 from scipy.spatial.distance import cdist
 from sklearn.datasets import make_blobs
 from sklearn.exceptions import NotFittedError
@@ -18,6 +18,8 @@ from sklearn.exceptions import NotFittedError
 import partita
 import partita._validation
 from partita import CLARA, CLARANS, KMedoids, _core
+
+from conftest import assert_unfitted
 
 N = 20
 
@@ -147,7 +149,10 @@ def test_asymmetric_metric_callable(X):
 def test_metric_callable_with_nonzero_self_distance(X):
     """A precomputed matrix must have a zero diagonal; a callable with d(x, x) != 0 breaks the
     same assumption (the loss drops the medoids' self-distances, score() does not)."""
-    metric = lambda a, b: abs(a[0] - b[0]) + 1.0
+
+    def metric(a, b):
+        return abs(a[0] - b[0]) + 1.0
+
     assert_fit_raises(KMedoids(3, metric=metric), X, "diagonal|self")
 
 
@@ -321,7 +326,11 @@ def test_all_zero_sample_weight_message_says_zero(X):
 
 @pytest.mark.parametrize(
     "max_iter, match",
-    [(-1, "max_iter must be an integer >= 0"), (2.5, "max_iter must be an integer"), (None, "max_iter")],
+    [
+        (-1, "max_iter must be an integer >= 0"),
+        (2.5, "max_iter must be an integer"),
+        (None, "max_iter"),
+    ],
 )
 def test_bad_max_iter(X, max_iter, match):
     assert_fit_raises(KMedoids(3, max_iter=max_iter), X, match)
@@ -456,8 +465,9 @@ def test_keyboard_interrupt_aborts_a_long_fit():
 
 def blobs(n, centers, n_features, seed):
     """Blobs with a few exact duplicates."""
-    X, _ = make_blobs(n_samples=n, centers=centers, n_features=n_features, cluster_std=1.5,
-                      random_state=seed)
+    X, _ = make_blobs(
+        n_samples=n, centers=centers, n_features=n_features, cluster_std=1.5, random_state=seed
+    )
     if n > 10:
         X[7] = X[3]
         X[n - 1] = X[n // 2]
@@ -482,8 +492,7 @@ def test_on_the_fly_rejects_precomputed():
 )
 def test_on_the_fly_rejects_other_metrics(metric):
     X = blobs(30, 3, 2, seed=41)
-    message = assert_fit_raises(KMedoids(3, metric=metric, distances="on-the-fly"), X,
-                                "on-the-fly")
+    message = assert_fit_raises(KMedoids(3, metric=metric, distances="on-the-fly"), X, "on-the-fly")
     for name in ("euclidean", "sqeuclidean", "manhattan", "cosine"):
         assert name in message  # names the supported metrics
     assert "numba" in message
@@ -543,14 +552,21 @@ def test_clarans_bad_parameters(params, match):
 
 @pytest.mark.parametrize("estimator", [KMedoids, CLARA, CLARANS])
 def test_bad_metric_params(X, estimator):
-    assert_fit_raises(estimator(3, metric="minkowski", metric_params=[("p", 3)]), X,
-                      "metric_params must be None or a dict")
-    assert_fit_raises(estimator(3, metric="cosine", metric_params={"p": 3}), X,
-                      "metric_params .* cannot be used with metric='cosine'")
+    assert_fit_raises(
+        estimator(3, metric="minkowski", metric_params=[("p", 3)]),
+        X,
+        "metric_params must be None or a dict",
+    )
+    assert_fit_raises(
+        estimator(3, metric="cosine", metric_params={"p": 3}),
+        X,
+        "metric_params .* cannot be used with metric='cosine'",
+    )
 
 
 def test_mahalanobis_with_a_singular_covariance_says_what_to_pass(X):
     collinear = np.column_stack([X, X[:, 0] + X[:, 1]])
-    assert_fit_raises(KMedoids(3, metric="mahalanobis"), collinear,
-                      "singular; pass metric_params=\\{'VI'")
+    assert_fit_raises(
+        KMedoids(3, metric="mahalanobis"), collinear, "singular; pass metric_params=\\{'VI'"
+    )
     assert_fit_raises(KMedoids(1, metric="seuclidean"), X[:1], "at least 2 samples")

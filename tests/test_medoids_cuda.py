@@ -1,5 +1,6 @@
 """The k-medoids GPU kernels (partita._cuda.medoids) against the CPU kernels and the oracle,
 on the CPU emulator under its three thread schedules and on a real GPU when there is one."""
+
 import warnings
 
 import numpy as np

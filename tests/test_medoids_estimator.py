@@ -1,6 +1,7 @@
 """KMedoids as a scikit-learn estimator: the fitted attributes and methods, dtypes and layouts,
 sample weights, pipelines, grid search, cloning and pickling, set_output and verbose output;
 and the conventions users of other k-medoids libraries rely on, for CLARA and CLARANS too."""
+
 import pickle
 import warnings
 
@@ -85,8 +86,9 @@ def test_fit_returns_self_and_sets_attributes(blobs, method):
     # the loss is the total distance to the nearest medoid
     D = exact_distances(X)
     assert km.inertia_ == pytest.approx(D[:, km.medoid_indices_].min(axis=1).sum(), rel=1e-10)
-    np.testing.assert_array_equal(D[np.arange(n), km.medoid_indices_[km.labels_]],
-                                  D[:, km.medoid_indices_].min(axis=1))
+    np.testing.assert_array_equal(
+        D[np.arange(n), km.medoid_indices_[km.labels_]], D[:, km.medoid_indices_].min(axis=1)
+    )
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -568,9 +570,12 @@ def test_data_dependent_metrics_are_fitted_once(blobs, metric, cls):
     X, _ = blobs
     X = np.column_stack([X, 10 * X[:, 0] + np.random.RandomState(0).normal(size=len(X))])
     km = cls(3, metric=metric, random_state=0).fit(X)
-    params = ({"V": np.var(X, axis=0, ddof=1)} if metric == "seuclidean"
-              else {"VI": np.linalg.inv(np.cov(X.T)).T})
-    (name, value), = params.items()
+    params = (
+        {"V": np.var(X, axis=0, ddof=1)}
+        if metric == "seuclidean"
+        else {"VI": np.linalg.inv(np.cov(X.T)).T}
+    )
+    ((name, value),) = params.items()
     np.testing.assert_allclose(km.effective_metric_params_[name], value)
     expected = cdist(X[:7], X[km.medoid_indices_], metric=metric, **params)
     np.testing.assert_allclose(km.transform(X[:7]), expected, rtol=1e-12)
@@ -583,8 +588,9 @@ def test_metric_params_reach_the_metric(blobs):
     cubic = KMedoids(3, metric="minkowski", metric_params={"p": 3}).fit(X)
     reference = KMedoids(3, metric="precomputed").fit(cdist(X, X, "minkowski", p=3))
     np.testing.assert_array_equal(cubic.medoid_indices_, reference.medoid_indices_)
-    np.testing.assert_allclose(cubic.transform(X), cdist(X, X[cubic.medoid_indices_],
-                                                        "minkowski", p=3))
+    np.testing.assert_allclose(
+        cubic.transform(X), cdist(X, X[cubic.medoid_indices_], "minkowski", p=3)
+    )
     # A user's V wins over the estimate, and is what predict uses.
     V = np.ones(X.shape[1])
     km = KMedoids(3, metric="seuclidean", metric_params={"V": V}).fit(X)
@@ -644,8 +650,11 @@ def test_labels_equal_predict_on_data_full_of_duplicates(seed):
     points = rng.randint(0, 4, size=(n_distinct, 2)).astype(np.float64)
     X = points[rng.randint(0, n_distinct, size=60)]
     for est in duplicated_estimators():
-        for data, metric in ((X, "euclidean"), (X, "chebyshev"),
-                             (pairwise_distances(X), "precomputed")):
+        for data, metric in (
+            (X, "euclidean"),
+            (X, "chebyshev"),
+            (pairwise_distances(X), "precomputed"),
+        ):
             est.set_params(metric=metric)
             labels = est.fit(data).labels_
             np.testing.assert_array_equal(est.predict(data), labels, err_msg=repr(est))
@@ -672,8 +681,7 @@ def test_no_warning_when_the_last_allowed_iteration_converges(blobs, method):
     # iterations converges, silently, to the same medoids.
     X, _ = blobs
     free = KMedoids(8, method=method, init="random", random_state=2).fit(X)
-    capped = KMedoids(8, method=method, init="random", random_state=2,
-                      max_iter=free.n_iter_).fit(X)
+    capped = KMedoids(8, method=method, init="random", random_state=2, max_iter=free.n_iter_).fit(X)
     assert capped.converged_
     np.testing.assert_array_equal(capped.medoid_indices_, free.medoid_indices_)
 
@@ -689,8 +697,11 @@ def test_clara_converged_and_warning(blobs):
 def test_verbose_reports_every_pass(blobs, capsys, method):
     X, _ = blobs
     km = KMedoids(8, method=method, init="random", random_state=1, verbose=1).fit(X)
-    lines = [ln for ln in capsys.readouterr().out.splitlines()
-             if ln.startswith(f"[KMedoids] {method} ") and "swaps, loss" in ln]
+    lines = [
+        ln
+        for ln in capsys.readouterr().out.splitlines()
+        if ln.startswith(f"[KMedoids] {method} ") and "swaps, loss" in ln
+    ]
     assert len(lines) == km.n_iter_
     assert f"loss {km.inertia_:.6g}" in lines[-1]
 
@@ -707,7 +718,8 @@ def test_dlpack_only_input_is_accepted_and_float32_kept(blobs, cls):
     if cls is KMedoids:  # the initial medoids' indices too
         given = KMedoids(3, init=DLPackOnly(np.array([0, 50, 100]))).fit(X)
         np.testing.assert_array_equal(
-            given.medoid_indices_, KMedoids(3, init=np.array([0, 50, 100])).fit(X).medoid_indices_)
+            given.medoid_indices_, KMedoids(3, init=np.array([0, 50, 100])).fit(X).medoid_indices_
+        )
 
 
 def test_torch_float32_tensor_stays_float32(blobs):
@@ -749,5 +761,3 @@ def test_distance_matrix_given_as_features_warns(blobs, cls):
         warnings.simplefilter("error")
         cls(3, metric="precomputed", random_state=0).fit(D)
         cls(3, random_state=0).fit(blobs[0])
-
-

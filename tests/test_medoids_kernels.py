@@ -16,11 +16,12 @@ import warnings
 
 import numpy as np
 import pytest
-from oracles import medoids as om
 from sklearn.datasets import load_digits, load_iris, make_blobs
 from sklearn.metrics import pairwise_distances
 
 from partita import KMedoids, _core
+
+from oracles import medoids as om
 
 METHODS = ("fasterpam", "fastpam1", "pam", "alternate")
 
@@ -47,7 +48,7 @@ def distances(X, metric="euclidean"):
     return symmetric(pairwise_distances(np.asarray(X, dtype=np.float64), metric=metric))
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def dataset(name):
     """Named float64 distance matrices (cached; callers must not modify them)."""
     kind, *args = name.split("-")
@@ -112,8 +113,9 @@ def by_the_rule(ref, D):
     cluster. Medoids, loss and counts are left raw."""
     labels = om.lowest_cluster_labels(D, ref["medoids"])
     rows = np.arange(len(labels))
-    np.testing.assert_array_equal(D[rows, ref["medoids"][ref["labels"]]],
-                                  D[rows, ref["medoids"][labels]])
+    np.testing.assert_array_equal(
+        D[rows, ref["medoids"][ref["labels"]]], D[rows, ref["medoids"][labels]]
+    )
     return {**ref, "labels": labels}
 
 
@@ -140,7 +142,12 @@ def run_peer(peer, D, method, m0, max_iter):
     return peer_result(peer.alternating(D, m0, max_iter=max_iter))
 
 
-ORACLE = {"fasterpam": om.fasterpam, "fastpam1": om.fastpam1, "pam": om.pam, "alternate": om.alternate}
+ORACLE = {
+    "fasterpam": om.fasterpam,
+    "fastpam1": om.fastpam1,
+    "pam": om.pam,
+    "alternate": om.alternate,
+}
 
 
 def run_oracle(D, method, m0, max_iter, w=None):
@@ -160,7 +167,9 @@ def check_partition(res, D, k, w=None):
     d_lab = D[np.arange(n), med[lab]]
     np.testing.assert_array_equal(d_lab, D[:, med].min(axis=1))
     ww = np.ones(n) if w is None else w
-    assert res["loss"] == pytest.approx(float(np.dot(ww, d_lab.astype(np.float64))), rel=1e-9, abs=1e-12)
+    assert res["loss"] == pytest.approx(
+        float(np.dot(ww, d_lab.astype(np.float64))), rel=1e-9, abs=1e-12
+    )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -254,14 +263,22 @@ def compare_with_peer(D, k, m0, peer, exact_loss=True):
     FasterPAM when exact_loss; alternate does not report its swaps)."""
     for method in METHODS:
         ours = result_of(fit(D, k, method=method, init=m0))
-        assert_same(ours, by_the_rule(run_peer(peer, D, method, m0, 100), D),
-                    exact_loss=exact_loss and method == "fasterpam",
-                    check_swaps=method != "alternate")
+        assert_same(
+            ours,
+            by_the_rule(run_peer(peer, D, method, m0, 100), D),
+            exact_loss=exact_loss and method == "fasterpam",
+            check_swaps=method != "alternate",
+        )
 
 
 @pytest.mark.parametrize(
     "name,k,seed",
-    [("gauss-10-60-3", 4, 0), ("blobs-11-80", 7, 1), ("gauss-12-45-2", 2, 2), ("blobs-13-70", 3, 3)],
+    [
+        ("gauss-10-60-3", 4, 0),
+        ("blobs-11-80", 7, 1),
+        ("gauss-12-45-2", 2, 2),
+        ("blobs-13-70", 3, 3),
+    ],
 )
 def test_weighted_matches_oracle(name, k, seed):
     D = dataset(name)
@@ -344,7 +361,9 @@ def test_tiny_n(n, peer):
     for k in range(1, n + 1):
         build = fit(D, k, init="build", max_iter=0).medoid_indices_
         assert build.tolist() == om.build(D, k)
-        assert fit(D, k, init="build", max_iter=0, w=w).medoid_indices_.tolist() == om.build(D, k, w)
+        assert fit(D, k, init="build", max_iter=0, w=w).medoid_indices_.tolist() == om.build(
+            D, k, w
+        )
         for m0 in (build, rng.permutation(n)[:k]):
             compare_with_oracle(D, k, m0)
             compare_with_oracle(D, k, m0, w=w)
@@ -373,7 +392,9 @@ def test_duplicates_match_oracle_and_peer(seed, peer):
         build = fit(D, k, init="build", max_iter=0).medoid_indices_
         assert build.tolist() == om.build(D, k)
         assert len(set(build.tolist())) == k
-        assert fit(D, k, init="build", max_iter=0, w=w).medoid_indices_.tolist() == om.build(D, k, w)
+        assert fit(D, k, init="build", max_iter=0, w=w).medoid_indices_.tolist() == om.build(
+            D, k, w
+        )
         peer_build = np.asarray(peer.pam_build(D, k).medoids, dtype=np.int64).tolist()
         assert build.tolist()[: len(peer_build)] == peer_build
         compare_with_oracle(D, k, build, methods=("fasterpam", "fastpam1"))
@@ -401,7 +422,9 @@ def test_integer_ties_match_oracle_and_peer(seed, n, high, peer):
         compare_with_peer(D, k, m0, peer)
         build = fit(D, k, init="build", max_iter=0).medoid_indices_.tolist()
         assert build == om.build(D, k)
-        assert fit(D, k, init="build", max_iter=0, w=w).medoid_indices_.tolist() == om.build(D, k, w)
+        assert fit(D, k, init="build", max_iter=0, w=w).medoid_indices_.tolist() == om.build(
+            D, k, w
+        )
         peer_build = np.asarray(peer.pam_build(D, k).medoids, dtype=np.int64).tolist()
         assert build[: len(peer_build)] == peer_build
 
@@ -444,8 +467,10 @@ def test_n_jobs_invariance(big_blobs, method):
         init, max_iter = "build", 3
     else:
         init, max_iter = np.random.RandomState(51).choice(D.shape[0], k, replace=False), 100
-    results = [result_of(fit(D, k, method=method, init=init, max_iter=max_iter, n_jobs=t))
-               for t in (1, 2, 3)]
+    results = [
+        result_of(fit(D, k, method=method, init=init, max_iter=max_iter, n_jobs=t))
+        for t in (1, 2, 3)
+    ]
     assert results[0]["n_swaps"] > 0
     for r in results[1:]:
         assert_bit_identical(r, results[0])
@@ -472,8 +497,10 @@ def test_build_n_jobs_invariance(big_blobs, peer):
     n = D.shape[0]
     w = np.random.RandomState(54).uniform(0.1, 3.0, n)
     for weights in (None, w):
-        builds = [fit(D, 30, init="build", max_iter=0, n_jobs=t, w=weights).medoid_indices_
-                  for t in (1, 2, 3)]
+        builds = [
+            fit(D, 30, init="build", max_iter=0, n_jobs=t, w=weights).medoid_indices_
+            for t in (1, 2, 3)
+        ]
         for b in builds[1:]:
             np.testing.assert_array_equal(b, builds[0])
         if weights is None:
@@ -582,8 +609,9 @@ def test_build_duplicates_returns_k_distinct(peer):
     for method in METHODS:
         r = result_of(fit(D, 5, method=method, init="build"))
         assert len(set(r["medoids"].tolist())) == 5 and r["loss"] == 0.0
-        assert_same(r, by_the_rule(run_oracle(D, method, km.medoid_indices_, 100), D),
-                    exact_loss=True)
+        assert_same(
+            r, by_the_rule(run_oracle(D, method, km.medoid_indices_, 100), D), exact_loss=True
+        )
     # weighted duplicates
     w = np.random.RandomState(70).uniform(0.5, 2.0, 30)
     assert fit(D, 5, init="build", max_iter=0, w=w).medoid_indices_.tolist() == om.build(D, 5, w)
@@ -612,8 +640,9 @@ def test_build_loss_equals_oracle_with_near_duplicates():
 
 
 def lab_reference(D, k, samples, w):
-    """LAB as specified (docs/algorithms.md, "LAB"): per medoid a fresh sample; minimise the sample cost
-    sum_s w_s min(d(i, s), mindist(s)) over sampled non-medoids (first in sample order wins)."""
+    """LAB as specified (docs/algorithms.md, "LAB"): per medoid a fresh sample; minimise the
+    sample cost sum_s w_s min(d(i, s), mindist(s)) over sampled non-medoids (first in sample
+    order wins)."""
     n = D.shape[0]
     near = np.full(n, np.inf)
     meds = []
@@ -720,7 +749,8 @@ def own_distance_matrix(X, metric):
     """partita's C++ distance matrix (the one KMedoids stores for feature input)."""
     kernels = _core.medoids
     space = (kernels.FeatureSpace32 if X.dtype == np.float32 else kernels.FeatureSpace64)(
-        np.ascontiguousarray(X), kernels.Metric.__members__[metric], 0)
+        np.ascontiguousarray(X), kernels.Metric.__members__[metric], 0
+    )
     return space.distance_matrix(1)
 
 
@@ -821,7 +851,9 @@ def test_fuzz_against_oracle_several_threads(seed):
     m0 = rng.choice(n, k, replace=False)
     max_iter = int(rng.choice([1, 2, 100]))
     for t in (1, 3):
-        assert fit(D, k, init="build", max_iter=0, w=w, n_jobs=t).medoid_indices_.tolist() == om.build(D, k, w)
+        assert fit(
+            D, k, init="build", max_iter=0, w=w, n_jobs=t
+        ).medoid_indices_.tolist() == om.build(D, k, w)
     for method in METHODS:
         ref = by_the_rule(run_oracle(D, method, m0, max_iter, w), D)
         for t in (1, 3):
@@ -838,7 +870,9 @@ def test_k1_and_small_k_match_peer_with_threads(peer, k):
         ref = run_peer(peer, D, method, m0, 100)
         for t in (1, 2, 3):
             ours = result_of(fit(D, k, method=method, init=m0, n_jobs=t))
-            assert_same(ours, ref, exact_loss=method == "fasterpam", check_swaps=method != "alternate")
+            assert_same(
+                ours, ref, exact_loss=method == "fasterpam", check_swaps=method != "alternate"
+            )
 
 
 @pytest.mark.parametrize("k_minus", [1, 2, 5])
@@ -849,10 +883,16 @@ def test_k_close_to_n(k_minus, peer):
     for method in METHODS:
         ref = run_oracle(D, method, m0, 100)
         for t in (1, 3):
-            assert_same(result_of(fit(D, k, method=method, init=m0, n_jobs=t)), ref,
-                        exact_loss=method == "fasterpam")
-        assert_same(result_of(fit(D, k, method=method, init=m0)), run_peer(peer, D, method, m0, 100),
-                    check_swaps=method != "alternate")
+            assert_same(
+                result_of(fit(D, k, method=method, init=m0, n_jobs=t)),
+                ref,
+                exact_loss=method == "fasterpam",
+            )
+        assert_same(
+            result_of(fit(D, k, method=method, init=m0)),
+            run_peer(peer, D, method, m0, 100),
+            check_swaps=method != "alternate",
+        )
     assert fit(D, k, init="build", max_iter=0).medoid_indices_.tolist() == om.build(D, k)
 
 

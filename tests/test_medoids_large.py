@@ -12,6 +12,7 @@ and CLARANS (docs/algorithms.md, "CLARA", "CLARANS", "On-the-fly distances").
 Checks that could crash the interpreter run in a child process (``run_isolated``) so that a
 crash fails the test instead of ending the whole pytest run.
 """
+
 import concurrent.futures
 import math
 import multiprocessing
@@ -19,8 +20,6 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import assert_unfitted
-from oracles import medoids as om
 from scipy.spatial.distance import cdist
 from sklearn.datasets import make_blobs
 from sklearn.metrics import pairwise_distances
@@ -29,12 +28,21 @@ import partita
 import partita._validation
 from partita import CLARA, CLARANS, KMedoids, _core
 
-METRICS = {name: _core.medoids.Metric.__members__[name]
-           for name in ("euclidean", "sqeuclidean", "manhattan", "cosine")}
+from conftest import assert_unfitted
+from oracles import medoids as om
+
+METRICS = {
+    name: _core.medoids.Metric.__members__[name]
+    for name in ("euclidean", "sqeuclidean", "manhattan", "cosine")
+}
 BUILTIN = tuple(METRICS)
 DTYPES = (np.float64, np.float32)
-ORACLE = {"fasterpam": om.fasterpam, "fastpam1": om.fastpam1, "pam": om.pam,
-          "alternate": om.alternate}
+ORACLE = {
+    "fasterpam": om.fasterpam,
+    "fastpam1": om.fastpam1,
+    "pam": om.pam,
+    "alternate": om.alternate,
+}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -43,7 +51,9 @@ ORACLE = {"fasterpam": om.fasterpam, "fastpam1": om.fastpam1, "pam": om.pam,
 
 
 def feature_space(X, metric):
-    space_type = _core.medoids.FeatureSpace32 if X.dtype == np.float32 else _core.medoids.FeatureSpace64
+    space_type = (
+        _core.medoids.FeatureSpace32 if X.dtype == np.float32 else _core.medoids.FeatureSpace64
+    )
     return space_type(np.ascontiguousarray(X), METRICS[metric], 0)
 
 
@@ -60,8 +70,9 @@ def oracle_matrix(X, metric):
 
 
 def blobs(n, centers, n_features, seed, dtype=np.float64, duplicates=True):
-    X, _ = make_blobs(n_samples=n, centers=centers, n_features=n_features, cluster_std=1.5,
-                      random_state=seed)
+    X, _ = make_blobs(
+        n_samples=n, centers=centers, n_features=n_features, cluster_std=1.5, random_state=seed
+    )
     if duplicates and n > 10:  # a few exact duplicates: tied distances in both modes
         X[7] = X[3]
         X[n - 1] = X[n // 2]
@@ -108,8 +119,9 @@ def assert_valid_partition(est, X, metric, k):
         to_medoids = X[:, med]
     else:
         np.testing.assert_array_equal(est.cluster_centers_, X[med])
-        to_medoids = pairwise_distances(X.astype(np.float64), est.cluster_centers_.astype(
-            np.float64), metric=metric)
+        to_medoids = pairwise_distances(
+            X.astype(np.float64), est.cluster_centers_.astype(np.float64), metric=metric
+        )
     np.testing.assert_array_equal(est.labels_, np.argmin(to_medoids, axis=1))
 
 
@@ -132,8 +144,10 @@ def run_isolated(fn, *args):
         try:
             return future.result(timeout=300)
         except concurrent.futures.process.BrokenProcessPool:
-            pytest.fail(f"{getattr(fn, '__qualname__', fn)!s} crashed the Python process "
-                        "(abort / segfault: memory corruption in the compiled kernel)")
+            pytest.fail(
+                f"{getattr(fn, '__qualname__', fn)!s} crashed the Python process "
+                "(abort / segfault: memory corruption in the compiled kernel)"
+            )
 
 
 # ----------------------------------------------------------------------------------------------
@@ -194,8 +208,9 @@ LARGER_CASES = [
 
 
 @pytest.mark.parametrize("n, k, n_features, metric, dtype, method, init, weighted", LARGER_CASES)
-def test_on_the_fly_equals_matrix_larger_n_and_threads(n, k, n_features, metric, dtype, method,
-                                                       init, weighted):
+def test_on_the_fly_equals_matrix_larger_n_and_threads(
+    n, k, n_features, metric, dtype, method, init, weighted
+):
     X = blobs(n, k, n_features, seed=n + k, dtype=dtype)
     w = some_weights(n, n) if weighted else None
     kw = dict(metric=metric, method=method, init=init, w=w)
@@ -256,8 +271,9 @@ def test_on_the_fly_k1_and_k_equals_n(method, weighted):
         assert_identical(result_of(km), ref, f"k={k}")
 
 
-@pytest.mark.parametrize("alias, name", [("l2", "euclidean"), ("l1", "manhattan"),
-                                         ("cityblock", "manhattan")])
+@pytest.mark.parametrize(
+    "alias, name", [("l2", "euclidean"), ("l1", "manhattan"), ("cityblock", "manhattan")]
+)
 def test_metric_aliases_on_the_fly(alias, name):
     X = blobs(200, 4, 3, seed=33)
     a = fit_km(X, 4, distances="on-the-fly", metric=alias)
@@ -312,8 +328,11 @@ def test_feature_space_equals_sklearn(features, metric, dtype):
     if metric == "cosine":  # (scipy's cosine is NaN for the zero row)
         exact = ref
     else:
-        exact = cdist(X.astype(np.float64), X.astype(np.float64),
-                      metric={"manhattan": "cityblock"}.get(metric, metric))
+        exact = cdist(
+            X.astype(np.float64),
+            X.astype(np.float64),
+            metric={"manhattan": "cityblock"}.get(metric, metric),
+        )
         ref[10, 20] = ref[20, 10] = exact[10, 20]
     scale = ref.max()
     if dtype == np.float64:
@@ -329,8 +348,12 @@ def test_feature_space_equals_sklearn(features, metric, dtype):
     # Every thread count and every way of asking gives the same bits.
     np.testing.assert_array_equal(space.distance_matrix(2), D)
     np.testing.assert_array_equal(space.distance_matrix(0), D)
-    for idx in ([5], [1030, 0, 17, 17, 3, 999, 512], list(range(100, 133)),
-                list(range(X.shape[0] - 1, -1, -37))):
+    for idx in (
+        [5],
+        [1030, 0, 17, 17, 3, 999, 512],
+        list(range(100, 133)),
+        list(range(X.shape[0] - 1, -1, -37)),
+    ):
         idx = np.asarray(idx, dtype=np.int64)
         for n_threads in (1, 2):
             rows = space.distances_to(idx, n_threads)
@@ -351,7 +374,6 @@ def assert_fit_raises(est, X, match, exc=ValueError):
         est.fit(X)
     assert_unfitted(est)
     return str(info.value)
-
 
 
 # ----------------------------------------------------------------------------------------------
@@ -460,7 +482,9 @@ def test_numba_metric_random_init_same_either_way(nb, init):
 def test_numba_feature_space_matrix(nb, dtype):
     X = blobs(150, 3, 4, seed=51, duplicates=False).astype(dtype)
     address = partita.medoids._numba_address(nb.chebyshev, X.dtype)
-    space_type = _core.medoids.FeatureSpace32 if dtype == np.float32 else _core.medoids.FeatureSpace64
+    space_type = (
+        _core.medoids.FeatureSpace32 if dtype == np.float32 else _core.medoids.FeatureSpace64
+    )
     space = space_type(X, _core.medoids.Metric.callback, address)
     D = space.distance_matrix(2)
     assert D.dtype == dtype
@@ -475,8 +499,11 @@ def test_numba_feature_space_matrix(nb, dtype):
 def test_numba_asymmetric_metric_rejected(nb, distances):
     X = blobs(300, 3, 2, seed=52)
     for seed in range(3):  # the on-the-fly spot check draws its sample from random_state
-        assert_fit_raises(KMedoids(3, metric=nb.asymmetric, distances=distances,
-                                   random_state=seed), X, "symmetric")
+        assert_fit_raises(
+            KMedoids(3, metric=nb.asymmetric, distances=distances, random_state=seed),
+            X,
+            "symmetric",
+        )
     assert_fit_raises(CLARA(3, metric=nb.asymmetric, random_state=0), X, "symmetric")
     assert_fit_raises(CLARANS(3, metric=nb.asymmetric, random_state=0), X, "symmetric")
 
@@ -484,8 +511,9 @@ def test_numba_asymmetric_metric_rejected(nb, distances):
 def test_python_callable_with_nonzero_self_distance_rejected():
     # The reference behaviour for the numba test below.
     X = blobs(60, 3, 2, seed=53)
-    assert_fit_raises(KMedoids(3, metric=lambda x, y: 1.0 + float(np.abs(x - y).sum())), X,
-                      r"d\(x, x\)")
+    assert_fit_raises(
+        KMedoids(3, metric=lambda x, y: 1.0 + float(np.abs(x - y).sum())), X, r"d\(x, x\)"
+    )
 
 
 @pytest.mark.parametrize("distances", ["matrix", "on-the-fly"])
@@ -494,8 +522,7 @@ def test_numba_metric_with_nonzero_self_distance_rejected(nb, distances):
     # so the zero-diagonal check of _check_metric_values can never fire for a numba metric
     # and this metric is accepted, while the same plain Python function is rejected.
     X = blobs(60, 3, 2, seed=53)
-    assert_fit_raises(KMedoids(3, metric=nb.nonzero_self, distances=distances), X,
-                      r"d\(x, x\)")
+    assert_fit_raises(KMedoids(3, metric=nb.nonzero_self, distances=distances), X, r"d\(x, x\)")
 
 
 @pytest.mark.parametrize("dtype", DTYPES, ids=["float64", "float32"])
@@ -518,12 +545,13 @@ def test_numba_metric_transform_predict(nb, dtype):
 def test_numba_metric_in_clara_and_clarans(nb):
     X = blobs(400, 4, 3, seed=56, duplicates=False)
     D = pairwise_distances(X, metric="manhattan")
-    for est in (CLARA(4, metric=nb.manhattan, random_state=0, n_jobs=1),
-                CLARANS(4, metric=nb.manhattan, random_state=0, n_jobs=1)):
+    for est in (
+        CLARA(4, metric=nb.manhattan, random_state=0, n_jobs=1),
+        CLARANS(4, metric=nb.manhattan, random_state=0, n_jobs=1),
+    ):
         est.fit(X)
         assert_valid_partition(est, X, "manhattan", 4)
-        assert est.inertia_ == pytest.approx(om.total_deviation(D, est.medoid_indices_),
-                                             rel=1e-9)
+        assert est.inertia_ == pytest.approx(om.total_deviation(D, est.medoid_indices_), rel=1e-9)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -610,10 +638,8 @@ def test_clara_result_invariants(metric, weighted):
     w = some_weights(n, 66) if weighted else None
     est = CLARA(k, metric=metric, n_sampling=4, random_state=3, n_jobs=1).fit(X, sample_weight=w)
     assert_valid_partition(est, X, metric, k)
-    D = (oracle_matrix(X, metric) if metric in METRICS
-         else pairwise_distances(X, metric=metric))
-    assert est.inertia_ == pytest.approx(om.total_deviation(D, est.medoid_indices_, w=w),
-                                         rel=1e-9)
+    D = oracle_matrix(X, metric) if metric in METRICS else pairwise_distances(X, metric=metric)
+    assert est.inertia_ == pytest.approx(om.total_deviation(D, est.medoid_indices_, w=w), rel=1e-9)
     assert est.sample_losses_.shape == (4,)
     assert est.inertia_ == est.sample_losses_.min()
     assert est.inertia_ <= est.sample_losses_[0]
@@ -662,8 +688,7 @@ def test_clara_zero_weights_do_not_count():
     est = CLARA(3, n_sampling=3, sample_size=120, random_state=0, n_jobs=1).fit(Xa, sample_weight=w)
     assert np.all(est.medoid_indices_ < 300)  # no medoid for points that do not count
     D = oracle_matrix(Xa, "euclidean")
-    assert est.inertia_ == pytest.approx(om.total_deviation(D, est.medoid_indices_, w=w),
-                                         rel=1e-9)
+    assert est.inertia_ == pytest.approx(om.total_deviation(D, est.medoid_indices_, w=w), rel=1e-9)
     near = D[:300][:, est.medoid_indices_].min(axis=1)
     assert est.inertia_ == pytest.approx(float(np.dot(w[:300], near)), rel=1e-9)
 
@@ -688,8 +713,9 @@ def test_clara_full_sample_equals_kmedoids(method, weighted):
 @pytest.mark.parametrize("method", ["fasterpam", "fastpam1", "pam", "alternate"])
 def test_clara_methods_and_inits(method, init):
     X = blobs(300, 4, 2, seed=71)
-    est = CLARA(4, method=method, init=init, sample_size=40, n_sampling=3, random_state=0,
-                n_jobs=1).fit(X)
+    est = CLARA(
+        4, method=method, init=init, sample_size=40, n_sampling=3, random_state=0, n_jobs=1
+    ).fit(X)
     assert_valid_partition(est, X, "euclidean", 4)
     D = oracle_matrix(X, "euclidean")
     assert est.inertia_ == pytest.approx(om.total_deviation(D, est.medoid_indices_), rel=1e-9)
@@ -744,8 +770,7 @@ def test_clarans_result_invariants(clarans_data, weighted):
     w = some_weights(len(X), 81) if weighted else None
     est = CLARANS(6, random_state=0, n_jobs=1).fit(X, sample_weight=w)
     assert_valid_partition(est, X, "euclidean", 6)
-    assert est.inertia_ == pytest.approx(om.total_deviation(D, est.medoid_indices_, w=w),
-                                         rel=1e-12)
+    assert est.inertia_ == pytest.approx(om.total_deviation(D, est.medoid_indices_, w=w), rel=1e-12)
     assert est.n_swaps_ >= 1 and est.n_iter_ >= est.n_swaps_ + math.ceil(0.025 * (500 - 6))
     np.testing.assert_array_equal(est.predict(X), est.labels_)
     for n_jobs in (1, 2):
@@ -779,8 +804,9 @@ def test_clarans_more_restarts_never_worse(clarans_data, seed):
 def test_clarans_default_max_neighbors(clarans_data):
     X, _ = clarans_data
     default = CLARANS(6, random_state=4, n_jobs=1).fit(X)
-    explicit = CLARANS(6, max_neighbors=math.ceil(0.025 * (500 - 6)), random_state=4,
-                       n_jobs=1).fit(X)
+    explicit = CLARANS(6, max_neighbors=math.ceil(0.025 * (500 - 6)), random_state=4, n_jobs=1).fit(
+        X
+    )
     assert_identical(result_of(default), result_of(explicit))
     # tiny n: at least one neighbour
     tiny = CLARANS(2, random_state=0).fit(X[:10])
@@ -833,8 +859,14 @@ def test_clarans_on_the_fly_equals_matrix(monkeypatch, clarans_data):
             assert_identical(result_of(fly), result_of(ref), f"{np.dtype(dtype).name} {n_jobs}")
         monkeypatch.undo()
         monkeypatch.setattr(_core.medoids, "clarans", spy)
-    assert sources == ["ndarray", "FeatureSpace64", "FeatureSpace64",
-                       "ndarray", "FeatureSpace32", "FeatureSpace32"]
+    assert sources == [
+        "ndarray",
+        "FeatureSpace64",
+        "FeatureSpace64",
+        "ndarray",
+        "FeatureSpace32",
+        "FeatureSpace32",
+    ]
 
 
 @pytest.mark.parametrize("seed", [0, 1])
@@ -884,6 +916,7 @@ def test_clarans_float32(clarans_data):
 # ----------------------------------------------------------------------------------------------
 # 6. scikit-learn's estimator checks
 # ----------------------------------------------------------------------------------------------
+
 
 @pytest.mark.parametrize("cls", [CLARA, CLARANS])
 def test_pairwise_tag_follows_metric(cls):

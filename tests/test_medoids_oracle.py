@@ -6,8 +6,9 @@ The peer is run single-threaded with no random processing order (``n_cpu=1``,
 
 import numpy as np
 import pytest
-from oracles import medoids as om
 from scipy.spatial.distance import pdist, squareform
+
+from oracles import medoids as om
 
 kmedoids = pytest.importorskip("kmedoids")
 
@@ -266,7 +267,9 @@ def test_build_duplicates_returns_k_distinct():
     assert meds[3:] == [i for i in range(12) if i not in meds[:3]][:3]
     # the peer stops early here (returns fewer than k medoids): the known defect
     peer = kmedoids.pam_build(D, 6)
-    np.testing.assert_array_equal(np.asarray(peer.medoids, dtype=np.int64), meds[: len(peer.medoids)])
+    np.testing.assert_array_equal(
+        np.asarray(peer.medoids, dtype=np.int64), meds[: len(peer.medoids)]
+    )
     # FasterPAM from these k distinct medoids stays at TD 0 and keeps k distinct medoids
     res = om.fasterpam(D, meds)
     assert res["loss"] == 0.0 and len(set(res["medoids"].tolist())) == 6
@@ -312,7 +315,9 @@ def test_scoring_equals_brute_force_weighted():
     # removal loss equals the TD increase of deleting each slot
     removal = om.removal_loss(D, m0, w)
     for b in range(4):
-        assert removal[b] == pytest.approx(om.total_deviation(D, np.delete(m0, b), w) - td0, abs=1e-9)
+        assert removal[b] == pytest.approx(
+            om.total_deviation(D, np.delete(m0, b), w) - td0, abs=1e-9
+        )
 
 
 def test_swap_update_equals_fresh_assignment():
@@ -378,7 +383,9 @@ def test_integer_weights_equal_duplicated_points(seed):
     # loss
     m0 = rng.choice(n, k, replace=False)
     first_copy = np.searchsorted(idx, m0)
-    assert om.total_deviation(D, m0, w) == pytest.approx(om.total_deviation(Ddup, first_copy), rel=1e-12)
+    assert om.total_deviation(D, m0, w) == pytest.approx(
+        om.total_deviation(Ddup, first_copy), rel=1e-12
+    )
     # k = 1: exact weighted medoid equals the medoid of the duplicated data
     r1 = om.fasterpam(D, [0], w=w)
     r1_dup = om.fasterpam(Ddup, [0])

@@ -1,12 +1,14 @@
 """DenseMulticut and multicut_objective on bad input: a clear error, and an estimator left
 unfitted (docs/algorithms.md, "Multicut validation")."""
+
 import numpy as np
 import pytest
-from conftest import assert_unfitted
 from sklearn.exceptions import NotFittedError
 
 from partita import DenseMulticut
 from partita.multicut import multicut_objective
+
+from conftest import assert_unfitted
 
 
 @pytest.fixture(scope="module")
@@ -39,22 +41,25 @@ def test_zero_rows_with_cosine(X):
     DenseMulticut(metric="dot").fit(Xb)  # fine with dot products
 
 
-@pytest.mark.parametrize("params, match", [
-    (dict(offset=-0.1), "offset must be a finite real number >= 0"),
-    (dict(offset=np.nan), "offset must be a finite real number"),
-    (dict(offset=np.inf), "offset must be a finite real number"),
-    (dict(offset="1"), "offset must be a finite real number"),
-    (dict(metric="euclidean"), "metric must be one of"),
-    (dict(algorithm="kl"), "algorithm must be one of"),
-    (dict(n_neighbors=0), "n_neighbors must be an integer >= 1"),
-    (dict(n_neighbors=2.5), "n_neighbors must be an integer"),
-    (dict(algorithm="gaec", refine=False, n_neighbors=5), "does not use it"),
-    (dict(refine="yes"), "refine must be a bool"),
-    (dict(n_jobs=0), "n_jobs == 0"),
-    (dict(device="cuda"), "device='cuda' is not available"),
-    (dict(device="tpu"), "device must be"),
-    (dict(verbose=-1), "verbose must be an integer >= 0"),
-])
+@pytest.mark.parametrize(
+    "params, match",
+    [
+        (dict(offset=-0.1), "offset must be a finite real number >= 0"),
+        (dict(offset=np.nan), "offset must be a finite real number"),
+        (dict(offset=np.inf), "offset must be a finite real number"),
+        (dict(offset="1"), "offset must be a finite real number"),
+        (dict(metric="euclidean"), "metric must be one of"),
+        (dict(algorithm="kl"), "algorithm must be one of"),
+        (dict(n_neighbors=0), "n_neighbors must be an integer >= 1"),
+        (dict(n_neighbors=2.5), "n_neighbors must be an integer"),
+        (dict(algorithm="gaec", refine=False, n_neighbors=5), "does not use it"),
+        (dict(refine="yes"), "refine must be a bool"),
+        (dict(n_jobs=0), "n_jobs == 0"),
+        (dict(device="cuda"), "device='cuda' is not available"),
+        (dict(device="tpu"), "device must be"),
+        (dict(verbose=-1), "verbose must be an integer >= 0"),
+    ],
+)
 def test_bad_parameters(X, params, match):
     assert_fit_raises(DenseMulticut(**params), X, match)
 
@@ -70,10 +75,15 @@ def test_bad_shapes(X):
         multicut_objective(X, np.full(40, 0.5))
 
 
-@pytest.mark.parametrize("offset, match", [
-    (-1.0, "offset must be >= 0"), (np.nan, "offset must be finite"),
-    (np.inf, "offset must be finite"), ("1", "offset must be a real number"),
-])
+@pytest.mark.parametrize(
+    "offset, match",
+    [
+        (-1.0, "offset must be >= 0"),
+        (np.nan, "offset must be finite"),
+        (np.inf, "offset must be finite"),
+        ("1", "offset must be a real number"),
+    ],
+)
 def test_bad_objective_offset(X, offset, match):
     with pytest.raises(ValueError, match=match):
         multicut_objective(X, np.zeros(40, int), offset=offset)
@@ -110,9 +120,14 @@ def test_predict_shape_checks(X):
         DenseMulticut().predict(X)
 
 
-@pytest.mark.parametrize("weights, match", [
-    (-1.0, "non-negative"), (np.nan, "NaN"), (0.0, "positive sum"),
-])
+@pytest.mark.parametrize(
+    "weights, match",
+    [
+        (-1.0, "non-negative"),
+        (np.nan, "NaN"),
+        (0.0, "positive sum"),
+    ],
+)
 def test_bad_sample_weight(X, weights, match):
     w = np.ones(X.shape[0])
     w[[0, 3]] = weights

@@ -1,15 +1,17 @@
 """DenseMulticut as a scikit-learn estimator: edge cases of fit, predict, parameters, the
 verbose summary. (Bad input: test_multicut_bad_input.py; scikit-learn's estimator checks:
 test_sklearn_checks.py.)"""
+
 import numpy as np
 import pytest
-from oracles.multicut import embeddings
-from oracles.multicut import objective as oracle_objective
 from sklearn.base import clone
 from sklearn.exceptions import ConvergenceWarning
 from threadpoolctl import threadpool_limits
 
 from partita import DenseMulticut, _backend, _core, multicut
+
+from oracles.multicut import embeddings
+from oracles.multicut import objective as oracle_objective
 
 
 @pytest.fixture(scope="module")
@@ -46,16 +48,16 @@ def test_fit_predict_equals_labels():
 
 
 def test_clone_and_params():
-    mc = DenseMulticut(offset=0.3, metric="cosine", algorithm="gaec", n_neighbors=10,
-                       refine=False, n_jobs=2)
+    mc = DenseMulticut(
+        offset=0.3, metric="cosine", algorithm="gaec", n_neighbors=10, refine=False, n_jobs=2
+    )
     assert clone(mc).get_params() == mc.get_params()
 
 
 def test_options_are_the_kernel_enumerations():
     # Every accepted metric and algorithm names a member of the compiled enumeration.
     constraints = DenseMulticut._parameter_constraints
-    for name, enum in (("metric", _core.multicut.Metric),
-                       ("algorithm", _core.multicut.Algorithm)):
+    for name, enum in (("metric", _core.multicut.Metric), ("algorithm", _core.multicut.Algorithm)):
         (options,) = constraints[name]
         assert set(options.options) == set(enum.__members__)
 
@@ -100,7 +102,8 @@ def test_converged_and_the_warning_when_rounds_run_out(monkeypatch):
     assert not mc.converged_
 
 
-# ---- score, sample_weight, set_output ---------------------------------------------------------
+# ---- score, sample_weight, set_output ------------------------------------------------------------
+
 
 def test_score_is_the_negative_objective_of_the_predicted_partition():
     X, _ = embeddings(300, d=8, seed=4)
@@ -113,8 +116,9 @@ def test_score_is_the_negative_objective_of_the_predicted_partition():
     labels[alone] = mc.n_clusters_ + np.arange(alone.sum())  # repelled: each on its own
     assert mc.score(Xn) == pytest.approx(-oracle_objective(Xn, labels, 0.4), rel=1e-10)
     w = np.random.default_rng(0).uniform(0.5, 2.0, size=80)
-    assert mc.score(Xn, sample_weight=w) == \
-        pytest.approx(-oracle_objective(Xn, labels, 0.4, w=w), rel=1e-10)
+    assert mc.score(Xn, sample_weight=w) == pytest.approx(
+        -oracle_objective(Xn, labels, 0.4, w=w), rel=1e-10
+    )
     # Larger is better: the fitted partition scores higher than one cluster (0) here.
     assert mc.score(X) > 0
 
@@ -153,7 +157,8 @@ def test_set_output_is_not_advertised_without_transform():
     assert not hasattr(DenseMulticut(), "set_output")
 
 
-# ---- foreign arrays and a distance matrix given as features ---------------------------------------
+# ---- foreign arrays and a distance matrix given as features --------------------------------------
+
 
 def test_dlpack_only_input_is_accepted_and_float32_kept():
     from conftest import DLPackOnly
@@ -164,7 +169,8 @@ def test_dlpack_only_input_is_accepted_and_float32_kept():
     np.testing.assert_array_equal(est.labels_, ref.labels_)
     np.testing.assert_array_equal(est.predict(DLPackOnly(X)), ref.labels_)
     assert multicut.multicut_objective(DLPackOnly(X), ref.labels_, offset=0.3) == pytest.approx(
-        ref.objective_)
+        ref.objective_
+    )
 
 
 def test_distance_matrix_given_as_features_warns():

@@ -2,14 +2,16 @@
 exhaustive search for n <= 10, GAEC on the explicit complete graph, the objective, the exact
 kNN search; the invariants of docs/algorithms.md, "Multicut validation"; determinism and
 thread independence."""
+
 import numpy as np
 import pytest
-from oracles import multicut as oracle
-from oracles.multicut import embeddings
 from threadpoolctl import threadpool_limits
 
 from partita import DenseMulticut, _core
 from partita.multicut import multicut_objective
+
+from oracles import multicut as oracle
+from oracles.multicut import embeddings
 
 ALGORITHMS = ["gaec", "lazy"]
 
@@ -21,6 +23,7 @@ def integer_features(n, d, seed, low=-2, high=3):
 
 
 # ---- the tiny check and exhaustive search --------------------------------------------------
+
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 @pytest.mark.parametrize("refine", [False, True])
@@ -63,15 +66,33 @@ def test_gaec_refine_reaches_the_optimum_on_tiny_cases(seed):
 
 def test_oracle_exhaustive_counts_partitions():
     # Bell numbers: every partition exactly once.
-    assert [sum(1 for _ in oracle.set_partitions(n)) for n in range(1, 8)] == \
-        [1, 2, 5, 15, 52, 203, 877]
+    assert [sum(1 for _ in oracle.set_partitions(n)) for n in range(1, 8)] == [
+        1,
+        2,
+        5,
+        15,
+        52,
+        203,
+        877,
+    ]
 
 
 # ---- exact-order GAEC against the explicit complete graph ----------------------------------
 
-@pytest.mark.parametrize("n, d, offset, seed", [
-    (2, 2, 0.5, 0), (7, 2, 1.0, 1), (50, 3, 1.0, 2), (200, 4, 2.0, 3), (400, 5, 3.0, 4),
-    (1000, 5, 3.0, 5), (300, 2, 0.0, 6), (300, 3, 0.5, 7)])
+
+@pytest.mark.parametrize(
+    "n, d, offset, seed",
+    [
+        (2, 2, 0.5, 0),
+        (7, 2, 1.0, 1),
+        (50, 3, 1.0, 2),
+        (200, 4, 2.0, 3),
+        (400, 5, 3.0, 4),
+        (1000, 5, 3.0, 5),
+        (300, 2, 0.0, 6),
+        (300, 3, 0.5, 7),
+    ],
+)
 def test_gaec_matches_explicit_graph_gaec(n, d, offset, seed):
     # Integer features: many exact ties, all resolved by the documented (lo, hi) rule.
     X = integer_features(n, d, seed)
@@ -102,6 +123,7 @@ def test_gaec_matches_explicit_graph_on_real_valued_features(metric):
 
 # ---- the objective ---------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("metric", ["dot", "cosine"])
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 def test_objective_matches_oracle(metric, dtype):
@@ -109,8 +131,9 @@ def test_objective_matches_oracle(metric, dtype):
     X = rng.randn(120, 6).astype(dtype)
     labels = rng.randint(-1, 7, size=120) * 3  # any integers; -3 is a cluster like any other
     value = multicut_objective(X, labels, offset=0.2, metric=metric)
-    assert value == pytest.approx(oracle.objective(X.astype(np.float64), labels, 0.2, metric),
-                                  rel=1e-10, abs=1e-9)
+    assert value == pytest.approx(
+        oracle.objective(X.astype(np.float64), labels, 0.2, metric), rel=1e-10, abs=1e-9
+    )
 
 
 def test_objective_of_one_cluster_is_zero_and_of_singletons_is_the_sum_of_costs():
@@ -118,7 +141,8 @@ def test_objective_of_one_cluster_is_zero_and_of_singletons_is_the_sum_of_costs(
     assert multicut_objective(X, np.zeros(50, int), offset=0.7) == 0.0
     C = X @ X.T - 0.7
     assert multicut_objective(X, np.arange(50), offset=0.7) == pytest.approx(
-        np.triu(C, 1).sum(), rel=1e-12)
+        np.triu(C, 1).sum(), rel=1e-12
+    )
 
 
 def test_objective_attribute_is_multicut_objective():
@@ -130,13 +154,14 @@ def test_objective_attribute_is_multicut_objective():
 
 # ---- the kNN search ----------------------------------------------------------------------------
 
+
 @pytest.mark.parametrize("scale", [1.0, 1e20])  # float32 scores with exact rescoring / float64
 def test_knn_positive_is_exact(scale):
     rng = np.random.RandomState(0)
     n, k = 700, 7
     X = rng.randn(n, 9) * scale
     sizes = rng.randint(1, 4, size=n).astype(np.float64)
-    offset = 1.5 * scale ** 2
+    offset = 1.5 * scale**2
     knn = _core.multicut.knn_positive(X, sizes, offset, k, _core.multicut.Metric.dot, 2)
     idx, val = knn.indices, knn.costs
     C = X @ X.T - offset * np.outer(sizes, sizes)
@@ -159,6 +184,7 @@ def test_knn_ties_go_to_the_smaller_index():
 
 
 # ---- invariants ----------------------------------------------------------------------------------
+
 
 def _max_merge_gain(X, labels, offset):
     """The largest cost <F_A, F_B> - offset |A| |B| between two final clusters."""
@@ -227,6 +253,7 @@ def test_labels_contiguous_in_order_of_first_sample():
 
 # ---- determinism, threads, dtypes -------------------------------------------------------------
 
+
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_threads_and_runs_do_not_change_the_result(algorithm):
     X, _ = embeddings(2500, d=16, n_centres=9, spread=2.5, seed=9)
@@ -256,10 +283,12 @@ def test_cosine_is_dot_on_normalised_rows():
     b = DenseMulticut(offset=0.3, metric="dot").fit(X)
     assert a.objective_ == pytest.approx(b.objective_, rel=1e-9)
     assert a.objective_ == pytest.approx(
-        multicut_objective(scaled, a.labels_, offset=0.3, metric="cosine"), rel=1e-12)
+        multicut_objective(scaled, a.labels_, offset=0.3, metric="cosine"), rel=1e-12
+    )
 
 
 # ---- node weights ----------------------------------------------------------------------------
+
 
 def test_weighted_objective_equals_the_explicit_graph():
     rng = np.random.default_rng(5)
@@ -283,8 +312,9 @@ def test_an_integer_weight_counts_as_coincident_copies():
     got = multicut_objective(X, labels, offset=0.5, sample_weight=w)
     assert got == pytest.approx(expect, rel=1e-12)
     # Unit weights are the unweighted objective, bit for bit.
-    assert multicut_objective(X, labels, offset=0.5, sample_weight=np.ones(30)) == \
-        multicut_objective(X, labels, offset=0.5)
+    assert multicut_objective(
+        X, labels, offset=0.5, sample_weight=np.ones(30)
+    ) == multicut_objective(X, labels, offset=0.5)
 
 
 @pytest.mark.parametrize("seed", range(4))
@@ -338,6 +368,7 @@ def test_weight_zero_is_the_same_as_leaving_the_sample_out():
 
 
 # ---- converged_ ------------------------------------------------------------------------------
+
 
 def test_core_solve_reports_rounds_cut_short():
     mc = _core.multicut

@@ -4,6 +4,7 @@ Every estimator passes ``parametrize_with_checks``; any expected failure is list
 its reason and must be one that scikit-learn itself accepts for KMeans
 (sklearn/utils/_test_common/instance_generator.py::PER_ESTIMATOR_XFAIL_CHECKS).
 """
+
 import pytest
 from sklearn.utils.estimator_checks import parametrize_with_checks
 

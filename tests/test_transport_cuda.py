@@ -1,5 +1,6 @@
 """The optimal-transport GPU kernels (partita._cuda.transport) against the CPU solver and NumPy,
 on the CPU emulator under its three thread schedules and on a real GPU when there is one."""
+
 import numpy as np
 import pytest
 from cuda_backends import CUDA_BACKENDS, EMULATED_BACKENDS

@@ -1,5 +1,6 @@
 """SinkhornKMeans: a NumPy reference loop on the oracle, balance, reject option, predict /
 predict_proba consistency, determinism, and scikit-learn's estimator checks."""
+
 import warnings
 
 import numpy as np
@@ -31,7 +32,7 @@ def _reference(X, init, reg, max_iter, tol, s_tol, s_max_iter, cw=None):
     tol_abs = tol * np.mean(X.var(0))
     c = init.copy()
     f = g = None
-    for it in range(1, max_iter + 1):
+    for it in range(1, max_iter + 1):  # noqa: B007 (it is the count returned)
         D = ((X[:, None, :] - c[None]) ** 2).sum(-1)
         f, g, *_ = sinkhorn_log(D, a, b, eps, max_iter=s_max_iter, tol=s_tol, f0=f, g0=g)
         P = plan_of(D, a, b, f, g, eps)
@@ -50,13 +51,15 @@ def _reference(X, init, reg, max_iter, tol, s_tol, s_max_iter, cw=None):
 def test_equals_numpy_reference_loop(cw):
     X = _blobs()
     init = X[[0, 200, 290]].copy()
-    km = SinkhornKMeans(3, reg=0.05, init=init, cluster_weights=cw, tol=1e-6,
-                        sinkhorn_tol=1e-9).fit(X)
+    km = SinkhornKMeans(
+        3, reg=0.05, init=init, cluster_weights=cw, tol=1e-6, sinkhorn_tol=1e-9
+    ).fit(X)
     c, P, g, it = _reference(X, init, 0.05, 100, 1e-6, 1e-9, 1000, cw)
     assert km.n_iter_ == it
     np.testing.assert_allclose(km.cluster_centers_, c, atol=1e-8)
-    np.testing.assert_allclose(km.cluster_potentials_ - km.cluster_potentials_[0],
-                               g - g[0], atol=1e-8)
+    np.testing.assert_allclose(
+        km.cluster_potentials_ - km.cluster_potentials_[0], g - g[0], atol=1e-8
+    )
     np.testing.assert_array_equal(km.labels_, np.argmax(P, axis=1))
     np.testing.assert_allclose(km.cluster_sizes_, P.sum(0) * len(X), atol=1e-7)
 
@@ -122,14 +125,17 @@ def test_float32_and_weights():
     assert km32.transform(X.astype(np.float32)).dtype == np.float32
     np.testing.assert_allclose(km32.cluster_centers_, km64.cluster_centers_, atol=1e-4)
     w = np.ones(len(X))
-    np.testing.assert_allclose(SinkhornKMeans(3, random_state=0).fit(X, sample_weight=w)
-                               .cluster_centers_, km64.cluster_centers_)
+    np.testing.assert_allclose(
+        SinkhornKMeans(3, random_state=0).fit(X, sample_weight=w).cluster_centers_,
+        km64.cluster_centers_,
+    )
 
 
 def test_blobs_recovered():
     X, y = make_blobs(300, centers=3, cluster_std=0.5, random_state=0)
     km = SinkhornKMeans(3, random_state=0).fit(X)
     from sklearn.metrics import adjusted_rand_score
+
     assert adjusted_rand_score(y, km.labels_) > 0.95
 
 
@@ -165,15 +171,19 @@ def test_explicit_init_with_several_inits_runs_once(capsys):
         km = SinkhornKMeans(3, init=init, n_init=4, verbose=1).fit(X)
     runs = [ln for ln in capsys.readouterr().out.splitlines() if "/1:" in ln or "/4:" in ln]
     assert len(runs) == 1
-    np.testing.assert_array_equal(km.cluster_centers_,
-                                  SinkhornKMeans(3, init=init).fit(X).cluster_centers_)
+    np.testing.assert_array_equal(
+        km.cluster_centers_, SinkhornKMeans(3, init=init).fit(X).cluster_centers_
+    )
 
 
 def test_coincident_centres_warn_like_kmeans():
     X = _blobs()
     init = X[[0, 0, 200]]
-    with pytest.warns(ConvergenceWarning, match=r"distinct clusters \(2\) found smaller than "
-                                                r"n_clusters \(3\)"):
+    with pytest.warns(
+        ConvergenceWarning,
+        match=r"distinct clusters \(2\) found smaller than "
+        r"n_clusters \(3\)",
+    ):
         SinkhornKMeans(3, init=init).fit(X)
 
 
@@ -212,7 +222,8 @@ def test_dlpack_only_input_is_accepted_and_float32_kept():
     given = SinkhornKMeans(3, init=DLPackOnly(init), cluster_weights=DLPackOnly(weights)).fit(X)
     np.testing.assert_array_equal(
         given.cluster_centers_,
-        SinkhornKMeans(3, init=init, cluster_weights=weights).fit(X).cluster_centers_)
+        SinkhornKMeans(3, init=init, cluster_weights=weights).fit(X).cluster_centers_,
+    )
     C = np.random.default_rng(0).uniform(size=(5, 4)).astype(np.float32)
     r = sinkhorn(DLPackOnly(C), DLPackOnly(np.full(5, 0.2)), reg=0.1)
     assert r.plan.dtype == np.float32

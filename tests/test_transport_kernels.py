@@ -6,14 +6,16 @@ of iterations; against POT converged solutions agree to 1e-8 at tol=1e-13.
 The oracle tests run both methods: "sinkhorn_log" (an exp per entry and iteration) and
 "sinkhorn_stabilized" (stored kernel, absorption), which run the same iterates up to rounding.
 """
+
 import math
 
 import numpy as np
 import pytest
-from oracles.transport import extend_partial, plan_of, sinkhorn_log
 
 from partita import transport
 from partita.transport import equipartition, sinkhorn
+
+from oracles.transport import extend_partial, plan_of, sinkhorn_log
 
 ot = pytest.importorskip("ot")
 
@@ -58,8 +60,7 @@ def test_equals_pot_sinkhorn_log_iterates():
     # POT starts from log-scalings u = v = 0, i.e. f0 = -reg log a; its log_u = log a + f / reg.
     C, a, b = _problem(4, 40, 25)
     reg = 0.03
-    P, log = ot.sinkhorn(a, b, C, reg, method="sinkhorn_log", numItermax=17, stopThr=0,
-                         log=True)
+    P, log = ot.sinkhorn(a, b, C, reg, method="sinkhorn_log", numItermax=17, stopThr=0, log=True)
     r = sinkhorn(C, a, b, reg=reg, max_iter=17, tol=0, f0=-reg * np.log(a))
     np.testing.assert_allclose(r.plan, P, atol=1e-12)
     np.testing.assert_allclose(r.f, reg * (log["log_u"] - np.log(a)), atol=1e-12)
@@ -81,8 +82,7 @@ def test_equals_pot_sinkhorn_log_converged(seed):
 def test_equals_pot_unbalanced(reg_m, method):
     C, a, b = _problem(7, 30, 22)
     a = 1.4 * a  # unequal masses
-    Pu = ot.unbalanced.sinkhorn_unbalanced(a, b, C, 0.05, reg_m, numItermax=100000,
-                                           stopThr=1e-15)
+    Pu = ot.unbalanced.sinkhorn_unbalanced(a, b, C, 0.05, reg_m, numItermax=100000, stopThr=1e-15)
     r = sinkhorn(C, a, b, reg=0.05, reg_m=reg_m, tol=1e-13, max_iter=100000, method=method)
     assert r.converged
     np.testing.assert_allclose(r.plan, Pu, atol=1e-8, rtol=0)
@@ -190,10 +190,8 @@ def test_n_jobs_does_not_change_result(method):
     np.testing.assert_array_equal(r1.plan, r2.plan)
     np.testing.assert_array_equal(r1.f, r2.f)
     np.testing.assert_array_equal(r1.n_iter, r2.n_iter)
-    u1 = sinkhorn(C[0].astype(np.float32), reg=0.01, reg_m=0.5, tol=1e-7, n_jobs=1,
-                  method=method)
-    u2 = sinkhorn(C[0].astype(np.float32), reg=0.01, reg_m=0.5, tol=1e-7, n_jobs=2,
-                  method=method)
+    u1 = sinkhorn(C[0].astype(np.float32), reg=0.01, reg_m=0.5, tol=1e-7, n_jobs=1, method=method)
+    u2 = sinkhorn(C[0].astype(np.float32), reg=0.01, reg_m=0.5, tol=1e-7, n_jobs=2, method=method)
     np.testing.assert_array_equal(u1.plan, u2.plan)
 
 
@@ -240,6 +238,7 @@ def test_equipartition_reproduces_swav():
 
 # ---- the stabilised method against the log domain --------------------------------------------
 
+
 def _run(C, a, b, method, *, reg, reg_m=None, mass=None, max_iter, tol=0.0, f0=None, g0=None):
     """transport._solve on a single problem or a batch; returns (f, g, report, plan)."""
     C3 = C if C.ndim == 3 else C[None]
@@ -249,8 +248,20 @@ def _run(C, a, b, method, *, reg, reg_m=None, mass=None, max_iter, tol=0.0, f0=N
     f = transport._check_potential(f0, B, n, "f0", C.ndim == 3)
     g = transport._check_potential(g0, B, m, "g0", C.ndim == 3)
     f, g, _, _, rep, plan, _ = transport._solve(
-        np.ascontiguousarray(C3), A, Bm, reg, transport._check_reg_m(reg_m), mass, max_iter,
-        tol, f, g, 2, method=method, return_plan=True)
+        np.ascontiguousarray(C3),
+        A,
+        Bm,
+        reg,
+        transport._check_reg_m(reg_m),
+        mass,
+        max_iter,
+        tol,
+        f,
+        g,
+        2,
+        method=method,
+        return_plan=True,
+    )
     return f, g, rep, plan
 
 
@@ -262,8 +273,11 @@ STABILISED_CASES = {
     "semi-relaxed columns": (dict(scale=1.0), 0.01, dict(reg_m=(math.inf, 0.5))),
     "partial": (dict(scale=1.0), 0.01, dict(mass=0.5)),
     "partial, outlier rows": (dict(scale=1.0, outliers=50.0), 0.05, dict(mass=0.5)),
-    "P2OT, outlier rows": (dict(scale=1.0, outliers=50.0), 0.05,
-                           dict(mass=0.5, reg_m=(math.inf, 1.0))),
+    "P2OT, outlier rows": (
+        dict(scale=1.0, outliers=50.0),
+        0.05,
+        dict(mass=0.5, reg_m=(math.inf, 1.0)),
+    ),
     "warm start far away": (dict(scale=1.0), 0.01, dict(f0=1.0, g0=-3.0)),
 }
 
@@ -299,8 +313,7 @@ def test_stabilised_equals_log_domain(case):
 def test_stabilised_keeps_zero_weight_problems_in_the_log_domain():
     C, a, b = _problem(18, 20, 12)
     b[2] = 0.0
-    _, _, rep, _ = _run(C, a, b * (a.sum() / b.sum()), "sinkhorn_stabilized", reg=0.05,
-                        max_iter=20)
+    _, _, rep, _ = _run(C, a, b * (a.sum() / b.sum()), "sinkhorn_stabilized", reg=0.05, max_iter=20)
     assert rep.n_log_sweeps[0] == 20
 
 
@@ -357,6 +370,7 @@ def test_warns_when_reg_is_below_the_precision_of_the_costs():
     with pytest.warns(UserWarning, match="rounding error of about"):
         sinkhorn(C, reg=1e-16, max_iter=5)
     import warnings
+
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         sinkhorn(100 * C, reg=1e-4, max_iter=5)  # 2e-10: fine in float64

@@ -4,6 +4,7 @@ against the converged Sinkhorn solution of the same problem, and where Sinkhorn 
 The kernel is called directly (partita._core.transport.semidual_newton): C (n, k), row weights
 a, column log-masses, an optional hard virtual column of cost 0, rho = inf for hard columns.
 """
+
 import warnings
 
 import numpy as np
@@ -59,8 +60,14 @@ def test_virtual_column_equals_partial_sinkhorn(rho):
     g, r = _newton(C, a, mass * b, eps, rho, log_bv=np.log(1 - mass))
     s = sinkhorn(C, a, b, reg=eps, reg_m=(np.inf, rho), mass=mass, tol=1e-15, max_iter=200000)
     if np.isinf(rho):  # both hard with the sample side: the partial problem is P^2OT's
-        s = sinkhorn(np.hstack([C, np.zeros((len(C), 1))]), a, np.append(mass * b, 1 - mass),
-                     reg=eps, tol=1e-15, max_iter=200000)
+        s = sinkhorn(
+            np.hstack([C, np.zeros((len(C), 1))]),
+            a,
+            np.append(mass * b, 1 - mass),
+            reg=eps,
+            tol=1e-15,
+            max_iter=200000,
+        )
         s_plan = s.plan[:, :-1]
     else:
         s_plan = s.plan
@@ -146,8 +153,9 @@ def test_converges_where_objective_rounding_hides_the_gain():
 def test_converges_with_a_tiny_far_column():
     C = np.random.default_rng(0).uniform(0, 1, (3000, 2))
     C[:, 0] += 100.0
-    g, r = _newton(np.ascontiguousarray(C), _uniform_a(3000), np.array([1e-10, 1 - 1e-10]), 0.01,
-                   tol=1e-12)
+    g, r = _newton(
+        np.ascontiguousarray(C), _uniform_a(3000), np.array([1e-10, 1 - 1e-10]), 0.01, tol=1e-12
+    )
     assert r.converged
     np.testing.assert_allclose(r.plan.sum(0), [1e-10, 1 - 1e-10], rtol=1e-3, atol=1e-13)
 
@@ -163,13 +171,21 @@ def test_converges_with_one_row_and_tiny_eps(k):
 
 def test_far_warm_starts():
     # relaxed: exp(-g / rho) overflowed (err = inf); hard: damped steps crawled
-    g, r = _newton(np.array([[0.0]]), np.array([1.0]), np.array([1.0]), 1.0, rho=1.0,
-                   g=np.array([-1000.0]), tol=1e-12)
+    g, r = _newton(
+        np.array([[0.0]]),
+        np.array([1.0]),
+        np.array([1.0]),
+        1.0,
+        rho=1.0,
+        g=np.array([-1000.0]),
+        tol=1e-12,
+    )
     assert r.converged and np.isfinite(r.err)
     rng = np.random.default_rng(2)
     C = np.ascontiguousarray(rng.uniform(0, 1, (1000, 16)))
-    g, r = _newton(C, _uniform_a(1000), np.full(16, 1 / 16), 0.01, g=rng.uniform(-1e3, 1e3, 16),
-                   tol=1e-12)
+    g, r = _newton(
+        C, _uniform_a(1000), np.full(16, 1 / 16), 0.01, g=rng.uniform(-1e3, 1e3, 16), tol=1e-12
+    )
     assert r.converged
 
 
@@ -177,6 +193,7 @@ def test_sinkhorn_kmeans_falls_back_to_sinkhorn(monkeypatch):
     # When Newton has not converged within its step budget, Sinkhorn continues from its
     # potentials: the same fixed point as the Newton-only fit.
     from partita import transport
+
     X, _ = make_blobs(300, centers=3, random_state=4)
     ref = SinkhornKMeans(3, random_state=0, reg=0.5, sinkhorn_tol=1e-10).fit(X)
     monkeypatch.setattr(transport, "_NEWTON_MAX_STEPS", 1)
@@ -185,8 +202,9 @@ def test_sinkhorn_kmeans_falls_back_to_sinkhorn(monkeypatch):
     monkeypatch.setattr(transport, "_solve", lambda *a, **k: calls.append(1) or solve(*a, **k))
     with warnings.catch_warnings():
         warnings.simplefilter("error", ConvergenceWarning)
-        km = SinkhornKMeans(3, random_state=0, reg=0.5, sinkhorn_tol=1e-10,
-                            sinkhorn_max_iter=100000).fit(X)
+        km = SinkhornKMeans(
+            3, random_state=0, reg=0.5, sinkhorn_tol=1e-10, sinkhorn_max_iter=100000
+        ).fit(X)
     assert calls  # Sinkhorn did take over
     np.testing.assert_allclose(km.cluster_centers_, ref.cluster_centers_, atol=1e-6)
     np.testing.assert_array_equal(km.labels_, ref.labels_)

@@ -1,5 +1,6 @@
 """The declared parameter constraints of _validation: what each kind accepts and rejects, and
 the error that names the parameter."""
+
 import math
 
 import numpy as np
@@ -21,34 +22,57 @@ class Toy(BaseEstimator):
         "metric": [Options("euclidean"), "callable"],
     }
 
-    def __init__(self, k=2, tol=0.0, gamma=None, reg_m=1.0, method="a", init="build",
-                 refine=True, metric="euclidean"):
+    def __init__(
+        self,
+        k=2,
+        tol=0.0,
+        gamma=None,
+        reg_m=1.0,
+        method="a",
+        init="build",
+        refine=True,
+        metric="euclidean",
+    ):
         self.k, self.tol, self.gamma, self.reg_m = k, tol, gamma, reg_m
         self.method, self.init, self.refine, self.metric = method, init, refine, metric
 
 
-@pytest.mark.parametrize("params", [
-    {}, {"k": np.int64(3)}, {"tol": 1}, {"gamma": 0.5}, {"reg_m": math.inf}, {"method": "b"},
-    {"init": [0, 1]}, {"init": np.arange(2)}, {"refine": np.bool_(False)}, {"metric": abs},
-])
+@pytest.mark.parametrize(
+    "params",
+    [
+        {},
+        {"k": np.int64(3)},
+        {"tol": 1},
+        {"gamma": 0.5},
+        {"reg_m": math.inf},
+        {"method": "b"},
+        {"init": [0, 1]},
+        {"init": np.arange(2)},
+        {"refine": np.bool_(False)},
+        {"metric": abs},
+    ],
+)
 def test_accepted(params):
     validate_params(Toy(**params))
 
 
-@pytest.mark.parametrize("params, message", [
-    ({"k": 0}, "k must be an integer >= 1; got 0"),
-    ({"k": 2.0}, "k must be an integer >= 1; got 2.0"),
-    ({"k": True}, "k must be an integer >= 1; got True"),
-    ({"tol": -1e-9}, "tol must be a finite real number >= 0"),
-    ({"tol": math.nan}, "tol must be"),
-    ({"tol": math.inf}, "tol must be"),
-    ({"gamma": 0.0}, "gamma must be None or a finite real number > 0"),
-    ({"reg_m": -math.inf}, "reg_m must be a real number > 0"),
-    ({"method": "c"}, "method must be one of 'a', 'b'; got 'c'"),
-    ({"init": "lab"}, "init must be one of 'build' or an array"),
-    ({"refine": 1}, "refine must be a bool"),
-    ({"metric": 3}, "metric must be one of 'euclidean' or a callable"),
-])
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"k": 0}, "k must be an integer >= 1; got 0"),
+        ({"k": 2.0}, "k must be an integer >= 1; got 2.0"),
+        ({"k": True}, "k must be an integer >= 1; got True"),
+        ({"tol": -1e-9}, "tol must be a finite real number >= 0"),
+        ({"tol": math.nan}, "tol must be"),
+        ({"tol": math.inf}, "tol must be"),
+        ({"gamma": 0.0}, "gamma must be None or a finite real number > 0"),
+        ({"reg_m": -math.inf}, "reg_m must be a real number > 0"),
+        ({"method": "c"}, "method must be one of 'a', 'b'; got 'c'"),
+        ({"init": "lab"}, "init must be one of 'build' or an array"),
+        ({"refine": 1}, "refine must be a bool"),
+        ({"metric": 3}, "metric must be one of 'euclidean' or a callable"),
+    ],
+)
 def test_rejected_with_the_parameter_named(params, message):
     with pytest.raises(ValueError, match="^" + message.replace("(", r"\(").replace(")", r"\)")):
         validate_params(Toy(**params))

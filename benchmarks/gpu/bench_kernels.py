@@ -7,6 +7,7 @@ kernels get a host copy and all cores. Each time is the best of a few runs after
 GPU's including the wait for the kernel and the download of its (small) results. Every GPU result
 is checked against the CPU's before it is timed.
 """
+
 import json
 import os
 import platform
@@ -56,11 +57,16 @@ def bench_medoids(n, k, dtype):
     t_gpu_host_input = best_of(lambda: cuda.medoids.assign(D_host, med), repeat=2)
     t_cpu = best_of(lambda: cpu_assign(D_host, med))
     return {
-        "kernel": "medoids.assign", "n": n, "k": k, "dtype": str(D_host.dtype),
+        "kernel": "medoids.assign",
+        "n": n,
+        "k": k,
+        "dtype": str(D_host.dtype),
         "matches_cpu": ok,
-        "gpu_s": t_gpu[0], "gpu_median_s": t_gpu[1],
+        "gpu_s": t_gpu[0],
+        "gpu_median_s": t_gpu[1],
         "gpu_with_host_copy_s": t_gpu_host_input[0],
-        "cpu_s": t_cpu[0], "cpu_median_s": t_cpu[1],
+        "cpu_s": t_cpu[0],
+        "cpu_median_s": t_cpu[1],
         "speedup": t_cpu[0] / t_gpu[0],
         "bytes_read_per_call": k * n * D_host.itemsize,
     }
@@ -89,12 +95,17 @@ def bench_transport(B, n, m, dtype, eps=0.05):
     t_gpu = best_of(lambda: cuda.transport.row_sweep(ref, None, np.log(b), r.g, eps))
     t_cpu = best_of(cpu_iteration)
     return {
-        "kernel": "transport.row_sweep", "B": B, "n": n, "m": m, "dtype": str(C_host.dtype),
+        "kernel": "transport.row_sweep",
+        "B": B,
+        "n": n,
+        "m": m,
+        "dtype": str(C_host.dtype),
         "matches_cpu": ok,
-        "gpu_s": t_gpu[0], "gpu_median_s": t_gpu[1],
+        "gpu_s": t_gpu[0],
+        "gpu_median_s": t_gpu[1],
         "cpu_iteration_s": t_cpu[0],
         "cpu_note": "CPU: one Sinkhorn iteration (a column and a row sweep), so about twice "
-                    "the work of one row sweep",
+        "the work of one row sweep",
         "speedup_vs_half_cpu_iteration": (t_cpu[0] / 2) / t_gpu[0],
         "bytes_read_per_call": C_host.nbytes,
         "gpu_bandwidth_GBps": C_host.nbytes / t_gpu[0] / 1e9,
@@ -104,9 +115,13 @@ def bench_transport(B, n, m, dtype, eps=0.05):
 def main(path):
     info = cuda.device_info(0)
     out = {
-        "gpu": info["name"], "compute_capability": list(info["compute_capability"]),
-        "cuda_runtime": cuda.runtime_version(), "cpu_threads": os.cpu_count(),
-        "python": platform.python_version(), "torch": torch.__version__, "results": [],
+        "gpu": info["name"],
+        "compute_capability": list(info["compute_capability"]),
+        "cuda_runtime": cuda.runtime_version(),
+        "cpu_threads": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "results": [],
     }
     cases = [
         (bench_medoids, (20000, 400, torch.float32)),

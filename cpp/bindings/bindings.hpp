@@ -19,8 +19,7 @@ namespace py = pybind11;
 // Python validates and converts; a kernel only ever sees C-contiguous arrays of its own dtype.
 template <class T>
 MatrixView<T> matrix_view(const py::array& a, const char* name) {
-    if (a.ndim() != 2 || !py::isinstance<py::array_t<T>>(a) ||
-        !(a.flags() & py::array::c_style))
+    if (a.ndim() != 2 || !py::isinstance<py::array_t<T>>(a) || !(a.flags() & py::array::c_style))
         throw std::invalid_argument(std::string(name) + ": expected a C-contiguous 2-d array");
     return MatrixView<T>{static_cast<const T*>(a.data()), a.shape(0), a.shape(1)};
 }
@@ -29,8 +28,8 @@ template <class T>
 const T* vector_data(const py::array& a, index_t n, const char* name) {
     if (a.ndim() != 1 || a.shape(0) != n || !py::isinstance<py::array_t<T>>(a) ||
         !(a.flags() & py::array::c_style))
-        throw std::invalid_argument(std::string(name) + ": expected a contiguous vector of length " +
-                                    std::to_string(n));
+        throw std::invalid_argument(
+            std::string(name) + ": expected a contiguous vector of length " + std::to_string(n));
     return static_cast<const T*>(a.data());
 }
 

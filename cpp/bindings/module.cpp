@@ -18,7 +18,7 @@ void register_medoids(py::module_& m);
 void register_kernel_kmeans(py::module_& m);
 void register_transport(py::module_& m);
 void register_multicut(py::module_& m);
-}
+}  // namespace partita::bindings
 
 PYBIND11_MODULE(_core, m) {
     m.doc() = "partita's C++ (OpenMP) kernels";

@@ -27,8 +27,9 @@ void register_matrix_checks(py::module_& common) {
         .def_readonly("max_abs_diagonal", &MatrixReport::max_abs_diagonal)
         .def_readonly("max_asymmetry", &MatrixReport::max_asymmetry, "max |m[i, j] - m[j, i]|");
 
-    common.def("inspect_matrix", &inspect, py::arg("matrix"), py::arg("n_threads"),
-               "min, max, largest |diagonal|, largest |m[i, j] - m[j, i]| and the count of NaN / inf.");
+    common.def(
+        "inspect_matrix", &inspect, py::arg("matrix"), py::arg("n_threads"),
+        "min, max, largest |diagonal|, largest |m[i, j] - m[j, i]| and the count of NaN / inf.");
 
     common.def(
         "symmetrize_matrix",

@@ -84,21 +84,24 @@ void register_features(py::module_& m, const char* name) {
              }),
              py::arg("X"), py::arg("params"))
         .def_property_readonly("n_samples", &KernelFeatures<T>::size)
-        .def("diagonal", [](const KernelFeatures<T>& X) { return to_numpy(X.diagonal()); },
-             "K(x_i, x_i) for every point.")
+        .def(
+            "diagonal", [](const KernelFeatures<T>& X) { return to_numpy(X.diagonal()); },
+            "K(x_i, x_i) for every point.")
         .def("gram", &full_gram<T>, py::arg("n_threads"),
              "The full n x n Gram matrix (equal to the recomputed rows).")
-        .def("rows",
-             [](const KernelFeatures<T>& X, const py::array& idx, int n_threads) {
-                 const std::vector<index_t> js = index_vector(idx, "indices");
-                 check_indices(js.data(), index_t(js.size()), X.size(), "indices", false);
-                 return gram_rows(X, js, resolve_threads(n_threads));
-             },
-             py::arg("indices"), py::arg("n_threads"),
-             "Rows of the Gram matrix for the given points, shape (len(indices), n).")
-        .def("cross_sums", &new_data_sums<T>, py::arg("Y"), py::arg("centres"),
-             py::arg("weights"), py::arg("k"), py::arg("n_threads"),
-             "For new rows Y: (sum_{j: centres_j = c} w_j K(y_i, x_j), shape (m, k); K(y_i, y_i)).");
+        .def(
+            "rows",
+            [](const KernelFeatures<T>& X, const py::array& idx, int n_threads) {
+                const std::vector<index_t> js = index_vector(idx, "indices");
+                check_indices(js.data(), index_t(js.size()), X.size(), "indices", false);
+                return gram_rows(X, js, resolve_threads(n_threads));
+            },
+            py::arg("indices"), py::arg("n_threads"),
+            "Rows of the Gram matrix for the given points, shape (len(indices), n).")
+        .def(
+            "cross_sums", &new_data_sums<T>, py::arg("Y"), py::arg("centres"), py::arg("weights"),
+            py::arg("k"), py::arg("n_threads"),
+            "For new rows Y: (sum_{j: centres_j = c} w_j K(y_i, x_j), shape (m, k); K(y_i, y_i)).");
 }
 
 template <class Src>
@@ -169,19 +172,21 @@ void register_types(py::module_& m) {
         .def_readwrite("n_threads", &LloydParams::n_threads, "<= 0: what OpenMP would use");
 
     py::class_<Result>(m, "LloydResult", "The outcome of lloyd().")
-        .def_property_readonly("labels", [](const Result& r) { return to_numpy(r.labels); },
-                               "Nearest centre of every point (ties: lowest cluster).")
-        .def_property_readonly("centres", [](const Result& r) { return to_numpy(r.centres); },
-                               "The partition whose means are the final centres.")
-        .def_property_readonly("distances",
-                               [](const Result& r) { return to_numpy(r.distances); },
-                               "Squared feature-space distance of every point to its centre.")
-        .def_property_readonly("cluster_weights",
-                               [](const Result& r) { return to_numpy(r.cluster_weights); },
-                               "Weight s_c of every cluster of the centre partition.")
-        .def_property_readonly("centre_norms",
-                               [](const Result& r) { return to_numpy(r.centre_norms); },
-                               "Squared feature-space norm of every centre.")
+        .def_property_readonly(
+            "labels", [](const Result& r) { return to_numpy(r.labels); },
+            "Nearest centre of every point (ties: lowest cluster).")
+        .def_property_readonly(
+            "centres", [](const Result& r) { return to_numpy(r.centres); },
+            "The partition whose means are the final centres.")
+        .def_property_readonly(
+            "distances", [](const Result& r) { return to_numpy(r.distances); },
+            "Squared feature-space distance of every point to its centre.")
+        .def_property_readonly(
+            "cluster_weights", [](const Result& r) { return to_numpy(r.cluster_weights); },
+            "Weight s_c of every cluster of the centre partition.")
+        .def_property_readonly(
+            "centre_norms", [](const Result& r) { return to_numpy(r.centre_norms); },
+            "Squared feature-space norm of every centre.")
         .def_readonly("inertia", &Result::inertia, "The kernel k-means objective of labels.")
         .def_readonly("n_iter", &Result::n_iter)
         .def_readonly("n_reseeded", &Result::n_reseeded)

@@ -70,41 +70,43 @@ void register_feature_space(py::module_& m, const char* name) {
              }),
              py::arg("X"), py::arg("metric"), py::arg("function") = 0)
         .def_property_readonly("n_samples", &FeatureSpace<T>::size)
-        .def("distance_matrix",
-             [](const FeatureSpace<T>& space, int n_threads) {
-                 const index_t n = space.size();
-                 py::array_t<T> out({n, n});
-                 T* data = out.mutable_data();
-                 const int threads = resolve_threads(n_threads);
-                 without_gil([&] {
-                     InterruptCheck interrupt = python_interrupt_check();
-                     std::vector<index_t> js(n);
-                     for (index_t i = 0; i < n; ++i) js[i] = i;
-                     // In blocks of rows, so the feature columns stay in cache.
-                     for (index_t j0 = 0; j0 < n; j0 += 256)
-                         distances::fill_rows(space, js.data() + j0, std::min<index_t>(256, n - j0),
-                                              data + j0 * n, threads, interrupt);
-                     return 0;
-                 });
-                 return out;
-             },
-             py::arg("n_threads"), "The full n x n distance matrix (equal to the on-the-fly rows).")
-        .def("distances_to",
-             [](const FeatureSpace<T>& space, const py::array& idx, int n_threads) {
-                 const std::vector<index_t> js = index_vector(idx, "indices");
-                 const index_t n = space.size(), count = index_t(js.size());
-                 check_indices(js.data(), count, n, "indices", false);
-                 py::array_t<T> out({count, n});
-                 T* data = out.mutable_data();
-                 const int threads = resolve_threads(n_threads);
-                 without_gil([&] {
-                     distances::fill_rows(space, js.data(), count, data, threads);
-                     return 0;
-                 });
-                 return out;
-             },
-             py::arg("indices"), py::arg("n_threads"),
-             "Rows of the distance matrix for the given points, shape (len(indices), n).");
+        .def(
+            "distance_matrix",
+            [](const FeatureSpace<T>& space, int n_threads) {
+                const index_t n = space.size();
+                py::array_t<T> out({n, n});
+                T* data = out.mutable_data();
+                const int threads = resolve_threads(n_threads);
+                without_gil([&] {
+                    InterruptCheck interrupt = python_interrupt_check();
+                    std::vector<index_t> js(n);
+                    for (index_t i = 0; i < n; ++i) js[i] = i;
+                    // In blocks of rows, so the feature columns stay in cache.
+                    for (index_t j0 = 0; j0 < n; j0 += 256)
+                        distances::fill_rows(space, js.data() + j0, std::min<index_t>(256, n - j0),
+                                             data + j0 * n, threads, interrupt);
+                    return 0;
+                });
+                return out;
+            },
+            py::arg("n_threads"), "The full n x n distance matrix (equal to the on-the-fly rows).")
+        .def(
+            "distances_to",
+            [](const FeatureSpace<T>& space, const py::array& idx, int n_threads) {
+                const std::vector<index_t> js = index_vector(idx, "indices");
+                const index_t n = space.size(), count = index_t(js.size());
+                check_indices(js.data(), count, n, "indices", false);
+                py::array_t<T> out({count, n});
+                T* data = out.mutable_data();
+                const int threads = resolve_threads(n_threads);
+                without_gil([&] {
+                    distances::fill_rows(space, js.data(), count, data, threads);
+                    return 0;
+                });
+                return out;
+            },
+            py::arg("indices"), py::arg("n_threads"),
+            "Rows of the distance matrix for the given points, shape (len(indices), n).");
 }
 
 void register_types(py::module_& m) {
@@ -121,19 +123,24 @@ void register_types(py::module_& m) {
         .value("alternate", Method::alternate);
 
     py::class_<Result>(m, "Result", "Medoids found by an optimiser.")
-        .def_property_readonly("medoids", [](const Result& r) { return to_numpy(r.medoids); },
-                               "point index of every medoid (slot)")
-        .def_property_readonly("labels", [](const Result& r) { return to_numpy(r.labels); },
-                               "slot of every point's nearest medoid, the lowest on ties")
+        .def_property_readonly(
+            "medoids", [](const Result& r) { return to_numpy(r.medoids); },
+            "point index of every medoid (slot)")
+        .def_property_readonly(
+            "labels", [](const Result& r) { return to_numpy(r.labels); },
+            "slot of every point's nearest medoid, the lowest on ties")
         .def_readonly("loss", &Result::loss, "weighted total distance to the nearest medoids")
         .def_readonly("n_iter", &Result::n_iter, "passes, swaps or candidates examined")
         .def_readonly("n_swaps", &Result::n_swaps)
-        .def_readonly("converged", &Result::converged,
-                      "whether the last pass found nothing left to improve (not stopped by max_iter)")
-        .def_property_readonly("pass_loss", [](const Result& r) { return to_numpy(r.pass_loss); },
-                               "loss after every pass (iteration)")
-        .def_property_readonly("pass_swaps", [](const Result& r) { return to_numpy(r.pass_swaps); },
-                               "medoid changes made in every pass (iteration)");
+        .def_readonly(
+            "converged", &Result::converged,
+            "whether the last pass found nothing left to improve (not stopped by max_iter)")
+        .def_property_readonly(
+            "pass_loss", [](const Result& r) { return to_numpy(r.pass_loss); },
+            "loss after every pass (iteration)")
+        .def_property_readonly(
+            "pass_swaps", [](const Result& r) { return to_numpy(r.pass_swaps); },
+            "medoid changes made in every pass (iteration)");
     py::class_<Labelling>(m, "Labelling", "Every point's nearest medoid.")
         .def_property_readonly("labels", [](const Labelling& r) { return to_numpy(r.labels); })
         .def_readonly("loss", &Labelling::loss, "weighted total distance to the nearest medoids");
@@ -174,7 +181,8 @@ void register_optimisers(py::module_& m) {
             });
         },
         py::arg("source"), py::arg("medoids"), py::arg("weights"), py::arg("method"),
-        py::arg("max_iter"), py::arg("n_threads"), "Optimise the medoids from the given initial ones.");
+        py::arg("max_iter"), py::arg("n_threads"),
+        "Optimise the medoids from the given initial ones.");
 
     m.def(
         "clarans",
@@ -299,8 +307,9 @@ void register_initialisations(py::module_& m) {
 }  // namespace
 
 void register_medoids(py::module_& core) {
-    py::module_ m = core.def_submodule("medoids", "k-medoids: BUILD, LAB, k-medoids++, FasterPAM, "
-                                                  "FastPAM1, PAM, alternate, CLARANS");
+    py::module_ m = core.def_submodule("medoids",
+                                       "k-medoids: BUILD, LAB, k-medoids++, FasterPAM, "
+                                       "FastPAM1, PAM, alternate, CLARANS");
     register_types(m);
     register_optimisers(m);
     register_initialisations(m);

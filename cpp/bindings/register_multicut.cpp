@@ -37,10 +37,8 @@ struct FeatureViews {
 FeatureViews feature_views(const py::array& X) {
     FeatureViews v;
     v.is_float32 = is_float32(X);
-    if (v.is_float32)
-        v.f32 = matrix_view<float>(X, "X");
-    else
-        v.f64 = matrix_view<double>(X, "X");
+    if (v.is_float32) v.f32 = matrix_view<float>(X, "X");
+    else v.f64 = matrix_view<double>(X, "X");
     return v;
 }
 
@@ -81,8 +79,8 @@ void bind_types(py::module_& m) {
     py::class_<Params>(m, "Params", "Parameters of solve().")
         .def(py::init([](double offset, Metric metric, Algorithm algorithm, index_t n_neighbors,
                          bool refine, index_t max_passes, index_t max_rounds, int n_threads) {
-                 return Params{offset,     metric,     algorithm, n_neighbors,
-                               refine,     max_passes, max_rounds, n_threads};
+                 return Params{offset, metric,     algorithm,  n_neighbors,
+                               refine, max_passes, max_rounds, n_threads};
              }),
              py::kw_only(), py::arg("offset") = 0.0, py::arg("metric") = Metric::dot,
              py::arg("algorithm") = Algorithm::lazy, py::arg("n_neighbors") = 10,
@@ -110,10 +108,10 @@ void bind_types(py::module_& m) {
         .def_readonly("n_threads", &Result::n_threads, "OpenMP threads used.");
 
     py::class_<KnnResult>(m, "KnnResult", "Exact kNN lists with positive costs.")
-        .def_property_readonly(
-            "indices", [](const KnnResult& r) { return matrix_array(r.indices, r.n, r.k); })
-        .def_property_readonly(
-            "costs", [](const KnnResult& r) { return matrix_array(r.costs, r.n, r.k); });
+        .def_property_readonly("indices",
+                               [](const KnnResult& r) { return matrix_array(r.indices, r.n, r.k); })
+        .def_property_readonly("costs",
+                               [](const KnnResult& r) { return matrix_array(r.costs, r.n, r.k); });
 }
 
 }  // namespace
@@ -148,7 +146,8 @@ void register_multicut(py::module_& core) {
         [](const py::array& X, const py::array& labels, index_t n_clusters, double offset,
            Metric metric, const py::object& weights) {
             index_t n = 0, d = 0;
-            const index_t* L = vector_data<index_t>(labels, X.ndim() == 2 ? X.shape(0) : -1, "labels");
+            const index_t* L =
+                vector_data<index_t>(labels, X.ndim() == 2 ? X.shape(0) : -1, "labels");
             const double* w = node_weights(weights, X.ndim() == 2 ? X.shape(0) : -1);
             const FeatureViews views = feature_views(X);
             return without_gil([&] {
@@ -161,7 +160,8 @@ void register_multicut(py::module_& core) {
         },
         py::arg("X"), py::arg("labels"), py::arg("n_clusters"), py::arg("offset"),
         py::arg("metric"), py::arg("weights") = py::none(),
-        "Sum of the costs <f_i, f_j> - offset of the edges cut by labels (0..n_clusters-1), O(n d).");
+        "Sum of the costs <f_i, f_j> - offset of the edges cut by labels (0..n_clusters-1), O(n "
+        "d).");
 
     m.def(
         "knn_positive",

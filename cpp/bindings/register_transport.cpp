@@ -63,8 +63,9 @@ SinkhornResult run_sinkhorn(const py::array& C, const py::array& log_a, const py
         const py::array arr = buffer.cast<py::array>();
         if (!py::isinstance<py::array_t<T>>(arr) || !(arr.flags() & py::array::c_style) ||
             !arr.writeable() || arr.size() != pb.B * pb.n * pb.m)
-            throw std::invalid_argument("buffer: expected a writeable C-contiguous array of C's "
-                                        "dtype and size");
+            throw std::invalid_argument(
+                "buffer: expected a writeable C-contiguous array of C's "
+                "dtype and size");
         buf = static_cast<T*>(const_cast<void*>(arr.data()));
     }
     require(buf != nullptr || (params.method == Method::sinkhorn_log && !params.write_plan),
@@ -117,8 +118,9 @@ py::array flags_view(const py::object& owner, const std::vector<std::uint8_t>& v
 
 void register_transport(py::module_& core) {
     py::module_ m = core.def_submodule(
-        "transport", "Optimal transport: batched log-domain Sinkhorn scaling and Newton's method "
-                     "on the semi-dual");
+        "transport",
+        "Optimal transport: batched log-domain Sinkhorn scaling and Newton's method "
+        "on the semi-dual");
 
     py::enum_<Method>(m, "Method", "How a Sinkhorn iteration is computed")
         .value("sinkhorn_log", Method::sinkhorn_log, "an exp per entry and iteration")
@@ -139,17 +141,22 @@ void register_transport(py::module_& core) {
         .def_readwrite("n_threads", &SinkhornParams::n_threads);
 
     py::class_<SinkhornResult>(m, "SinkhornResult", "Per problem of the batch")
-        .def_property_readonly("n_iter", [](const py::object& self) {
-            const auto& r = self.cast<const SinkhornResult&>();
-            return vector_view(self, r.n_iter, {py::ssize_t(r.n_iter.size())});
-        })
-        .def_property_readonly("err", [](const py::object& self) {
-            const auto& r = self.cast<const SinkhornResult&>();
-            return vector_view(self, r.err, {py::ssize_t(r.err.size())});
-        })
-        .def_property_readonly("converged", [](const py::object& self) {
-            return flags_view(self, self.cast<const SinkhornResult&>().converged);
-        })
+        .def_property_readonly("n_iter",
+                               [](const py::object& self) {
+                                   const auto& r = self.cast<const SinkhornResult&>();
+                                   return vector_view(self, r.n_iter,
+                                                      {py::ssize_t(r.n_iter.size())});
+                               })
+        .def_property_readonly("err",
+                               [](const py::object& self) {
+                                   const auto& r = self.cast<const SinkhornResult&>();
+                                   return vector_view(self, r.err, {py::ssize_t(r.err.size())});
+                               })
+        .def_property_readonly("converged",
+                               [](const py::object& self) {
+                                   return flags_view(self,
+                                                     self.cast<const SinkhornResult&>().converged);
+                               })
         .def_property_readonly(
             "n_log_sweeps",
             [](const py::object& self) {
@@ -160,8 +167,8 @@ void register_transport(py::module_& core) {
 
     m.def(
         "sinkhorn",
-        [](const py::array& C, const py::array& log_a, const py::array& log_b,
-           const py::array& f, const py::array& g, const py::array& fv, const py::array& gv,
+        [](const py::array& C, const py::array& log_a, const py::array& log_b, const py::array& f,
+           const py::array& g, const py::array& fv, const py::array& gv,
            const SinkhornParams& params, const py::object& log_av, const py::object& log_bv,
            const py::object& buffer) {
             if (is_float32(C))
@@ -172,10 +179,9 @@ void register_transport(py::module_& core) {
             return run_sinkhorn<double>(C, log_a, log_b, f, g, fv, gv, params, log_av, log_bv,
                                         buffer);
         },
-        py::arg("C"), py::arg("log_a"), py::arg("log_b"), py::arg("f"), py::arg("g"),
-        py::arg("fv"), py::arg("gv"), py::arg("params"), py::kw_only(),
-        py::arg("log_av") = py::none(), py::arg("log_bv") = py::none(),
-        py::arg("buffer") = py::none(),
+        py::arg("C"), py::arg("log_a"), py::arg("log_b"), py::arg("f"), py::arg("g"), py::arg("fv"),
+        py::arg("gv"), py::arg("params"), py::kw_only(), py::arg("log_av") = py::none(),
+        py::arg("log_bv") = py::none(), py::arg("buffer") = py::none(),
         "Batched log-domain Sinkhorn (KL convention) on C (B, n, m); updates the float64 "
         "potentials f (B*n), g (B*m), fv (B), gv (B) in place. log_av / log_bv (B): log masses "
         "of a virtual row / column. buffer (C's shape and dtype): the stored Gibbs kernel of the "
@@ -194,16 +200,19 @@ void register_transport(py::module_& core) {
         .def_readwrite("n_threads", &NewtonParams::n_threads);
 
     py::class_<NewtonResult>(m, "NewtonResult")
-        .def_property_readonly("f", [](const py::object& self) {
-            const auto& r = self.cast<const NewtonResult&>();
-            return vector_view(self, r.f, {py::ssize_t(r.f.size())});
-        })
-        .def_property_readonly("plan", [](const py::object& self) -> py::object {
-            const auto& r = self.cast<const NewtonResult&>();
-            if (r.plan.empty()) return py::none();
-            const py::ssize_t n = py::ssize_t(r.f.size());
-            return vector_view(self, r.plan, {n, py::ssize_t(r.plan.size()) / n});
-        })
+        .def_property_readonly("f",
+                               [](const py::object& self) {
+                                   const auto& r = self.cast<const NewtonResult&>();
+                                   return vector_view(self, r.f, {py::ssize_t(r.f.size())});
+                               })
+        .def_property_readonly("plan",
+                               [](const py::object& self) -> py::object {
+                                   const auto& r = self.cast<const NewtonResult&>();
+                                   if (r.plan.empty()) return py::none();
+                                   const py::ssize_t n = py::ssize_t(r.f.size());
+                                   return vector_view(self, r.plan,
+                                                      {n, py::ssize_t(r.plan.size()) / n});
+                               })
         .def_readonly("n_iter", &NewtonResult::n_iter)
         .def_readonly("err", &NewtonResult::err, "L1 norm of the gradient")
         .def_readonly("converged", &NewtonResult::converged);

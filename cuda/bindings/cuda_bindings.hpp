@@ -35,7 +35,8 @@ inline ArrayRef array_ref(const py::handle& obj, const char* name) {
     r.on_device = false;
     for (py::ssize_t i = 0; i < a.ndim(); ++i) {
         if (a.strides(i) % py::ssize_t(a.itemsize()) != 0)
-            throw std::invalid_argument(std::string(name) + ": strides not a multiple of the itemsize");
+            throw std::invalid_argument(std::string(name) +
+                                        ": strides not a multiple of the itemsize");
         r.shape.push_back(a.shape(i));
         r.strides.push_back(a.strides(i) / py::ssize_t(a.itemsize()));
     }

@@ -44,7 +44,8 @@ void register_arrays(py::module_& m) {
              }),
              py::arg("data"), py::arg("shape"), py::arg("strides"), py::arg("dtype"),
              py::arg("on_device"))
-        .def_property_readonly("data", [](const ArrayRef& r) { return reinterpret_cast<std::uintptr_t>(r.data); })
+        .def_property_readonly(
+            "data", [](const ArrayRef& r) { return reinterpret_cast<std::uintptr_t>(r.data); })
         .def_readonly("shape", &ArrayRef::shape)
         .def_readonly("strides", &ArrayRef::strides)
         .def_readonly("dtype", &ArrayRef::dtype)

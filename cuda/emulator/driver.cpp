@@ -1,6 +1,6 @@
 // A standalone program over the kernels' host interface. Built with AddressSanitizer over the
-// emulator (tests/test_cuda_emulator.py), it runs the kernels on small inputs under the three schedules
-// (an out-of-range access aborts with ASan's report); built with nvcc, it is what
+// emulator (tests/test_cuda_emulator.py), it runs the kernels on small inputs under the three
+// schedules (an out-of-range access aborts with ASan's report); built with nvcc, it is what
 // compute-sanitizer (memcheck, racecheck, synccheck) runs on the GPU (benchmarks/gpu.sh).
 // An argument runs one planted bug instead (selftest.hpp), which the checker must report:
 // out_of_range, shared_out_of_range (emulator only), missing_barrier, divergent_barrier,
@@ -56,8 +56,9 @@ int run_kernels() {
 #else
     {
 #endif
-        for (std::vector<std::int64_t> med : {std::vector<std::int64_t>{3},
-                                             std::vector<std::int64_t>{0, 7, 11, 44, 20, 1, 2, 5, 9, 13}}) {
+        for (std::vector<std::int64_t> med :
+             {std::vector<std::int64_t>{3},
+              std::vector<std::int64_t>{0, 7, 11, 44, 20, 1, 2, 5, 9, 13}}) {
             auto a = partita::cuda::medoids::assign(host_ref(D, {n, n}, DType::float64), med);
             auto b = partita::cuda::medoids::assign(host_ref(Df, {n, n}, DType::float32), med);
             for (int o = 0; o < n; ++o) {
@@ -72,13 +73,16 @@ int run_kernels() {
                 }
             }
         }
-        for (const ArrayRef& c : {host_ref(C, {B, n, m}, DType::float64), host_ref(Cf, {B, n, m}, DType::float32)}) {
+        for (const ArrayRef& c :
+             {host_ref(C, {B, n, m}, DType::float64), host_ref(Cf, {B, n, m}, DType::float32)}) {
             auto f = partita::cuda::transport::row_sweep(c, {}, {}, g, 0.1);
             for (int b = 0; b < B; ++b)
                 for (int i = 0; i < n; ++i) {
                     double mx = -INFINITY, s = 0;
-                    for (int j = 0; j < m; ++j) mx = std::fmax(mx, (g[b * m + j] - C[(b * n + i) * m + j]) / 0.1);
-                    for (int j = 0; j < m; ++j) s += std::exp((g[b * m + j] - C[(b * n + i) * m + j]) / 0.1 - mx);
+                    for (int j = 0; j < m; ++j)
+                        mx = std::fmax(mx, (g[b * m + j] - C[(b * n + i) * m + j]) / 0.1);
+                    for (int j = 0; j < m; ++j)
+                        s += std::exp((g[b * m + j] - C[(b * n + i) * m + j]) / 0.1 - mx);
                     const double want = -0.1 * (mx + std::log(s));
                     if (std::abs(f[b * n + i] - want) > 1e-5) {
                         std::fprintf(stderr, "transport.row_sweep: %d %d: %g, expected %g\n", b, i,

@@ -223,11 +223,13 @@ bool release_warps(Block& b) {
             if (g.state != State::at_warp || g.op != f.op || g.mask != f.mask ||
                 !same_site(g.site, f.site))
                 throw Fault(where(b, t) + ": " + op_name(f.op) + " (" + site_name(f.site) +
-                            ") with mask 0x" + [&] {
+                            ") with mask 0x" +
+                            [&] {
                                 std::ostringstream s;
                                 s << std::hex << f.mask;
                                 return s.str();
-                            }() + " names lane " + std::to_string(l) + ", which " + state_of(g) +
+                            }() +
+                            " names lane " + std::to_string(l) + ", which " + state_of(g) +
                             " (a divergent or partial-warp collective)");
             if (g.value) ballot |= 1u << l;
             ++count;
@@ -276,15 +278,15 @@ bool release_barrier(Block& b) {
             throw Fault(where(b, t) + ": deadlock, the thread " + state_of(f));
         if (first < 0) first = t;
         else if (!same_site(f.site, b.fibers[first].site))
-            throw Fault(where(b, t) + ": __syncthreads (" + site_name(f.site) +
-                        ") while thread " + std::to_string(first) + " waits at __syncthreads (" +
+            throw Fault(where(b, t) + ": __syncthreads (" + site_name(f.site) + ") while thread " +
+                        std::to_string(first) + " waits at __syncthreads (" +
                         site_name(b.fibers[first].site) + ") (a barrier in divergent code)");
     }
     if (first < 0) return false;
     if (exited >= 0)
-        throw Fault(where(b, exited) + ": the thread exited while thread " +
-                    std::to_string(first) + " waits at __syncthreads (" +
-                    site_name(b.fibers[first].site) + ") (a barrier not reached by the whole block)");
+        throw Fault(where(b, exited) + ": the thread exited while thread " + std::to_string(first) +
+                    " waits at __syncthreads (" + site_name(b.fibers[first].site) +
+                    ") (a barrier not reached by the whole block)");
     for (auto& f : b.fibers) f.state = State::runnable;
     return true;
 }
@@ -313,8 +315,7 @@ void run_block(Block& b) {
                 if (b.fibers[t].state != State::runnable) continue;
                 run_fiber(b, t);
                 ran = true;
-                if (!b.fibers[t].error.empty())
-                    throw Fault(where(b, t) + ": " + b.fibers[t].error);
+                if (!b.fibers[t].error.empty()) throw Fault(where(b, t) + ": " + b.fibers[t].error);
             }
         } while (ran);
         if (release_warps(b)) continue;
@@ -381,7 +382,8 @@ void* static_shared(const void* site, std::size_t bytes) {
 }
 
 void fail(const std::string& what) {
-    if (g_block && g_block->current >= 0) throw Fault(where(*g_block, g_block->current) + ": " + what);
+    if (g_block && g_block->current >= 0)
+        throw Fault(where(*g_block, g_block->current) + ": " + what);
     throw Fault(what);
 }
 
@@ -477,7 +479,8 @@ void run_grid(const char* name, KernelId kernel, dim3 grid, dim3 block, std::siz
     }
 }
 
-// ---- host runtime ---------------------------------------------------------------------------------
+// ---- host runtime
+// ---------------------------------------------------------------------------------
 
 namespace {
 std::mutex g_memory_lock;

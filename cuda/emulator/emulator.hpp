@@ -42,9 +42,10 @@
 #define __forceinline__ inline __attribute__((always_inline))
 #define __restrict__ __restrict
 // Static shared arrays are declared with PARTITA_SHARED (below), poisoned per block.
-#define __shared__ \
-    static_assert(false, "bare __shared__: declare shared arrays with PARTITA_SHARED " \
-                         "(cuda/README.md)");
+#define __shared__                                                                                 \
+    static_assert(false,                                                                           \
+                  "bare __shared__: declare shared arrays with PARTITA_SHARED "                    \
+                  "(cuda/README.md)");
 #define __constant__ static
 #define __launch_bounds__(...)
 
@@ -154,29 +155,29 @@ Launch<P...> launcher(const char* name, void (*kernel)(P...), dim3 grid, dim3 bl
 
 // ---- synchronisation and warp intrinsics --------------------------------------------------------
 #define __syncthreads() ::partita_emu::sync_block(PARTITA_EMU_SITE)
-#define __syncwarp(...) \
-    ((void)::partita_emu::warp_collective(PARTITA_EMU_SITE, ::partita_emu::Op::syncwarp, \
+#define __syncwarp(...)                                                                            \
+    ((void)::partita_emu::warp_collective(PARTITA_EMU_SITE, ::partita_emu::Op::syncwarp,           \
                                           ::partita_emu::detail_mask(__VA_ARGS__), 0, 0, 32))
-#define __shfl_sync(mask, v, lane, ...) \
-    ::partita_emu::shfl(PARTITA_EMU_SITE, ::partita_emu::Op::shfl_idx, mask, v, lane, \
+#define __shfl_sync(mask, v, lane, ...)                                                            \
+    ::partita_emu::shfl(PARTITA_EMU_SITE, ::partita_emu::Op::shfl_idx, mask, v, lane,              \
                         ::partita_emu::detail_width(__VA_ARGS__))
-#define __shfl_up_sync(mask, v, delta, ...) \
-    ::partita_emu::shfl(PARTITA_EMU_SITE, ::partita_emu::Op::shfl_up, mask, v, delta, \
+#define __shfl_up_sync(mask, v, delta, ...)                                                        \
+    ::partita_emu::shfl(PARTITA_EMU_SITE, ::partita_emu::Op::shfl_up, mask, v, delta,              \
                         ::partita_emu::detail_width(__VA_ARGS__))
-#define __shfl_down_sync(mask, v, delta, ...) \
-    ::partita_emu::shfl(PARTITA_EMU_SITE, ::partita_emu::Op::shfl_down, mask, v, delta, \
+#define __shfl_down_sync(mask, v, delta, ...)                                                      \
+    ::partita_emu::shfl(PARTITA_EMU_SITE, ::partita_emu::Op::shfl_down, mask, v, delta,            \
                         ::partita_emu::detail_width(__VA_ARGS__))
-#define __shfl_xor_sync(mask, v, lanemask, ...) \
-    ::partita_emu::shfl(PARTITA_EMU_SITE, ::partita_emu::Op::shfl_xor, mask, v, lanemask, \
+#define __shfl_xor_sync(mask, v, lanemask, ...)                                                    \
+    ::partita_emu::shfl(PARTITA_EMU_SITE, ::partita_emu::Op::shfl_xor, mask, v, lanemask,          \
                         ::partita_emu::detail_width(__VA_ARGS__))
-#define __ballot_sync(mask, pred) \
-    unsigned(::partita_emu::warp_collective(PARTITA_EMU_SITE, ::partita_emu::Op::ballot, mask, \
+#define __ballot_sync(mask, pred)                                                                  \
+    unsigned(::partita_emu::warp_collective(PARTITA_EMU_SITE, ::partita_emu::Op::ballot, mask,     \
                                             (pred) ? 1 : 0, 0, 32))
-#define __any_sync(mask, pred) \
-    int(::partita_emu::warp_collective(PARTITA_EMU_SITE, ::partita_emu::Op::any, mask, \
+#define __any_sync(mask, pred)                                                                     \
+    int(::partita_emu::warp_collective(PARTITA_EMU_SITE, ::partita_emu::Op::any, mask,             \
                                        (pred) ? 1 : 0, 0, 32))
-#define __all_sync(mask, pred) \
-    int(::partita_emu::warp_collective(PARTITA_EMU_SITE, ::partita_emu::Op::all, mask, \
+#define __all_sync(mask, pred)                                                                     \
+    int(::partita_emu::warp_collective(PARTITA_EMU_SITE, ::partita_emu::Op::all, mask,             \
                                        (pred) ? 1 : 0, 0, 32))
 #define __activemask() ::partita_emu::active_mask()
 
@@ -233,24 +234,28 @@ inline T atomicCAS(T* p, typename partita_emu::same<T>::type compare,
     return old;
 }
 
-// ---- device functions CUDA provides --------------------------------------------------------------
+// ---- device functions CUDA provides
+// --------------------------------------------------------------
 template <class T>
-inline T __ldg(const T* p) { return *p; }
+inline T __ldg(const T* p) {
+    return *p;
+}
 inline int __popc(unsigned x) { return __builtin_popcount(x); }
 inline int __ffs(unsigned x) { return __builtin_ffs(int(x)); }
 inline int __clz(unsigned x) { return x ? __builtin_clz(x) : 32; }
 inline void __threadfence() {}
 inline void __threadfence_block() {}
 
-// ---- the kernel-launch shim (kernel<<<grid, block, shmem, stream>>> under nvcc) ------------------
-#define PARTITA_LAUNCH(kernel, grid, block, shmem, stream) \
+// ---- the kernel-launch shim (kernel<<<grid, block, shmem, stream>>> under nvcc)
+// ------------------
+#define PARTITA_LAUNCH(kernel, grid, block, shmem, stream)                                         \
     ::partita_emu::launcher(#kernel, kernel, grid, block, shmem, stream)
-#define PARTITA_DYNAMIC_SHARED(type, name) \
+#define PARTITA_DYNAMIC_SHARED(type, name)                                                         \
     type* name = static_cast<type*>(::partita_emu::dynamic_shared())
 // `__shared__ T name[count]` (and [rows][cols], [d0][d1][d2]) under nvcc; here a reference to the
 // block's poisoned copy, whose address is keyed by a static of the declaration.
-#define PARTITA_EMU_SHARED_ARRAY(name, ...) \
-    static const char partita_shared_site_##name = 0; \
+#define PARTITA_EMU_SHARED_ARRAY(name, ...)                                                        \
+    static const char partita_shared_site_##name = 0;                                              \
     auto& name = ::partita_emu::shared_array<__VA_ARGS__>(&partita_shared_site_##name)
 #define PARTITA_SHARED(type, name, count) PARTITA_EMU_SHARED_ARRAY(name, type[count])
 #define PARTITA_SHARED_2D(type, name, rows, cols) PARTITA_EMU_SHARED_ARRAY(name, type[rows][cols])

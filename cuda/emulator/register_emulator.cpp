@@ -27,7 +27,8 @@ void register_emulator(py::module_& m) {
     m.def("allocated_bytes", &partita_emu::allocated_bytes);
 
     namespace st = partita_emu::selftest;
-    py::module_ s = m.def_submodule("selftest", "kernels with planted bugs the emulator must catch");
+    py::module_ s =
+        m.def_submodule("selftest", "kernels with planted bugs the emulator must catch");
     s.def("block_sum", &st::block_sum, py::arg("x"), py::arg("with_barrier"),
           py::call_guard<py::gil_scoped_release>());
     s.def("warp_sums", &st::warp_sums, py::arg("x"), py::arg("divergent"));
@@ -40,16 +41,17 @@ void register_emulator(py::module_& m) {
     s.def("table_scale", &st::table_scale, py::arg("x"), py::arg("w"), py::arg("every_block"));
     s.def("intrinsics", [] {
         auto v = st::intrinsics();
-        py::array_t<long long> a({py::ssize_t(v.size() / st::intrinsics_columns),
-                                   py::ssize_t(st::intrinsics_columns)});
+        py::array_t<long long> a(
+            {py::ssize_t(v.size() / st::intrinsics_columns), py::ssize_t(st::intrinsics_columns)});
         std::copy(v.begin(), v.end(), a.mutable_data());
         return a;
     });
     // fill_indices and shared_reverse with past_end=True corrupt the heap without
     // AddressSanitizer: only the standalone ASan driver runs them.
     s.def("fill_indices", [](int n) { return st::fill_indices(n, false); }, py::arg("n"));
-    s.def("shared_reverse", [](const std::vector<double>& x) { return st::shared_reverse(x, false); },
-          py::arg("x"));
+    s.def(
+        "shared_reverse", [](const std::vector<double>& x) { return st::shared_reverse(x, false); },
+        py::arg("x"));
 }
 
 }  // namespace partita::cuda::bindings

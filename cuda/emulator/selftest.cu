@@ -205,7 +205,8 @@ std::vector<double> shared_copy(const std::vector<double>& x, bool divergent) {
 
 std::vector<double> neighbour_max(const std::vector<double>& x, bool with_barrier) {
     std::vector<double> xs(neighbour_threads, 0.0), r(neighbour_threads);
-    std::copy(x.begin(), x.begin() + std::min<std::size_t>(neighbour_threads, x.size()), xs.begin());
+    std::copy(x.begin(), x.begin() + std::min<std::size_t>(neighbour_threads, x.size()),
+              xs.begin());
     DeviceBuffer<double> dx(neighbour_threads), out(neighbour_threads);
     dx.upload(xs.data(), neighbour_threads);
     PARTITA_LAUNCH(neighbour_max_kernel, 1, neighbour_threads, 0, nullptr)(dx.get(), with_barrier,

@@ -1,6 +1,6 @@
 // Device queries: how many GPUs, what they are, which runtime this module was built against.
-#include "partita/cuda/device.hpp"
 #include "device_memory.cuh"
+#include "partita/cuda/device.hpp"
 
 namespace partita::cuda {
 

@@ -22,9 +22,7 @@ inline void check(cudaError_t err, const char* what) {
 }
 
 // After a launch: a bad configuration shows at once, a fault in the kernel at the next sync.
-inline void check_launch(const char* kernel) {
-    check(cudaGetLastError(), kernel);
-}
+inline void check_launch(const char* kernel) { check(cudaGetLastError(), kernel); }
 
 inline std::string format_bytes(std::size_t bytes) {
     std::string s = std::to_string(bytes) + " bytes";

@@ -50,8 +50,9 @@ struct Best2 {
 };
 
 template <class T>
-__global__ void assign_kernel(const T* __restrict__ D, long long ld, const long long* __restrict__ med,
-                              int k, long long n, int* __restrict__ near_i, T* __restrict__ near_d,
+__global__ void assign_kernel(const T* __restrict__ D, long long ld,
+                              const long long* __restrict__ med, int k, long long n,
+                              int* __restrict__ near_i, T* __restrict__ near_d,
                               int* __restrict__ seco_i, T* __restrict__ seco_d) {
     PARTITA_SHARED_3D(T, dist, 2, slot_groups, points_per_block);
     PARTITA_SHARED_3D(int, slot, 2, slot_groups, points_per_block);
@@ -75,7 +76,8 @@ __global__ void assign_kernel(const T* __restrict__ D, long long ld, const long 
     for (int s = slot_groups / 2; s > 0; s >>= 1) {
         if (y < s) {
             for (int r = 0; r < 2; ++r)
-                best.insert(Candidate<T>{dist[r][y + s][x], slot[r][y + s][x], self[r][y + s][x] != 0});
+                best.insert(
+                    Candidate<T>{dist[r][y + s][x], slot[r][y + s][x], self[r][y + s][x] != 0});
             dist[0][y][x] = best.first.d;
             slot[0][y][x] = best.first.slot;
             self[0][y][x] = best.first.self;

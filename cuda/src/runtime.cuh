@@ -9,8 +9,8 @@
 #if defined(__CUDACC__)
 #include <cuda_runtime.h>
 #define PARTITA_LAUNCH(kernel, grid, block, shmem, stream) kernel<<<grid, block, shmem, stream>>>
-#define PARTITA_DYNAMIC_SHARED(type, name) \
-    extern __shared__ __align__(16) unsigned char partita_dynamic_shared_bytes[]; \
+#define PARTITA_DYNAMIC_SHARED(type, name)                                                         \
+    extern __shared__ __align__(16) unsigned char partita_dynamic_shared_bytes[];                  \
     type* name = reinterpret_cast<type*>(partita_dynamic_shared_bytes)
 #define PARTITA_SHARED(type, name, count) __shared__ type name[count]
 #define PARTITA_SHARED_2D(type, name, rows, cols) __shared__ type name[rows][cols]

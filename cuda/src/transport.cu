@@ -14,9 +14,10 @@ constexpr int warps_per_block = 8;
 constexpr unsigned full_warp = 0xffffffffu;
 
 template <class T>
-__global__ void row_sweep_kernel(const T* __restrict__ C, long long ld, const double* __restrict__ log_a,
-                                 const double* __restrict__ log_b, const double* __restrict__ g,
-                                 long long n, long long m, double eps, double* __restrict__ f) {
+__global__ void row_sweep_kernel(const T* __restrict__ C, long long ld,
+                                 const double* __restrict__ log_a, const double* __restrict__ log_b,
+                                 const double* __restrict__ g, long long n, long long m, double eps,
+                                 double* __restrict__ f) {
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
     const long long i = (long long)blockIdx.x * warps_per_block + warp;
     if (i >= n) return;  // the whole warp leaves together; no block barrier follows

@@ -22,11 +22,12 @@ dense multicut
     found from the data: exact-order GAEC or kNN rounds on the complete graph without any
     n x n matrix, then local moves) and :func:`partita.multicut.multicut_objective`.
 """
+
+from . import transport
 from ._backend import cuda_available, show_config
 from .kernel_kmeans import KernelKMeans
 from .medoids import CLARA, CLARANS, KMedoids
 from .multicut import DenseMulticut
-from . import transport
 from .transport import SinkhornKMeans
 
 try:
@@ -36,4 +37,15 @@ try:
 except Exception:  # pragma: no cover - only when the extension failed to build
     __version__ = "unknown"
 
-__all__ = ["KMedoids", "CLARA", "CLARANS", "KernelKMeans", "DenseMulticut", "SinkhornKMeans", "transport", "cuda_available", "show_config", "__version__"]
+__all__ = [
+    "KMedoids",
+    "CLARA",
+    "CLARANS",
+    "KernelKMeans",
+    "DenseMulticut",
+    "SinkhornKMeans",
+    "transport",
+    "cuda_available",
+    "show_config",
+    "__version__",
+]

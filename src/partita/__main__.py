@@ -1,8 +1,9 @@
 """The demo: cluster a real data set with every partita estimator and print a comparison.
 
-    python -m partita            # scikit-learn's handwritten digits, 1797 x 64, 10 classes
-    python -m partita --quick    # a 400-sample subset, for CI
+python -m partita            # scikit-learn's handwritten digits, 1797 x 64, 10 classes
+python -m partita --quick    # a 400-sample subset, for CI
 """
+
 import argparse
 import sys
 import time
@@ -22,9 +23,7 @@ def _estimators(k, seed):
     for method in ("fasterpam", "fastpam1", "pam", "alternate"):
         runs.append((f"KMedoids {method} + build", KMedoids(k, method=method, random_state=seed)))
     for init in ("lab", "k-medoids++"):
-        runs.append(
-            (f"KMedoids fasterpam + {init}", KMedoids(k, init=init, random_state=seed))
-        )
+        runs.append((f"KMedoids fasterpam + {init}", KMedoids(k, init=init, random_state=seed)))
     runs.append(
         ("KMedoids fasterpam, manhattan", KMedoids(k, metric="manhattan", random_state=seed))
     )
@@ -32,8 +31,12 @@ def _estimators(k, seed):
     runs.append(("CLARA (5 samples of 80 + 4k)", CLARA(k, random_state=seed)))
     runs.append(("CLARANS (2 restarts)", CLARANS(k, random_state=seed)))
     runs.append(("KernelKMeans rbf, 5 inits", KernelKMeans(k, n_init=5, random_state=seed)))
-    runs.append(("KernelKMeans linear (= k-means)", KernelKMeans(k, kernel="linear", n_init=5,
-                                                                 random_state=seed)))
+    runs.append(
+        (
+            "KernelKMeans linear (= k-means)",
+            KernelKMeans(k, kernel="linear", n_init=5, random_state=seed),
+        )
+    )
     runs.append(("SinkhornKMeans balanced", SinkhornKMeans(k, random_state=seed)))
     runs.append(("SinkhornKMeans 90% mass", SinkhornKMeans(k, mass=0.9, random_state=seed)))
     runs.append(("DenseMulticut cosine (k from data)", DenseMulticut(metric="cosine", offset=0.2)))
@@ -41,8 +44,11 @@ def _estimators(k, seed):
 
 
 def main(argv=None):
-    parser = argparse.ArgumentParser(prog="python -m partita", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        prog="python -m partita",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
     parser.add_argument("--quick", action="store_true", help="a small subset, for CI")
     parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args(argv)
@@ -54,8 +60,10 @@ def main(argv=None):
         X, y = X[np.sort(idx)], y[np.sort(idx)]
     X = StandardScaler().fit_transform(X)
     k = len(np.unique(y))
-    print(f"partita {partita.__version__}: handwritten digits, {X.shape[0]} samples x "
-          f"{X.shape[1]} features, {k} classes (standardised)\n")
+    print(
+        f"partita {partita.__version__}: handwritten digits, {X.shape[0]} samples x "
+        f"{X.shape[1]} features, {k} classes (standardised)\n"
+    )
 
     header = f"{'method':34s} {'clusters':>8s} {'time [s]':>9s} {'ARI':>6s} {'NMI':>6s}  objective"
     print(header)
@@ -71,12 +79,18 @@ def main(argv=None):
             objective, value = "multicut objective", est.objective_
         else:
             value = est.inertia_
-            objective = {KernelKMeans: "kernel k-means inertia",
-                         SinkhornKMeans: "k-means inertia"}.get(type(est), "total deviation")
-        print(f"{label:34s} {n_clusters:8d} {elapsed:9.3f} {ari:6.3f} {nmi:6.3f}  "
-              f"{objective} {value:.2f}")
-    print("\nARI / NMI: agreement with the true digit labels (1 = perfect). The objective is each "
-          "estimator's own loss: lower is better within a metric.")
+            objective = {
+                KernelKMeans: "kernel k-means inertia",
+                SinkhornKMeans: "k-means inertia",
+            }.get(type(est), "total deviation")
+        print(
+            f"{label:34s} {n_clusters:8d} {elapsed:9.3f} {ari:6.3f} {nmi:6.3f}  "
+            f"{objective} {value:.2f}"
+        )
+    print(
+        "\nARI / NMI: agreement with the true digit labels (1 = perfect). The objective is each "
+        "estimator's own loss: lower is better within a metric."
+    )
     return 0
 
 

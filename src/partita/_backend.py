@@ -5,6 +5,7 @@ was found at install time, and is usable only when a GPU and driver are present 
 Both hold one submodule per family (``_core.medoids``, ``_cuda.medoids``, ...); a family has GPU
 kernels when ``_cuda`` has its submodule, which :func:`family_module` looks up.
 """
+
 import sys
 import warnings
 
@@ -127,7 +128,11 @@ def n_threads(n_jobs):
     """
     if n_jobs is None:
         return 0
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, (int,)) and not hasattr(n_jobs, "__index__"):
+    if (
+        isinstance(n_jobs, bool)
+        or not isinstance(n_jobs, (int,))
+        and not hasattr(n_jobs, "__index__")
+    ):
         raise ValueError(f"n_jobs must be None or a non-zero integer, got {n_jobs!r}")
     n_jobs = int(n_jobs)
     if n_jobs == 0:

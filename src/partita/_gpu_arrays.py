@@ -12,6 +12,7 @@ once by the kernel.
 Python validates here; ``partita._cuda.ArrayRef`` (built by :meth:`DeviceArray.array_ref`)
 carries the result to C++.
 """
+
 from __future__ import annotations
 
 import ctypes
@@ -20,8 +21,12 @@ from typing import Any, Callable
 
 import numpy as np
 
-SUPPORTED_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.int32),
-                    np.dtype(np.int64))
+SUPPORTED_DTYPES = (
+    np.dtype(np.float32),
+    np.dtype(np.float64),
+    np.dtype(np.int32),
+    np.dtype(np.int64),
+)
 
 # DLPack device types (dlpack.h)
 DL_CPU, DL_CUDA, DL_CUDA_HOST, DL_CUDA_MANAGED = 1, 2, 3, 13
@@ -48,8 +53,13 @@ class DeviceArray:
 
     def array_ref(self, module):
         """The ``ArrayRef`` of a compiled CUDA module (``partita._cuda`` or its emulated twin)."""
-        return module.ArrayRef(self.ptr, list(self.shape), list(self.strides),
-                               getattr(module.DType, self.dtype.name), self.on_device)
+        return module.ArrayRef(
+            self.ptr,
+            list(self.shape),
+            list(self.strides),
+            getattr(module.DType, self.dtype.name),
+            self.on_device,
+        )
 
 
 def _check_dtype(dtype, name):
@@ -57,8 +67,10 @@ def _check_dtype(dtype, name):
     if not dtype.isnative:
         raise TypeError(f"{name}: byte order {dtype.str!r} is not the machine's")
     if dtype not in SUPPORTED_DTYPES:
-        raise TypeError(f"{name}: unsupported dtype {dtype} (expected one of "
-                        f"{', '.join(d.name for d in SUPPORTED_DTYPES)})")
+        raise TypeError(
+            f"{name}: unsupported dtype {dtype} (expected one of "
+            f"{', '.join(d.name for d in SUPPORTED_DTYPES)})"
+        )
     return dtype
 
 
@@ -72,8 +84,9 @@ def _element_strides(shape, byte_strides, itemsize, name):
     if len(byte_strides) != len(shape):
         raise ValueError(f"{name}: {len(shape)} dimensions but {len(byte_strides)} strides")
     if any(int(s) % itemsize for s in byte_strides):
-        raise ValueError(f"{name}: strides {tuple(byte_strides)} are not multiples of the "
-                         f"item size {itemsize}")
+        raise ValueError(
+            f"{name}: strides {tuple(byte_strides)} are not multiples of the item size {itemsize}"
+        )
     return tuple(int(s) // itemsize for s in byte_strides)
 
 
@@ -85,8 +98,7 @@ def _default_synchronize(stream):
     _backend._cuda.synchronize_stream(stream)
 
 
-def from_cuda_array_interface(obj, synchronize: Callable[[int], None] | None = None,
-                              name="array"):
+def from_cuda_array_interface(obj, synchronize: Callable[[int], None] | None = None, name="array"):
     """The :class:`DeviceArray` of an object exposing ``__cuda_array_interface__``.
 
     ``synchronize(stream)`` is called with the interface's stream (version 3) unless that is
@@ -101,8 +113,9 @@ def from_cuda_array_interface(obj, synchronize: Callable[[int], None] | None = N
         raise ValueError(f"{name}: __cuda_array_interface__ lacks {sorted(missing)}")
     version = iface["version"]
     if not isinstance(version, int) or version < 2:
-        raise ValueError(f"{name}: __cuda_array_interface__ version {version!r} is not supported "
-                         "(2 or later)")
+        raise ValueError(
+            f"{name}: __cuda_array_interface__ version {version!r} is not supported (2 or later)"
+        )
     if iface.get("mask") is not None:
         raise ValueError(f"{name}: masked arrays are not supported")
     shape = tuple(int(n) for n in iface["shape"])
@@ -127,7 +140,7 @@ def from_cuda_array_interface(obj, synchronize: Callable[[int], None] | None = N
     return DeviceArray(ptr, shape, strides, dtype, True, owner=obj)
 
 
-# ---- DLPack ---------------------------------------------------------------------------------------
+# ---- DLPack --------------------------------------------------------------------------------------
 
 
 class _DLDevice(ctypes.Structure):
@@ -139,14 +152,23 @@ class _DLDataType(ctypes.Structure):
 
 
 class _DLTensor(ctypes.Structure):
-    _fields_ = [("data", ctypes.c_void_p), ("device", _DLDevice), ("ndim", ctypes.c_int32),
-                ("dtype", _DLDataType), ("shape", ctypes.POINTER(ctypes.c_int64)),
-                ("strides", ctypes.POINTER(ctypes.c_int64)), ("byte_offset", ctypes.c_uint64)]
+    _fields_ = [
+        ("data", ctypes.c_void_p),
+        ("device", _DLDevice),
+        ("ndim", ctypes.c_int32),
+        ("dtype", _DLDataType),
+        ("shape", ctypes.POINTER(ctypes.c_int64)),
+        ("strides", ctypes.POINTER(ctypes.c_int64)),
+        ("byte_offset", ctypes.c_uint64),
+    ]
 
 
 class _DLManagedTensor(ctypes.Structure):
-    _fields_ = [("dl_tensor", _DLTensor), ("manager_ctx", ctypes.c_void_p),
-                ("deleter", ctypes.c_void_p)]
+    _fields_ = [
+        ("dl_tensor", _DLTensor),
+        ("manager_ctx", ctypes.c_void_p),
+        ("deleter", ctypes.c_void_p),
+    ]
 
 
 _capsule_pointer = ctypes.pythonapi.PyCapsule_GetPointer
@@ -168,8 +190,10 @@ def parse_dlpack_capsule(capsule, name="array"):
     managed = _DLManagedTensor.from_address(_capsule_pointer(capsule, b"dltensor"))
     t = managed.dl_tensor
     if t.dtype.lanes != 1 or t.dtype.code not in _DL_CODES:
-        raise TypeError(f"{name}: unsupported DLPack dtype (code {t.dtype.code}, "
-                        f"{t.dtype.bits} bits, {t.dtype.lanes} lanes)")
+        raise TypeError(
+            f"{name}: unsupported DLPack dtype (code {t.dtype.code}, "
+            f"{t.dtype.bits} bits, {t.dtype.lanes} lanes)"
+        )
     dtype = _check_dtype(f"{_DL_CODES[t.dtype.code]}{t.dtype.bits}", name)
     shape = tuple(int(t.shape[i]) for i in range(t.ndim))
     if t.strides:
@@ -228,6 +252,8 @@ def as_device_array(x, synchronize=None, name="array", dtype=None):
         strides = _element_strides(host.shape, host.strides, host.itemsize, name)
         return DeviceArray(host.ctypes.data, host.shape, strides, host.dtype, False, owner=host)
     if dtype is not None and arr.dtype != np.dtype(dtype):
-        raise TypeError(f"{name}: expected {np.dtype(dtype)} on the device, got {arr.dtype} "
-                        "(device arrays are not converted: convert it first)")
+        raise TypeError(
+            f"{name}: expected {np.dtype(dtype)} on the device, got {arr.dtype} "
+            "(device arrays are not converted: convert it first)"
+        )
     return arr

@@ -1,5 +1,6 @@
 """Input checks shared by every estimator. Python validates, C++ computes: after these
 functions a kernel receives C-contiguous float32 or float64 arrays and never copies."""
+
 import math
 import numbers
 import os
@@ -46,12 +47,18 @@ def warn_if_distance_matrix(X, n_threads, *, hint):
         return
     report = _core.common.inspect_matrix(X, n_threads)
     rtol = 1e-5 if X.dtype == np.float32 else 1e-10
-    if (report.n_nonfinite == 0 and report.min >= 0 and report.max > 0
-            and report.max_asymmetry <= rtol * report.max):
+    if (
+        report.n_nonfinite == 0
+        and report.min >= 0
+        and report.max > 0
+        and report.max_asymmetry <= rtol * report.max
+    ):
         warnings.warn(
             f"X is square ({n} x {n}), symmetric and has a zero diagonal: it looks like a "
             f"distance matrix, but it is clustered as {n} feature vectors. {hint}",
-            UserWarning, stacklevel=6)  # fit -> fit_or_leave_unfitted -> _fit -> _validate_X
+            UserWarning,
+            stacklevel=6,
+        )  # fit -> fit_or_leave_unfitted -> _fit -> _validate_X
 
 
 # The kernels take 64-bit integers: anything outside is refused here, not by pybind11.
@@ -72,8 +79,16 @@ def check_int(value, name, *, min_value=None, max_value=None):
     return value
 
 
-def check_real(value, name, *, min_value=None, max_value=None, min_inclusive=True,
-               max_inclusive=True, allow_inf=False):
+def check_real(
+    value,
+    name,
+    *,
+    min_value=None,
+    max_value=None,
+    min_inclusive=True,
+    max_inclusive=True,
+    allow_inf=False,
+):
     """A real (non-boolean) number within bounds, finite unless ``allow_inf``, or a ValueError
     naming it. Returns it as a float."""
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Real):
@@ -82,9 +97,13 @@ def check_real(value, name, *, min_value=None, max_value=None, min_inclusive=Tru
     if math.isnan(value) or (not allow_inf and math.isinf(value)):
         raise ValueError(f"{name} must be finite, got {value!r}")
     if min_value is not None and (value < min_value or (not min_inclusive and value == min_value)):
-        raise ValueError(f"{name} must be {'>=' if min_inclusive else '>'} {min_value}, got {value!r}")
+        raise ValueError(
+            f"{name} must be {'>=' if min_inclusive else '>'} {min_value}, got {value!r}"
+        )
     if max_value is not None and (value > max_value or (not max_inclusive and value == max_value)):
-        raise ValueError(f"{name} must be {'<=' if max_inclusive else '<'} {max_value}, got {value!r}")
+        raise ValueError(
+            f"{name} must be {'<=' if max_inclusive else '<'} {max_value}, got {value!r}"
+        )
     return value
 
 
@@ -99,7 +118,8 @@ def check_n_clusters(n_clusters, n_samples):
     k = check_int(n_clusters, "n_clusters", min_value=1)
     if k > n_samples:
         raise ValueError(
-            f"n_clusters={k} must be <= n_samples={n_samples}: there are fewer samples than clusters"
+            f"n_clusters={k} must be <= n_samples={n_samples}: "
+            "there are fewer samples than clusters"
         )
     return k
 
@@ -271,7 +291,9 @@ class Real:
         if self.low is not None:
             parts.append((">= " if self.inclusive in ("both", "left") else "> ") + f"{self.low:g}")
         if self.high is not None:
-            parts.append(("<= " if self.inclusive in ("both", "right") else "< ") + f"{self.high:g}")
+            parts.append(
+                ("<= " if self.inclusive in ("both", "right") else "< ") + f"{self.high:g}"
+            )
         finite = "" if self.allow_inf else "finite "
         return f"a {finite}real number" + (f" {' and '.join(parts)}" if parts else "")
 
@@ -298,18 +320,25 @@ def _accepts(constraint, value):
         return callable(value)
     if constraint == "array-like":
         return not isinstance(value, str) and any(
-            hasattr(value, name) for name in ("__len__", "__array__", "__dlpack__"))
+            hasattr(value, name) for name in ("__len__", "__array__", "__dlpack__")
+        )
     if constraint == "dict":
         return isinstance(value, dict)
     if constraint == "random_state":
-        return value is None or isinstance(value, (numbers.Integral, np.random.RandomState,
-                                                    np.random.Generator))
+        return value is None or isinstance(
+            value, (numbers.Integral, np.random.RandomState, np.random.Generator)
+        )
     return constraint.accepts(value)
 
 
-_DESCRIPTIONS = {None: "None", "boolean": "a bool", "callable": "a callable",
-                 "array-like": "an array", "dict": "a dict",
-                 "random_state": "None, an int or a numpy.random.RandomState"}
+_DESCRIPTIONS = {
+    None: "None",
+    "boolean": "a bool",
+    "callable": "a callable",
+    "array-like": "an array",
+    "dict": "a dict",
+    "random_state": "None, an int or a numpy.random.RandomState",
+}
 
 
 def validate_params(estimator, constraints=None):
@@ -320,8 +349,10 @@ def validate_params(estimator, constraints=None):
     for name, allowed in constraints.items():
         value = params[name]
         if not any(_accepts(c, value) for c in allowed):
-            described = [_DESCRIPTIONS.get(c, None) if isinstance(c, str) or c is None else str(c)
-                         for c in allowed]
+            described = [
+                _DESCRIPTIONS.get(c, None) if isinstance(c, str) or c is None else str(c)
+                for c in allowed
+            ]
             beyond = ""
             if isinstance(value, numbers.Integral) and not INT64_MIN <= value <= INT64_MAX:
                 beyond = " (integers must fit in 64 bits: |value| < 2**63)"

@@ -10,6 +10,7 @@ estimator. The algorithm is specified in docs/algorithms.md ("Kernel k-means obj
 "Incremental updates", "Stored and blocked Gram", "Empty clusters", "Kernel k-means
 initialisation").
 """
+
 import time
 import warnings
 
@@ -28,24 +29,29 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _core, _validation
 from ._backend import n_threads, resolve_device
 from ._validation import (
-    as_numpy,
-    warn_if_distance_matrix,
     Integer,
     Options,
     Real,
+    as_numpy,
     check_n_clusters,
     check_sample_weight,
     fit_or_leave_unfitted,
     validate_params,
+    warn_if_distance_matrix,
 )
 
 __all__ = ["KernelKMeans"]
 
 _kernels = _core.kernel_kmeans
 # Kernels computed in C++ from the features.
-_BUILTIN_KERNELS = {"linear": _kernels.Kernel.linear, "rbf": _kernels.Kernel.rbf,
-                    "poly": _kernels.Kernel.polynomial, "polynomial": _kernels.Kernel.polynomial,
-                    "sigmoid": _kernels.Kernel.sigmoid, "laplacian": _kernels.Kernel.laplacian}
+_BUILTIN_KERNELS = {
+    "linear": _kernels.Kernel.linear,
+    "rbf": _kernels.Kernel.rbf,
+    "poly": _kernels.Kernel.polynomial,
+    "polynomial": _kernels.Kernel.polynomial,
+    "sigmoid": _kernels.Kernel.sigmoid,
+    "laplacian": _kernels.Kernel.laplacian,
+}
 _USES_GAMMA = {"rbf", "poly", "polynomial", "sigmoid", "laplacian", "chi2"}
 
 
@@ -53,13 +59,17 @@ def _check_symmetric_finite(K, what, threads):
     """One C++ pass: finite and symmetric (to rounding). Returns the inspection report."""
     report = _core.common.inspect_matrix(K, threads)
     if report.n_nonfinite:
-        raise ValueError(f"Input contains NaN or infinity: {report.n_nonfinite} entries of the "
-                         f"{what} are not finite")
+        raise ValueError(
+            f"Input contains NaN or infinity: {report.n_nonfinite} entries of the "
+            f"{what} are not finite"
+        )
     scale = max(abs(report.min), abs(report.max), np.finfo(K.dtype).tiny)
     rtol = 1e-5 if K.dtype == np.float32 else 1e-10
     if report.max_asymmetry > rtol * scale:
-        raise ValueError(f"the {what} must be symmetric: the largest |K[i, j] - K[j, i]| is "
-                         f"{report.max_asymmetry:g}")
+        raise ValueError(
+            f"the {what} must be symmetric: the largest |K[i, j] - K[j, i]| is "
+            f"{report.max_asymmetry:g}"
+        )
     return report
 
 
@@ -80,6 +90,7 @@ def _warn_if_not_psd(K, what, rng_seed=0, max_size=1500):
             f"largest {eig[-1]:.3g}); kernel k-means distances may be negative and are clamped "
             "at 0, and the result is not a k-means partition in any feature space",
             UserWarning,
+            stacklevel=2,
         )
 
 
@@ -265,13 +276,22 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         return hasattr(self, "_centre_labels")
 
     def _validate_X(self, X, reset):
-        X = validate_data(self, as_numpy(X), reset=reset, accept_sparse=False,
-                          dtype=[np.float64, np.float32], order="C", ensure_min_samples=1,
-                          ensure_all_finite=self.kernel != "precomputed")
+        X = validate_data(
+            self,
+            as_numpy(X),
+            reset=reset,
+            accept_sparse=False,
+            dtype=[np.float64, np.float32],
+            order="C",
+            ensure_min_samples=1,
+            ensure_all_finite=self.kernel != "precomputed",
+        )
         if reset and self.kernel != "precomputed":
             warn_if_distance_matrix(
-                X, n_threads(self.n_jobs),
-                hint="A precomputed kernel (similarity) matrix goes with kernel='precomputed'.")
+                X,
+                n_threads(self.n_jobs),
+                hint="A precomputed kernel (similarity) matrix goes with kernel='precomputed'.",
+            )
         return X
 
     # ---- parameters -----------------------------------------------------------------------
@@ -280,15 +300,21 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         """The checks that relate parameters to each other (each alone: validate_params)."""
         kernel = self.kernel
         if self.gamma is not None and not (isinstance(kernel, str) and kernel in _USES_GAMMA):
-            raise ValueError(f"gamma is not used by kernel={kernel!r}; leave it None "
-                             "(pass a callable's parameters in kernel_params)")
+            raise ValueError(
+                f"gamma is not used by kernel={kernel!r}; leave it None "
+                "(pass a callable's parameters in kernel_params)"
+            )
         if self.kernel_params is not None and not callable(kernel):
-            raise ValueError("kernel_params is only for a callable kernel; a kernel given by "
-                             "name takes gamma, degree and coef0")
+            raise ValueError(
+                "kernel_params is only for a callable kernel; a kernel given by "
+                "name takes gamma, degree and coef0"
+            )
         resolve_device(self.device, family="kernel_kmeans", estimator=type(self).__name__)
         if self.gram == "blocked" and not (isinstance(kernel, str) and kernel in _BUILTIN_KERNELS):
-            raise ValueError(f"gram='blocked' needs a kernel computed in C++ "
-                             f"({', '.join(sorted(_BUILTIN_KERNELS))}); got kernel={kernel!r}")
+            raise ValueError(
+                f"gram='blocked' needs a kernel computed in C++ "
+                f"({', '.join(sorted(_BUILTIN_KERNELS))}); got kernel={kernel!r}"
+            )
 
     def _gamma(self, n_features):
         if self.gamma is not None:
@@ -312,8 +338,9 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
             params = dict(self.kernel_params or {})
             return pairwise_kernels(X, Y, metric=self.kernel, n_jobs=self.n_jobs, **params)
         params = dict(gamma=self._gamma(X.shape[1]), degree=self.degree, coef0=self.coef0)
-        return pairwise_kernels(X, Y, metric=self.kernel, filter_params=True,
-                                n_jobs=self.n_jobs, **params)
+        return pairwise_kernels(
+            X, Y, metric=self.kernel, filter_params=True, n_jobs=self.n_jobs, **params
+        )
 
     # ---- fit ------------------------------------------------------------------------------
 
@@ -332,9 +359,13 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         -------
         self
         """
-        return fit_or_leave_unfitted(self, self._fit, X, sample_weight,
-                                     private=("_centre_labels", "_source", "_X_fit",
-                                              "_features_fit", "_feature_args"))
+        return fit_or_leave_unfitted(
+            self,
+            self._fit,
+            X,
+            sample_weight,
+            private=("_centre_labels", "_source", "_X_fit", "_features_fit", "_feature_args"),
+        )
 
     # ---- pickling: the C++ kernel object is rebuilt from the training features ------------
 
@@ -352,11 +383,14 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
     def _gram_source(self, X, threads):
         """(source, mode): a stored Gram matrix or the C++ features for blocked rows."""
         n = X.shape[0]
-        what = "precomputed kernel" if self.kernel == "precomputed" else f"{self.kernel!r} Gram matrix"
+        what = (
+            "precomputed kernel" if self.kernel == "precomputed" else f"{self.kernel!r} Gram matrix"
+        )
         if self.kernel == "precomputed":
             if X.shape[0] != X.shape[1]:
-                raise ValueError(f"kernel='precomputed' needs a square Gram matrix, got shape "
-                                 f"{X.shape}")
+                raise ValueError(
+                    f"kernel='precomputed' needs a square Gram matrix, got shape {X.shape}"
+                )
             _check_symmetric_finite(X, what, threads)
             _warn_if_not_psd(X, what)
             return X, "stored"
@@ -365,18 +399,24 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         mode = self.gram
         if mode == "auto":
             available = _validation.available_memory()
-            mode = "stored" if (not builtin or available is None or size <= available // 2) \
+            mode = (
+                "stored"
+                if (not builtin or available is None or size <= available // 2)
                 else "blocked"
+            )
         if mode == "blocked":
             return self._features(X), "blocked"
         _validation.check_fits_in_memory(
-            size, f"the {n} x {n} Gram matrix",
+            size,
+            f"the {n} x {n} Gram matrix",
             "use gram='blocked' with a kernel computed in C++ (rbf, linear, poly, sigmoid, "
-            "laplacian), float32 data, or fewer samples")
+            "laplacian), float32 data, or fewer samples",
+        )
         if builtin:
             return self._features(X).gram(threads), "stored"
-        K = np.ascontiguousarray(self._sklearn_kernel(X, X.copy() if callable(self.kernel) else None),
-                                 dtype=np.float64)
+        K = np.ascontiguousarray(
+            self._sklearn_kernel(X, X.copy() if callable(self.kernel) else None), dtype=np.float64
+        )
         _check_symmetric_finite(K, what, threads)
         K = 0.5 * (K + K.T)  # exact symmetry for the row-as-column pass
         _warn_if_not_psd(K, what)
@@ -392,8 +432,10 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         if not isinstance(self.init, str):
             seeds = np.asarray(self.init)
             if seeds.ndim != 1 or seeds.shape[0] != k:
-                raise ValueError(f"init as an array must hold n_clusters={k} sample indices, got "
-                                 f"shape {seeds.shape}")
+                raise ValueError(
+                    f"init as an array must hold n_clusters={k} sample indices, got "
+                    f"shape {seeds.shape}"
+                )
             if not np.issubdtype(seeds.dtype, np.integer):
                 if np.issubdtype(seeds.dtype, np.floating) and np.all(seeds == np.round(seeds)):
                     seeds = seeds.astype(np.int64)
@@ -402,8 +444,10 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
             if seeds.min() < 0 or seeds.max() >= n:
                 raise ValueError(f"init indices must be in [0, {n - 1}] (n_samples={n})")
             if np.unique(seeds).size != k:
-                raise ValueError(f"init indices must be distinct: {k - np.unique(seeds).size} "
-                                 "repeated (two equal centres would leave a cluster empty)")
+                raise ValueError(
+                    f"init indices must be distinct: {k - np.unique(seeds).size} "
+                    "repeated (two equal centres would leave a cluster empty)"
+                )
             return np.ascontiguousarray(seeds, dtype=np.int64)
         if self.init == "random":
             return np.ascontiguousarray(rng.choice(n, k, replace=False), dtype=np.int64)
@@ -447,24 +491,37 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
 
         t0 = time.perf_counter()
         source, mode = self._gram_source(X, threads)
-        diag = (np.asarray(np.diag(source), dtype=np.float64) if isinstance(source, np.ndarray)
-                else np.asarray(source.diagonal(), dtype=np.float64))
+        diag = (
+            np.asarray(np.diag(source), dtype=np.float64)
+            if isinstance(source, np.ndarray)
+            else np.asarray(source.diagonal(), dtype=np.float64)
+        )
         if self.verbose:
-            print(f"[KernelKMeans] Gram {mode} ({n} samples, {source.dtype if mode == 'stored' else X.dtype}): "
-                  f"{time.perf_counter() - t0:.3f} s")
+            print(
+                f"[KernelKMeans] Gram {mode} "
+                f"({n} samples, {source.dtype if mode == 'stored' else X.dtype}): "
+                f"{time.perf_counter() - t0:.3f} s"
+            )
         progress = None
         if self.verbose:
-            def progress(it, changed, inertia):
-                print(f"[KernelKMeans] iteration {it}: {changed} samples changed cluster, "
-                      f"inertia {inertia:.6g}")
 
-        params = _kernels.LloydParams(max_iter=int(self.max_iter), tol=float(self.tol),
-                                      n_threads=threads)
+            def progress(it, changed, inertia):
+                print(
+                    f"[KernelKMeans] iteration {it}: {changed} samples changed cluster, "
+                    f"inertia {inertia:.6g}"
+                )
+
+        params = _kernels.LloydParams(
+            max_iter=int(self.max_iter), tol=float(self.tol), n_threads=threads
+        )
         n_init = int(self.n_init)
         if not isinstance(self.init, str) and n_init != 1:
-            warnings.warn("Explicit initial centre indices passed: performing only one init in "
-                          f"KernelKMeans instead of n_init={n_init}.", RuntimeWarning,
-                          stacklevel=4)
+            warnings.warn(
+                "Explicit initial centre indices passed: performing only one init in "
+                f"KernelKMeans instead of n_init={n_init}.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
             n_init = 1
         best = None
         for run in range(n_init):
@@ -472,27 +529,37 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
             seeds = self._init_indices(source, diag, n, k, weights, rng, threads)
             if self.verbose:
                 init = self.init if isinstance(self.init, str) else "given indices"
-                print(f"[KernelKMeans] run {run + 1}/{n_init}: init {init} "
-                      f"{time.perf_counter() - t0:.3f} s")
+                print(
+                    f"[KernelKMeans] run {run + 1}/{n_init}: init {init} "
+                    f"{time.perf_counter() - t0:.3f} s"
+                )
             t0 = time.perf_counter()
             r = _kernels.lloyd(source, seeds, weights, params, progress)
             if self.verbose:
-                print(f"[KernelKMeans] run {run + 1}: {r.n_iter} iterations, inertia "
-                      f"{r.inertia:.6g}, {'converged' if r.converged else 'stopped'}, "
-                      f"{time.perf_counter() - t0:.3f} s")
+                print(
+                    f"[KernelKMeans] run {run + 1}: {r.n_iter} iterations, inertia "
+                    f"{r.inertia:.6g}, {'converged' if r.converged else 'stopped'}, "
+                    f"{time.perf_counter() - t0:.3f} s"
+                )
             if best is None or r.inertia < best.inertia:
                 best = r
 
         labels = np.asarray(best.labels, dtype=np.int64)
         if not (best.converged or best.tol_reached):
-            warnings.warn(f"KernelKMeans stopped after max_iter={self.max_iter} iterations "
-                          "without converging; increase max_iter or tol.", ConvergenceWarning,
-                          stacklevel=4)
+            warnings.warn(
+                f"KernelKMeans stopped after max_iter={self.max_iter} iterations "
+                "without converging; increase max_iter or tol.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
         distinct = np.unique(labels).size
         if distinct < k:
-            warnings.warn(f"Number of distinct clusters ({distinct}) found smaller than "
-                          f"n_clusters ({k}). Possibly due to duplicate points in X.",
-                          ConvergenceWarning, stacklevel=4)
+            warnings.warn(
+                f"Number of distinct clusters ({distinct}) found smaller than "
+                f"n_clusters ({k}). Possibly due to duplicate points in X.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
         self.labels_ = labels
         self.inertia_ = float(best.inertia)
         self.n_iter_ = int(best.n_iter)
@@ -521,24 +588,34 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         threads = n_threads(self.n_jobs)
         if self.kernel == "precomputed":
             if X.shape[1] != self._centre_labels.shape[0]:
-                raise ValueError(f"kernel='precomputed': X must hold the kernel between the new "
-                                 f"samples and the {self._centre_labels.shape[0]} training samples, "
-                                 f"got shape {X.shape}")
+                raise ValueError(
+                    f"kernel='precomputed': X must hold the kernel between the new "
+                    f"samples and the {self._centre_labels.shape[0]} training samples, "
+                    f"got shape {X.shape}"
+                )
             if not np.all(np.isfinite(X)):
                 raise ValueError("Input contains NaN or infinity")
             Z = np.zeros((X.shape[1], k))
             Z[np.arange(X.shape[1]), self._centre_labels] = self._weights
             return np.asarray(X, dtype=np.float64) @ Z, None
         if isinstance(self.kernel, str) and self.kernel in _BUILTIN_KERNELS:
-            feats = self._features_fit if self._features_fit is not None else self._features(self._X_fit)
+            feats = (
+                self._features_fit
+                if self._features_fit is not None
+                else self._features(self._X_fit)
+            )
             Xc = np.ascontiguousarray(X, dtype=self._X_fit.dtype)
             sums, own = feats.cross_sums(Xc, self._centre_labels, self._weights, k, threads)
             return sums, np.asarray(own, dtype=np.float64)
         Kx = np.asarray(self._sklearn_kernel(X, self._X_fit), dtype=np.float64)
         Z = np.zeros((self._X_fit.shape[0], k))
         Z[np.arange(self._X_fit.shape[0]), self._centre_labels] = self._weights
-        own = np.array([float(np.asarray(self._sklearn_kernel(X[i:i + 1], X[i:i + 1]))[0, 0])
-                        for i in range(X.shape[0])])
+        own = np.array(
+            [
+                float(np.asarray(self._sklearn_kernel(X[i : i + 1], X[i : i + 1]))[0, 0])
+                for i in range(X.shape[0])
+            ]
+        )
         return Kx @ Z, own
 
     def transform(self, X):

@@ -7,6 +7,7 @@ a stored distance matrix or on distances computed on the fly from the features
 presents the results as scikit-learn estimators. The algorithms are specified in
 ``docs/algorithms.md`` (k-medoids).
 """
+
 import math
 import time
 import types
@@ -123,8 +124,9 @@ def _effective_metric_params(X, metric, metric_params):
     training data, so that fit, predict, transform, score and every CLARA sample measure with
     the same metric (scipy's own estimates: ddof=1 variances, the inverse of ``np.cov``)."""
     params = dict(metric_params or {})
-    compiled = ((isinstance(metric, str) and metric in _BUILTIN_METRICS)
-                or _is_numba_function(metric))
+    compiled = (isinstance(metric, str) and metric in _BUILTIN_METRICS) or _is_numba_function(
+        metric
+    )
     if params and (metric == "precomputed" or compiled):
         raise ValueError(
             f"metric_params {sorted(params)} cannot be used with metric={metric!r}: it takes no "
@@ -132,8 +134,10 @@ def _effective_metric_params(X, metric, metric_params):
             "Python callables)"
         )
     if metric in ("seuclidean", "mahalanobis") and X.shape[0] < 2:
-        raise ValueError(f"metric={metric!r} estimates its parameters from at least 2 "
-                         "samples; pass them in metric_params")
+        raise ValueError(
+            f"metric={metric!r} estimates its parameters from at least 2 "
+            "samples; pass them in metric_params"
+        )
     if metric == "seuclidean" and "V" not in params:
         params["V"] = np.var(np.asarray(X, dtype=np.float64), axis=0, ddof=1)
     elif metric == "mahalanobis" and "VI" not in params:
@@ -209,11 +213,16 @@ def _distance_source(X, metric, mode, n_jobs, threads, metric_params):
     if mode == "auto":
         available = _validation.available_memory()
         # Keep half the memory for everything else; on-the-fly costs flops, not memory.
-        mode = "matrix" if (space is None or available is None or size <= available // 2) else "on-the-fly"
+        mode = (
+            "matrix"
+            if (space is None or available is None or size <= available // 2)
+            else "on-the-fly"
+        )
     if mode == "on-the-fly":
         if space is None:
             raise ValueError(
-                f"distances='on-the-fly' needs a built-in metric ({', '.join(sorted(_BUILTIN_METRICS))}) "
+                "distances='on-the-fly' needs a built-in metric "
+                f"({', '.join(sorted(_BUILTIN_METRICS))}) "
                 f"or a numba-jitted metric function; got metric={metric!r}"
             )
         if metric not in _BUILTIN_METRICS:
@@ -234,16 +243,22 @@ def _distance_source(X, metric, mode, n_jobs, threads, metric_params):
     # Any other scikit-learn metric or a Python callable: every pair, both orders, so that an
     # asymmetric callable is caught (scikit-learn mirrors the upper triangle when Y is None).
     Y = X.copy() if callable(metric) else None
-    D = np.ascontiguousarray(pairwise_distances(X, Y, metric=metric, n_jobs=n_jobs,
-                                                **metric_params), dtype=X.dtype)
-    _check_metric_values(_common.inspect_matrix(D, threads), metric,
-                         1e-5 if X.dtype == np.float32 else 1e-10)
+    D = np.ascontiguousarray(
+        pairwise_distances(X, Y, metric=metric, n_jobs=n_jobs, **metric_params), dtype=X.dtype
+    )
+    _check_metric_values(
+        _common.inspect_matrix(D, threads), metric, 1e-5 if X.dtype == np.float32 else 1e-10
+    )
     _common.symmetrize_matrix(D, threads)  # rounding differences between (i,j) and (j,i)
     return D, True
 
 
-_PASS_NAMES = {"fasterpam": "pass", "fastpam1": "iteration", "pam": "iteration",
-               "alternate": "iteration"}
+_PASS_NAMES = {
+    "fasterpam": "pass",
+    "fastpam1": "iteration",
+    "pam": "iteration",
+    "alternate": "iteration",
+}
 
 
 def _warn_if_not_converged(result, method, max_iter, where=""):
@@ -253,7 +268,10 @@ def _warn_if_not_converged(result, method, max_iter, where=""):
         unit = "passes" if method == "fasterpam" else "iterations"
         warnings.warn(
             f"{method} stopped after max_iter={max_iter} {unit}{where} before converging; "
-            "increase max_iter", ConvergenceWarning, stacklevel=5)
+            "increase max_iter",
+            ConvergenceWarning,
+            stacklevel=5,
+        )
 
 
 def _method(name):
@@ -290,8 +308,7 @@ def _initial_medoids(init, source, n, k, weights, threads, rng):
     if init == "lab":
         m = min(n, 10 + math.ceil(math.sqrt(n)))
         samples = np.stack([rng.choice(n, m, replace=False) for _ in range(k)])
-        return _kernels.lab(source, np.ascontiguousarray(samples, dtype=np.int64), weights,
-                            threads)
+        return _kernels.lab(source, np.ascontiguousarray(samples, dtype=np.int64), weights, threads)
     if init == "k-medoids++":
         return _kernels.kmedoids_plusplus(source, k, weights, _random_seed(rng), threads)
     return np.ascontiguousarray(rng.choice(n, k, replace=False), dtype=np.int64)  # random
@@ -323,8 +340,9 @@ class _MedoidsBase(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
             ensure_all_finite=not (reset and self.metric == "precomputed"),
         )
         if reset and self.metric != "precomputed":
-            warn_if_distance_matrix(X, n_threads(self.n_jobs),
-                                    hint="Pass metric='precomputed' if it holds distances.")
+            warn_if_distance_matrix(
+                X, n_threads(self.n_jobs), hint="Pass metric='precomputed' if it holds distances."
+            )
         return X
 
     def _set_result(self, X, result, k):
@@ -356,8 +374,9 @@ class _MedoidsBase(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
             k = centers.shape[0]
             rows = space.distances_to(np.arange(k, dtype=np.int64), n_threads(self.n_jobs))
             return np.ascontiguousarray(rows[:, k:].T)
-        D = pairwise_distances(X, centers, metric=self.metric, n_jobs=self.n_jobs,
-                               **self.effective_metric_params_)
+        D = pairwise_distances(
+            X, centers, metric=self.metric, n_jobs=self.n_jobs, **self.effective_metric_params_
+        )
         return np.asarray(D, dtype=X.dtype)
 
     def predict(self, X):
@@ -403,7 +422,8 @@ class KMedoids(_MedoidsBase):
         ``"fasterpam"``: eager swaps, O(n^2) per pass, the fastest; ``"fastpam1"``: PAM's
         best-swap schedule in O(n^2) per swap; ``"pam"``: the classic O(k n^2) SWAP, for
         reference; ``"alternate"``: k-means-style Voronoi iteration (fast, usually worse).
-    init : {"build", "lab", "k-medoids++", "random"} or array of shape (n_clusters,), default="build"
+    init : {"build", "lab", "k-medoids++", "random"} or array of shape (n_clusters,), \
+            default="build"
         ``"build"``: PAM's greedy BUILD (deterministic, O(k n^2), the best start);
         ``"lab"``: linear approximative BUILD on random subsamples, O(k n); ``"k-medoids++"``:
         D^2 sampling with local trials; ``"random"``: k distinct random samples; or the indices
@@ -536,14 +556,16 @@ class KMedoids(_MedoidsBase):
         rng = check_random_state(self.random_state)
 
         t0 = time.perf_counter()
-        self.effective_metric_params_ = _effective_metric_params(X, self.metric,
-                                                                 self.metric_params)
-        source, is_matrix = _distance_source(X, self.metric, self.distances, self.n_jobs,
-                                             threads, self.effective_metric_params_)
+        self.effective_metric_params_ = _effective_metric_params(X, self.metric, self.metric_params)
+        source, is_matrix = _distance_source(
+            X, self.metric, self.distances, self.n_jobs, threads, self.effective_metric_params_
+        )
         self.distances_ = "matrix" if is_matrix else "on-the-fly"
         if self.verbose:
-            print(f"[KMedoids] distances ({self.distances_}, {n} samples, {X.dtype}): "
-                  f"{time.perf_counter() - t0:.3f} s")
+            print(
+                f"[KMedoids] distances ({self.distances_}, {n} samples, {X.dtype}): "
+                f"{time.perf_counter() - t0:.3f} s"
+            )
 
         t0 = time.perf_counter()
         medoids = _initial_medoids(self.init, source, n, k, weights, threads, rng)
@@ -552,13 +574,15 @@ class KMedoids(_MedoidsBase):
             print(f"[KMedoids] init {init}: {time.perf_counter() - t0:.3f} s")
 
         t0 = time.perf_counter()
-        result = _kernels.optimise(source, medoids, weights, _method(self.method),
-                                   int(self.max_iter), threads)
+        result = _kernels.optimise(
+            source, medoids, weights, _method(self.method), int(self.max_iter), threads
+        )
         if self.verbose:
             name = _PASS_NAMES[self.method]
             for i, (loss, swaps) in enumerate(zip(result.pass_loss, result.pass_swaps)):
-                print(f"[KMedoids] {self.method} {name} {i + 1}: {int(swaps)} swaps, "
-                      f"loss {loss:.6g}")
+                print(
+                    f"[KMedoids] {self.method} {name} {i + 1}: {int(swaps)} swaps, loss {loss:.6g}"
+                )
             print(
                 f"[KMedoids] {self.method}: {result.n_iter} iterations, "
                 f"{result.n_swaps} swaps, loss {result.loss:.6g}, "
@@ -682,11 +706,15 @@ class CLARA(_MedoidsBase):
         if sub_space is not None:
             return sub_space.distance_matrix(threads)
         Y = sub.copy() if callable(self.metric) else None
-        D = np.ascontiguousarray(pairwise_distances(sub, Y, metric=self.metric,
-                                                    **self.effective_metric_params_),
-                                 dtype=X.dtype)
-        _check_metric_values(_common.inspect_matrix(D, threads), self.metric,
-                             1e-5 if X.dtype == np.float32 else 1e-10)
+        D = np.ascontiguousarray(
+            pairwise_distances(sub, Y, metric=self.metric, **self.effective_metric_params_),
+            dtype=X.dtype,
+        )
+        _check_metric_values(
+            _common.inspect_matrix(D, threads),
+            self.metric,
+            1e-5 if X.dtype == np.float32 else 1e-10,
+        )
         _common.symmetrize_matrix(D, threads)
         return D
 
@@ -705,8 +733,13 @@ class CLARA(_MedoidsBase):
         X these are) to the medoids, for the metrics without a C++ FeatureSpace."""
         if self.metric == "precomputed":
             return rows[:, medoids]
-        return pairwise_distances(rows, X[medoids], metric=self.metric, n_jobs=self.n_jobs,
-                                  **self.effective_metric_params_)
+        return pairwise_distances(
+            rows,
+            X[medoids],
+            metric=self.metric,
+            n_jobs=self.n_jobs,
+            **self.effective_metric_params_,
+        )
 
     def _fit(self, X, sample_weight):
         if not isinstance(self.init, str):
@@ -726,14 +759,16 @@ class CLARA(_MedoidsBase):
         size = 80 + 4 * k if self.sample_size is None else int(self.sample_size)
         if size > n:
             if self.sample_size is not None:
-                warnings.warn(f"sample_size={size} is larger than n_samples={n}; using {n}",
-                              UserWarning)
+                warnings.warn(
+                    f"sample_size={size} is larger than n_samples={n}; using {n}",
+                    UserWarning,
+                    stacklevel=2,
+                )
             size = n
         if size < k:
             raise ValueError(f"sample_size={size} must be >= n_clusters={k}")
 
-        self.effective_metric_params_ = _effective_metric_params(X, self.metric,
-                                                                 self.metric_params)
+        self.effective_metric_params_ = _effective_metric_params(X, self.metric, self.metric_params)
         if self.metric == "precomputed":
             check_precomputed_distances(X, threads)
             space = None
@@ -761,16 +796,24 @@ class CLARA(_MedoidsBase):
             labels, loss = self._score(X, space, medoids, weights, threads)
             losses.append(loss)
             if best is None or loss < best.loss:
-                best = types.SimpleNamespace(medoids=medoids, labels=labels, loss=loss,
-                                             n_iter=n_sampling, n_swaps=r.n_swaps,
-                                             converged=r.converged)
+                best = types.SimpleNamespace(
+                    medoids=medoids,
+                    labels=labels,
+                    loss=loss,
+                    n_iter=n_sampling,
+                    n_swaps=r.n_swaps,
+                    converged=r.converged,
+                )
             if self.verbose:
-                print(f"[CLARA] round {round_ + 1}/{n_sampling}: sample of {size}, "
-                      f"{int(r.n_swaps)} swaps, loss {loss:.6g} (best {best.loss:.6g}), "
-                      f"{time.perf_counter() - t0:.3f} s")
+                print(
+                    f"[CLARA] round {round_ + 1}/{n_sampling}: sample of {size}, "
+                    f"{int(r.n_swaps)} swaps, loss {loss:.6g} (best {best.loss:.6g}), "
+                    f"{time.perf_counter() - t0:.3f} s"
+                )
         self.sample_losses_ = np.asarray(losses)
-        _warn_if_not_converged(best, self.method, int(self.max_iter),
-                               " in the sample that gave the best medoids")
+        _warn_if_not_converged(
+            best, self.method, int(self.max_iter), " in the sample that gave the best medoids"
+        )
         self.converged_ = bool(best.converged)
         self._set_result(X, best, k)
         return self
@@ -830,8 +873,18 @@ class CLARANS(_MedoidsBase):
         "max_neighbors": [None, Integer(1)],
     }
 
-    def __init__(self, n_clusters=8, *, metric="euclidean", metric_params=None, n_local=2,
-                 max_neighbors=None, random_state=None, n_jobs=None, verbose=0):
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        metric="euclidean",
+        metric_params=None,
+        n_local=2,
+        max_neighbors=None,
+        random_state=None,
+        n_jobs=None,
+        verbose=0,
+    ):
         self.n_clusters = n_clusters
         self.metric = metric
         self.metric_params = metric_params
@@ -857,17 +910,23 @@ class CLARANS(_MedoidsBase):
             max_neighbors = max(1, math.ceil(0.025 * (n - k)))
         else:
             max_neighbors = int(self.max_neighbors)
-        self.effective_metric_params_ = _effective_metric_params(X, self.metric,
-                                                                 self.metric_params)
-        source, _ = _distance_source(X, self.metric, "auto", self.n_jobs, threads,
-                                     self.effective_metric_params_)
+        self.effective_metric_params_ = _effective_metric_params(X, self.metric, self.metric_params)
+        source, _ = _distance_source(
+            X, self.metric, "auto", self.n_jobs, threads, self.effective_metric_params_
+        )
         t0 = time.perf_counter()
-        params = _kernels.ClaransParams(n_clusters=k, n_local=int(self.n_local),
-                                        max_neighbors=max_neighbors, seed=_random_seed(rng))
+        params = _kernels.ClaransParams(
+            n_clusters=k,
+            n_local=int(self.n_local),
+            max_neighbors=max_neighbors,
+            seed=_random_seed(rng),
+        )
         result = _kernels.clarans(source, weights, params, threads)
         self._set_result(X, result, k)
         if self.verbose:
-            print(f"[CLARANS] {self.n_local} restarts (max_neighbors {max_neighbors}): best restart "
-                  f"examined {self.n_iter_} candidates, {self.n_swaps_} swaps, loss "
-                  f"{self.inertia_:.6g}, {time.perf_counter() - t0:.3f} s")
+            print(
+                f"[CLARANS] {self.n_local} restarts (max_neighbors {max_neighbors}): best restart "
+                f"examined {self.n_iter_} candidates, {self.n_swaps_} swaps, loss "
+                f"{self.inertia_:.6g}, {time.perf_counter() - t0:.3f} s"
+            )
         return self

@@ -10,6 +10,7 @@ rounds, and local node moves. This module validates the input and presents the r
 scikit-learn estimator. The algorithms are specified in docs/algorithms.md, sections
 "Multicut objective", "GAEC", "Lazy kNN rounds", "Local moves" and "Multicut validation".
 """
+
 import time
 import warnings
 
@@ -21,16 +22,16 @@ from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 from . import _core, _validation
 from ._backend import n_threads, resolve_device
 from ._validation import (
-    as_numpy,
-    warn_if_distance_matrix,
     Integer,
     Options,
     Real,
+    as_numpy,
     check_choice,
     check_real,
     check_sample_weight,
     fit_or_leave_unfitted,
     validate_params,
+    warn_if_distance_matrix,
 )
 
 __all__ = ["DenseMulticut", "multicut_objective"]
@@ -100,14 +101,17 @@ def multicut_objective(X, labels, *, offset=0.0, metric="dot", sample_weight=Non
     """
     offset = check_real(offset, "offset", min_value=0)
     check_choice(metric, "metric", _METRICS)
-    X = check_array(as_numpy(X), dtype=[np.float64, np.float32], order="C",
-                    ensure_min_samples=1)
+    X = check_array(as_numpy(X), dtype=[np.float64, np.float32], order="C", ensure_min_samples=1)
     _check_rows(X, metric)
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.shape[0] != X.shape[0]:
         raise ValueError(f"labels must have shape ({X.shape[0]},), got {labels.shape}")
     if labels.dtype.kind not in "iu":
-        if labels.dtype.kind == "f" and np.all(np.isfinite(labels)) and np.all(labels == np.round(labels)):
+        if (
+            labels.dtype.kind == "f"
+            and np.all(np.isfinite(labels))
+            and np.all(labels == np.round(labels))
+        ):
             labels = labels.astype(np.int64)
         else:
             raise ValueError("labels must be integers")
@@ -115,8 +119,11 @@ def multicut_objective(X, labels, *, offset=0.0, metric="dot", sample_weight=Non
     inverse = np.ascontiguousarray(inverse.reshape(-1), dtype=np.int64)
     c = int(inverse.max()) + 1
     w = None if sample_weight is None else check_sample_weight(sample_weight, X.shape[0])
-    return float(_core.multicut.objective(X, inverse, c, offset,
-                                          _core.multicut.Metric.__members__[metric], w))
+    return float(
+        _core.multicut.objective(
+            X, inverse, c, offset, _core.multicut.Metric.__members__[metric], w
+        )
+    )
 
 
 class DenseMulticut(ClusterMixin, BaseEstimator):
@@ -235,8 +242,18 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         "verbose": [Integer(0)],
     }
 
-    def __init__(self, *, offset=0.0, metric="dot", algorithm="lazy", n_neighbors=10,
-                 refine=True, n_jobs=None, device="cpu", verbose=0):
+    def __init__(
+        self,
+        *,
+        offset=0.0,
+        metric="dot",
+        algorithm="lazy",
+        n_neighbors=10,
+        refine=True,
+        n_jobs=None,
+        device="cpu",
+        verbose=0,
+    ):
         self.offset = offset
         self.metric = metric
         self.algorithm = algorithm
@@ -256,8 +273,11 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
 
     def _check_params(self):
         """The checks that relate parameters to each other; returns offset, k and threads."""
-        if (self.algorithm == "gaec" and not self.refine
-                and self.n_neighbors != _DEFAULT_N_NEIGHBORS):
+        if (
+            self.algorithm == "gaec"
+            and not self.refine
+            and self.n_neighbors != _DEFAULT_N_NEIGHBORS
+        ):
             raise ValueError(
                 "n_neighbors is used by algorithm='lazy' and by the contraction after "
                 "refine=True; algorithm='gaec' with refine=False does not use it"
@@ -266,13 +286,22 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         return float(self.offset), int(self.n_neighbors), n_threads(self.n_jobs)
 
     def _validate_X(self, X, reset):
-        X = validate_data(self, as_numpy(X), reset=reset, accept_sparse=False,
-                          dtype=[np.float64, np.float32], order="C", ensure_min_samples=1)
+        X = validate_data(
+            self,
+            as_numpy(X),
+            reset=reset,
+            accept_sparse=False,
+            dtype=[np.float64, np.float32],
+            order="C",
+            ensure_min_samples=1,
+        )
         if reset:
             warn_if_distance_matrix(
-                X, n_threads(self.n_jobs),
+                X,
+                n_threads(self.n_jobs),
                 hint="DenseMulticut takes feature vectors; their pairwise costs come from "
-                     "dot products (metric='dot') or cosines.")
+                "dot products (metric='dot') or cosines.",
+            )
         _check_rows(X, self.metric)
         return X
 
@@ -304,28 +333,43 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         _validation.check_fits_in_memory(
             _memory_estimate(n, d, k, self.algorithm, bool(self.refine)),
             f"dense multicut of {n} samples x {d} features",
-            "reduce n_neighbors, the number of features (e.g. PCA) or the number of samples")
+            "reduce n_neighbors, the number of features (e.g. PCA) or the number of samples",
+        )
         if self.verbose:
-            print(f"[DenseMulticut] {self.algorithm}{' + refine' if self.refine else ''}: "
-                  f"{n} samples x {d} features, metric {self.metric}, offset {offset:g}")
+            print(
+                f"[DenseMulticut] {self.algorithm}{' + refine' if self.refine else ''}: "
+                f"{n} samples x {d} features, metric {self.metric}, offset {offset:g}"
+            )
         t0 = time.perf_counter()
         mc = _core.multicut
-        params = mc.Params(offset=offset, metric=mc.Metric.__members__[self.metric],
-                           algorithm=mc.Algorithm.__members__[self.algorithm], n_neighbors=k,
-                           refine=bool(self.refine), max_passes=_MAX_PASSES,
-                           max_rounds=_MAX_ROUNDS, n_threads=threads)
+        params = mc.Params(
+            offset=offset,
+            metric=mc.Metric.__members__[self.metric],
+            algorithm=mc.Algorithm.__members__[self.algorithm],
+            n_neighbors=k,
+            refine=bool(self.refine),
+            max_passes=_MAX_PASSES,
+            max_rounds=_MAX_ROUNDS,
+            n_threads=threads,
+        )
         if keep is None:
             r = mc.solve(X, params, w)
         else:
             r = mc.solve(np.ascontiguousarray(X[keep]), params, np.ascontiguousarray(w[keep]))
         if self.verbose:
-            print(f"[DenseMulticut] {r.n_clusters} clusters: {r.n_merges} contractions, "
-                  f"{r.n_rounds} kNN rounds, {r.n_moves} moves, objective {r.objective:.6g}, "
-                  f"{r.n_threads} threads, {time.perf_counter() - t0:.3f} s")
+            print(
+                f"[DenseMulticut] {r.n_clusters} clusters: {r.n_merges} contractions, "
+                f"{r.n_rounds} kNN rounds, {r.n_moves} moves, objective {r.objective:.6g}, "
+                f"{r.n_threads} threads, {time.perf_counter() - t0:.3f} s"
+            )
         if not r.converged:
-            warnings.warn(f"DenseMulticut: local moves and contraction still changed the "
-                          f"partition after {_MAX_ROUNDS} rounds; the result may not be a local "
-                          "optimum.", ConvergenceWarning, stacklevel=4)
+            warnings.warn(
+                f"DenseMulticut: local moves and contraction still changed the "
+                f"partition after {_MAX_ROUNDS} rounds; the result may not be a local "
+                "optimum.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
         labels = np.asarray(r.labels, dtype=np.int64)
         c = r.n_clusters
         Xd = np.asarray(X, dtype=np.float64)
@@ -344,8 +388,11 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         self.n_rounds_ = int(r.n_rounds)
         self.cluster_sums_ = sums
         self.cluster_sizes_ = np.bincount(labels, minlength=c).astype(np.int64)
-        self.cluster_weights_ = (self.cluster_sizes_.astype(np.float64) if w is None
-                                 else np.bincount(labels, weights=w, minlength=c))
+        self.cluster_weights_ = (
+            self.cluster_sizes_.astype(np.float64)
+            if w is None
+            else np.bincount(labels, weights=w, minlength=c)
+        )
         return self
 
     @staticmethod
@@ -425,5 +472,6 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         labels = self.predict(X)
         alone = labels < 0
         labels[alone] = self.n_clusters_ + np.arange(np.count_nonzero(alone))
-        return -multicut_objective(X, labels, offset=self.offset, metric=self.metric,
-                                   sample_weight=sample_weight)
+        return -multicut_objective(
+            X, labels, offset=self.offset, metric=self.metric, sample_weight=sample_weight
+        )

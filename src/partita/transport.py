@@ -17,6 +17,7 @@ Conventions (KL, as POT's ``sinkhorn_log`` and ``sinkhorn_unbalanced(reg_type="k
 POT's log-scalings relate to the potentials by ``log_u = log a + f / reg`` and
 ``log_v = log b + g / reg``.
 """
+
 import math
 import time
 import warnings
@@ -53,9 +54,11 @@ from ._validation import (
 __all__ = ["sinkhorn", "SinkhornResult", "SinkhornKMeans", "equipartition"]
 
 _LOG_ZERO = -1e30  # log 0 as the kernel expects it (finite in float32 and float64)
-_NEWTON_MAX_COLUMNS = 64  # SinkhornKMeans: Newton's method on the semi-dual up to this many clusters
-_NEWTON_MAX_STEPS = 100   # then (rare, degenerate problems) Sinkhorn continues from its potentials
-_SUM_RTOL = 1e-6   # balanced problems: sum(a) and sum(b) must agree to this relative tolerance
+_NEWTON_MAX_COLUMNS = (
+    64  # SinkhornKMeans: Newton's method on the semi-dual up to this many clusters
+)
+_NEWTON_MAX_STEPS = 100  # then (rare, degenerate problems) Sinkhorn continues from its potentials
+_SUM_RTOL = 1e-6  # balanced problems: sum(a) and sum(b) must agree to this relative tolerance
 
 
 class SinkhornResult(NamedTuple):
@@ -74,6 +77,7 @@ class SinkhornResult(NamedTuple):
     converged : bool or ndarray (B,)
         err < tol.
     """
+
     plan: object
     f: object
     g: object
@@ -84,12 +88,14 @@ class SinkhornResult(NamedTuple):
 
 class _AssignmentReport(NamedTuple):
     """How an assignment step of SinkhornKMeans ended (Newton's steps or Sinkhorn's iterations)."""
+
     n_iter: int
     err: float
     converged: bool
 
 
 # ---- validation ----------------------------------------------------------------------------
+
 
 def _check_reg(reg):
     if reg is None:
@@ -143,8 +149,10 @@ def _check_cost(C):
     if not np.all(np.isfinite(arr)):
         raise ValueError("C contains NaN or infinity; costs must be finite")
     if arr.min() < 0:
-        raise ValueError(f"costs must be non-negative; the smallest entry of C is {arr.min():g} "
-                         "(add a constant: it does not change the plan of a balanced problem)")
+        raise ValueError(
+            f"costs must be non-negative; the smallest entry of C is {arr.min():g} "
+            "(add a constant: it does not change the plan of a balanced problem)"
+        )
     return arr
 
 
@@ -190,8 +198,10 @@ def _warn_if_reg_below_precision(C, reg):
             f"reg={reg:g} is below the precision of the costs in {C.dtype} (max(C) = "
             f"{float(C.max()):g}): the exponents (f + g - C) / reg carry a rounding error of "
             f"about {spread:.2g}, so plan entries are only accurate to about that relative error"
-            + (" (use float64 costs)" if C.dtype == np.float32 else ""), UserWarning,
-            stacklevel=3)
+            + (" (use float64 costs)" if C.dtype == np.float32 else ""),
+            UserWarning,
+            stacklevel=3,
+        )
 
 
 def _safe_log(w):
@@ -211,8 +221,9 @@ def _stores_kernel(method, nbytes, max_iter, return_plan):
         return False
     if method == "sinkhorn_stabilized":
         if not return_plan:
-            _validation.check_fits_in_memory(nbytes, "the stored Gibbs kernel",
-                                             'use method="sinkhorn_log"')
+            _validation.check_fits_in_memory(
+                nbytes, "the stored Gibbs kernel", 'use method="sinkhorn_log"'
+            )
         return True
     if max_iter < 2:
         return False
@@ -220,8 +231,22 @@ def _stores_kernel(method, nbytes, max_iter, return_plan):
     return return_plan or available is None or nbytes <= available // 4
 
 
-def _solve(C3, a, b, reg, rho, mass, max_iter, tol, f0, g0, threads, virtual_column=False,
-           method="auto", return_plan=False):
+def _solve(
+    C3,
+    a,
+    b,
+    reg,
+    rho,
+    mass,
+    max_iter,
+    tol,
+    f0,
+    g0,
+    threads,
+    virtual_column=False,
+    method="auto",
+    return_plan=False,
+):
     """The kernel call on validated arrays (C3 (B, n, m), a (B, n), b (B, m) float64).
 
     Partial transport (mass not None, hard rows): with ``virtual_column`` or relaxed columns,
@@ -245,11 +270,14 @@ def _solve(C3, a, b, reg, rho, mass, max_iter, tol, f0, g0, threads, virtual_col
                 i = int(np.argmax(bad))
                 raise ValueError(
                     f"a balanced problem needs sum(a) == sum(b); got {sa[i]:.17g} and {sb[i]:.17g}"
-                    " (use reg_m for unbalanced transport, or mass for partial transport)")
+                    " (use reg_m for unbalanced transport, or mass for partial transport)"
+                )
             b = b * (sa / sb)[:, None]  # exact totals, so that err can reach tol
     elif not hard_a:
-        raise ValueError("partial transport (mass) needs hard sample (row) marginals: use "
-                         "reg_m=None or reg_m=(inf, rho_b)")
+        raise ValueError(
+            "partial transport (mass) needs hard sample (row) marginals: use "
+            "reg_m=None or reg_m=(inf, rho_b)"
+        )
     elif hard_b and not virtual_column:
         moved = mass * np.minimum(sa, sb)
         if np.any(sa - moved > 0):
@@ -270,20 +298,53 @@ def _solve(C3, a, b, reg, rho, mass, max_iter, tol, f0, g0, threads, virtual_col
     params = _core.transport.SinkhornParams()
     params.eps, params.phi_a, params.phi_b = reg, phi_a, phi_b
     params.max_iter, params.tol = int(max_iter), float(tol)
-    params.method = (_core.transport.Method.sinkhorn_stabilized if absorb
-                     else _core.transport.Method.sinkhorn_log)
+    params.method = (
+        _core.transport.Method.sinkhorn_stabilized
+        if absorb
+        else _core.transport.Method.sinkhorn_log
+    )
     params.write_plan = bool(return_plan)
     params.n_threads = threads
     rep = _core.transport.sinkhorn(
-        C3, log_a.ravel(), log_b.ravel(), f0.reshape(-1), g0.reshape(-1), fv, gv, params,
+        C3,
+        log_a.ravel(),
+        log_b.ravel(),
+        f0.reshape(-1),
+        g0.reshape(-1),
+        fv,
+        gv,
+        params,
         log_av=None if log_av is None else np.ascontiguousarray(log_av),
-        log_bv=None if log_bv is None else np.ascontiguousarray(log_bv), buffer=buffer)
-    return (f0, g0, None if log_av is None else fv, None if log_bv is None else gv, rep,
-            buffer if return_plan else None, log_b)
+        log_bv=None if log_bv is None else np.ascontiguousarray(log_bv),
+        buffer=buffer,
+    )
+    return (
+        f0,
+        g0,
+        None if log_av is None else fv,
+        None if log_bv is None else gv,
+        rep,
+        buffer if return_plan else None,
+        log_b,
+    )
 
 
-def sinkhorn(C, a=None, b=None, *, reg, reg_m=None, mass=None, max_iter=1000, tol=1e-9,
-             f0=None, g0=None, return_plan=True, method="auto", n_jobs=None):
+def sinkhorn(
+    C,
+    a=None,
+    b=None,
+    *,
+    reg,
+    reg_m=None,
+    mass=None,
+    max_iter=1000,
+    tol=1e-9,
+    f0=None,
+    g0=None,
+    return_plan=True,
+    method="auto",
+    n_jobs=None,
+):
     """Entropic optimal transport by log-domain Sinkhorn scaling, one problem or a batch.
 
     Solves ``min_P <C, P> + reg KL(P | a b^T) + rho_a KL(P 1 | a) + rho_b KL(P^T 1 | b)``
@@ -409,8 +470,10 @@ def sinkhorn(C, a=None, b=None, *, reg, reg_m=None, mass=None, max_iter=1000, to
         raise ValueError(f"return_plan must be True or False, got {return_plan!r}")
     method = _validation.check_choice(method, "method", _METHODS)
     if mass is not None and not math.isinf(rho[0]):
-        raise ValueError("partial transport (mass) needs hard sample (row) marginals: use "
-                         "reg_m=None or reg_m=(inf, rho_b)")
+        raise ValueError(
+            "partial transport (mass) needs hard sample (row) marginals: use "
+            "reg_m=None or reg_m=(inf, rho_b)"
+        )
     threads = n_threads(n_jobs)
     Carr = _check_cost(C)
     _warn_if_reg_below_precision(Carr, reg)
@@ -422,17 +485,32 @@ def sinkhorn(C, a=None, b=None, *, reg, reg_m=None, mass=None, max_iter=1000, to
     f = _check_potential(f0, B, n, "f0", batched)
     g = _check_potential(g0, B, m, "g0", batched)
     if return_plan:
-        _validation.check_fits_in_memory(C3.nbytes, f"the {B} x {n} x {m} plan",
-                                         "use return_plan=False and the potentials f, g")
-    f, g, _, _, rep, plan, _ = _solve(C3, A, Bm, reg, rho, mass, max_iter, tol, f, g, threads,
-                                   method=method, return_plan=bool(return_plan))
+        _validation.check_fits_in_memory(
+            C3.nbytes, f"the {B} x {n} x {m} plan", "use return_plan=False and the potentials f, g"
+        )
+    f, g, _, _, rep, plan, _ = _solve(
+        C3,
+        A,
+        Bm,
+        reg,
+        rho,
+        mass,
+        max_iter,
+        tol,
+        f,
+        g,
+        threads,
+        method=method,
+        return_plan=bool(return_plan),
+    )
     n_iter = np.array(rep.n_iter, dtype=np.int64)
     err = np.array(rep.err, dtype=np.float64)
     conv = np.array(rep.converged, dtype=bool)
     if batched:
         return SinkhornResult(plan, f, g, n_iter, err, conv)
-    return SinkhornResult(None if plan is None else plan[0], f[0], g[0], int(n_iter[0]),
-                          float(err[0]), bool(conv[0]))
+    return SinkhornResult(
+        None if plan is None else plan[0], f[0], g[0], int(n_iter[0]), float(err[0]), bool(conv[0])
+    )
 
 
 def equipartition(scores, *, reg=0.05, n_iter=3, n_jobs=None):
@@ -477,6 +555,7 @@ def equipartition(scores, *, reg=0.05, n_iter=3, n_jobs=None):
 
 # ---- the estimator -------------------------------------------------------------------------
 
+
 def _assignment_tol(tol, sinkhorn_tol):
     """The tolerance of every assignment step: sinkhorn_tol, tightened for small ``tol`` so
     that the error of an inexact plan cannot move the centres by as much as the stopping rule
@@ -497,12 +576,14 @@ def _sq_dist(X, centres):
     return D
 
 
-class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin,
-                     BaseEstimator):
+class SinkhornKMeans(
+    ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator
+):
     """k-means with an optimal-transport assignment step (balanced or size-constrained
     clustering, with an optional reject option).
 
-    Lloyd's iterations (docs/algorithms.md, "SinkhornKMeans"): (1) C_ij = ||x_i - c_j||^2; (2) solve the entropic
+    Lloyd's iterations (docs/algorithms.md, "SinkhornKMeans"): (1) C_ij = ||x_i - c_j||^2;
+    (2) solve the entropic
     OT between the samples (weights a = sample_weight / sum) and the clusters (weights
     b = cluster_weights, uniform by default) in C++, warm-started from the previous
     potentials; (3) c_j = sum_i P_ij x_i / sum_i P_ij. The OT step: up to 64 clusters (65 with
@@ -619,9 +700,25 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         "verbose": [Integer(0)],
     }
 
-    def __init__(self, n_clusters=8, *, reg=0.05, cluster_weights=None, reg_m=None, mass=1.0,
-                 init="k-means++", n_init=1, max_iter=100, tol=1e-4, sinkhorn_max_iter=1000,
-                 sinkhorn_tol=1e-6, random_state=None, n_jobs=None, device="cpu", verbose=0):
+    def __init__(
+        self,
+        n_clusters=8,
+        *,
+        reg=0.05,
+        cluster_weights=None,
+        reg_m=None,
+        mass=1.0,
+        init="k-means++",
+        n_init=1,
+        max_iter=100,
+        tol=1e-4,
+        sinkhorn_max_iter=1000,
+        sinkhorn_tol=1e-6,
+        random_state=None,
+        n_jobs=None,
+        device="cpu",
+        verbose=0,
+    ):
         self.n_clusters = n_clusters
         self.reg = reg
         self.cluster_weights = cluster_weights
@@ -647,11 +744,19 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         return hasattr(self, "cluster_centers_")
 
     def _validate_X(self, X, reset):
-        X = validate_data(self, as_numpy(X), reset=reset, accept_sparse=False,
-                          dtype=[np.float64, np.float32], order="C", ensure_min_samples=1)
+        X = validate_data(
+            self,
+            as_numpy(X),
+            reset=reset,
+            accept_sparse=False,
+            dtype=[np.float64, np.float32],
+            order="C",
+            ensure_min_samples=1,
+        )
         if reset:
-            warn_if_distance_matrix(X, n_threads(self.n_jobs),
-                                    hint="SinkhornKMeans clusters the rows of X as points.")
+            warn_if_distance_matrix(
+                X, n_threads(self.n_jobs), hint="SinkhornKMeans clusters the rows of X as points."
+            )
         return X
 
     def _check_params(self, n_samples, n_features):
@@ -672,8 +777,10 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         if not isinstance(self.init, str):
             init = np.asarray(as_numpy(self.init), dtype=np.float64)
             if init.shape != (k, n_features) or not np.all(np.isfinite(init)):
-                raise ValueError(f"init as an array must be finite with shape ({k}, {n_features}),"
-                                 f" got {init.shape}")
+                raise ValueError(
+                    f"init as an array must be finite with shape ({k}, {n_features}),"
+                    f" got {init.shape}"
+                )
         resolve_device(self.device, family="transport", estimator=type(self).__name__)
         return k, reg, reg_m, mass, cw
 
@@ -692,10 +799,21 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         f0 = np.zeros((1, D.shape[0])) if f0 is None else np.array(f0[None], dtype=np.float64)
         g0 = np.zeros((1, k)) if g0 is None else np.array(g0[None, :k], dtype=np.float64)
         m = mass if partial else None
-        f, g, _, gv, rep, P, log_b = _solve(C3, a[None], cw[None], eps, (math.inf, rho), m,
-                                            int(self.sinkhorn_max_iter),
-                                            tol, f0, g0, threads,
-                                            virtual_column=True, return_plan=True)
+        f, g, _, gv, rep, P, log_b = _solve(
+            C3,
+            a[None],
+            cw[None],
+            eps,
+            (math.inf, rho),
+            m,
+            int(self.sinkhorn_max_iter),
+            tol,
+            f0,
+            g0,
+            threads,
+            virtual_column=True,
+            return_plan=True,
+        )
         P = P[0]
         g_plain = g[0] + eps * log_b[0]
         gv_plain = None
@@ -775,7 +893,10 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         if not isinstance(self.init, str) and n_init > 1:
             warnings.warn(
                 "Explicit initial center position passed: performing only one init in "
-                f"SinkhornKMeans instead of n_init={n_init}.", RuntimeWarning, stacklevel=4)
+                f"SinkhornKMeans instead of n_init={n_init}.",
+                RuntimeWarning,
+                stacklevel=4,
+            )
             n_init = 1
 
         if self.verbose:
@@ -784,8 +905,9 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         for run in range(n_init):
             t0 = time.perf_counter()
             if isinstance(self.init, str) and self.init == "k-means++":
-                centres, _ = kmeans_plusplus(X64, k, sample_weight=w,
-                                             random_state=rng.randint(2**31 - 1))
+                centres, _ = kmeans_plusplus(
+                    X64, k, sample_weight=w, random_state=rng.randint(2**31 - 1)
+                )
             elif isinstance(self.init, str):
                 idx = rng.choice(n, k, replace=False, p=None)
                 centres = X64[idx].copy()
@@ -796,8 +918,9 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
             converged = False
             for n_iter in range(1, int(self.max_iter) + 1):
                 D = _sq_dist(X64, centres)
-                P, g_plain, gv_plain, g_kl, f, rep = self._assign(D, a, cw, eps, rho, mass, g_kl,
-                                                                  f, threads, assign_tol)
+                P, g_plain, gv_plain, g_kl, f, rep = self._assign(
+                    D, a, cw, eps, rho, mass, g_kl, f, threads, assign_tol
+                )
                 if self.tol == 0:  # stop when the labels stop changing (as KMeans' tol=0)
                     previous, labels = labels, self._labels(D, g_plain, gv_plain)
                     if previous is not None and np.array_equal(previous, labels):
@@ -811,41 +934,55 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
                 shift = float(((new - centres) ** 2).sum())
                 centres = new
                 if self.verbose:
-                    print(f"[SinkhornKMeans] run {run + 1}, iteration {n_iter}: centre shift "
-                          f"{shift:.6g} (tol {tol_abs:.3g}); Sinkhorn {rep.n_iter} "
-                          f"iterations, error {rep.err:.3g}")
+                    print(
+                        f"[SinkhornKMeans] run {run + 1}, iteration {n_iter}: centre shift "
+                        f"{shift:.6g} (tol {tol_abs:.3g}); Sinkhorn {rep.n_iter} "
+                        f"iterations, error {rep.err:.3g}"
+                    )
                 if shift <= tol_abs and self.tol > 0:
                     converged = True
                     break
             D = _sq_dist(X64, centres)
-            P, g_plain, gv_plain, g_kl, f, rep = self._assign(D, a, cw, eps, rho, mass, g_kl, f,
-                                                              threads, assign_tol)
+            P, g_plain, gv_plain, g_kl, f, rep = self._assign(
+                D, a, cw, eps, rho, mass, g_kl, f, threads, assign_tol
+            )
             cost = float(np.einsum("ij,ij->", D, P))
             if self.verbose:
-                print(f"[SinkhornKMeans] run {run + 1}/{self.n_init}: {n_iter} iterations, "
-                      f"transport cost {cost * total:.6g}, {time.perf_counter() - t0:.3f} s")
+                print(
+                    f"[SinkhornKMeans] run {run + 1}/{self.n_init}: {n_iter} iterations, "
+                    f"transport cost {cost * total:.6g}, {time.perf_counter() - t0:.3f} s"
+                )
             if best is None or cost < best[0]:
                 best = (cost, centres, P, D, g_plain, gv_plain, n_iter, rep, converged)
 
         cost, centres, P, D, g_plain, gv_plain, n_iter, rep, converged = best
         if not rep.converged:
-            warnings.warn(f"the final OT assignment did not reach its tolerance {assign_tol:g} "
-                          f"(sinkhorn_tol={self.sinkhorn_tol}, tightened by tol={self.tol}) in "
-                          f"sinkhorn_max_iter={self.sinkhorn_max_iter} iterations (violation "
-                          f"{rep.err:.3g}); increase sinkhorn_max_iter or reg",
-                          ConvergenceWarning, stacklevel=4)
+            warnings.warn(
+                f"the final OT assignment did not reach its tolerance {assign_tol:g} "
+                f"(sinkhorn_tol={self.sinkhorn_tol}, tightened by tol={self.tol}) in "
+                f"sinkhorn_max_iter={self.sinkhorn_max_iter} iterations (violation "
+                f"{rep.err:.3g}); increase sinkhorn_max_iter or reg",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
         if not converged:
-            warnings.warn(f"SinkhornKMeans stopped after max_iter={self.max_iter} iterations "
-                          f"before converging (tol={self.tol}); increase max_iter",
-                          ConvergenceWarning, stacklevel=4)
+            warnings.warn(
+                f"SinkhornKMeans stopped after max_iter={self.max_iter} iterations "
+                f"before converging (tol={self.tol}); increase max_iter",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
         labels = self._labels(D, g_plain, gv_plain)
         # Soft assignments give every cluster its mass even when argmax labels skip some; the
         # degenerate case is coincident centres (which stay coincident, sharing their mass).
         found = np.unique(centres, axis=0).shape[0]
         if found < k:
-            warnings.warn(f"Number of distinct clusters ({found}) found smaller than n_clusters "
-                          f"({k}). Possibly due to duplicate points in X.", ConvergenceWarning,
-                          stacklevel=4)
+            warnings.warn(
+                f"Number of distinct clusters ({found}) found smaller than n_clusters "
+                f"({k}). Possibly due to duplicate points in X.",
+                ConvergenceWarning,
+                stacklevel=4,
+            )
         self.cluster_centers_ = centres.astype(X.dtype)
         self._centres64 = centres
         self.labels_ = labels
@@ -872,8 +1009,9 @@ class SinkhornKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerM
         virtual cluster is cheaper (mass < 1)."""
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return self._labels(_sq_dist(X, self._centres64), self.cluster_potentials_,
-                            self.unassigned_potential_)
+        return self._labels(
+            _sq_dist(X, self._centres64), self.cluster_potentials_, self.unassigned_potential_
+        )
 
     def fit_predict(self, X, y=None, sample_weight=None):
         return self.fit(X, sample_weight=sample_weight).labels_

@@ -20,6 +20,7 @@ ones partita's C++ kernel implements:
   positive-weight point farthest from its own centre (ties to the lowest index) among the
   clusters that keep another positive-weight point; a point is moved at most once.
 """
+
 import numpy as np
 
 __all__ = ["kernel_kmeans", "seed_assignment", "partition_distances", "reseed_empty"]
@@ -114,5 +115,12 @@ def kernel_kmeans(K, seeds, w=None, max_iter=300, tol=1e-4):
     if not no_change and n_iter > 0:
         own, _ = partition_distances(K, labels, w, k)
         inertia = float(np.sum(w * own[np.arange(n), labels], where=w > 0))
-    return dict(labels=labels, centres=centres, inertia=inertia, n_iter=n_iter,
-                n_reseeded=n_reseeded, converged=converged, distances=D)
+    return dict(
+        labels=labels,
+        centres=centres,
+        inertia=inertia,
+        n_iter=n_iter,
+        n_reseeded=n_reseeded,
+        converged=converged,
+        distances=D,
+    )

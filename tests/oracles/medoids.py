@@ -221,7 +221,8 @@ def _rescan_second(Dl, meds, o, nearest_slot, b, d_oj):
 
 
 def _swap(Dl, wl, meds, near_i, near_d, seco_i, seco_d, b, j):
-    """Put point j into slot b, update the state in place (spec: "Applying a swap"); return new TD."""
+    """Put point j into slot b, update the state in place (docs/algorithms.md, "Applying a
+    swap"); return the new TD."""
     meds[b] = j
     for o in range(len(Dl)):
         if o == j:
@@ -404,7 +405,7 @@ def _best_swap_loop(Dl, wl, meds, max_iter, find_best):
     find_best(state) returns (delta, slot, j) with j None when no swap has delta < 0.
     Stops when the best delta is >= 0, when the swap did not lower the loss, or after max_iter.
     """
-    n, k = len(Dl), len(meds)
+    _n, k = len(Dl), len(meds)
     near_i, near_d, seco_i, seco_d = _initial_state(Dl, meds)
     loss = _weighted_sum(near_d, wl)
     if max_iter <= 0:

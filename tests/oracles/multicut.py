@@ -5,6 +5,7 @@ Edge costs c_ij = <f_i, f_j> - offset on the complete graph; the objective is th
 costs of the cut edges (lower is better; one cluster scores 0). With node weights w, a node of
 weight w_i stands for w_i coincident nodes, so the edge (i, j) costs w_i w_j c_ij.
 """
+
 import numpy as np
 
 

@@ -12,6 +12,7 @@ Plain NumPy in float64 on one problem, written for clarity, not speed. KL conven
   f-update (checked before the next g-update is applied); relaxed, max(|df|, |dg|) / eps after
   an iteration.
 """
+
 import numpy as np
 from scipy.special import logsumexp
 
@@ -36,8 +37,20 @@ def extend_partial(C, a, b, mass):
     return Ce, ae, be, n, m
 
 
-def sinkhorn_log(C, a, b, eps, rho_a=np.inf, rho_b=np.inf, max_iter=1000, tol=1e-9, f0=None,
-                 g0=None, hard_rows=None, hard_cols=None):
+def sinkhorn_log(
+    C,
+    a,
+    b,
+    eps,
+    rho_a=np.inf,
+    rho_b=np.inf,
+    max_iter=1000,
+    tol=1e-9,
+    f0=None,
+    g0=None,
+    hard_rows=None,
+    hard_cols=None,
+):
     """Returns (f, g, n_iter, err, converged). hard_rows / hard_cols: boolean masks of points
     kept hard whatever rho (the virtual points)."""
     C = np.asarray(C, dtype=np.float64)

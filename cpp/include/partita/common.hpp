@@ -20,7 +20,7 @@ using index_t = std::int64_t;
 // Hot loops are compiled several times and the best clone is picked at load time, so one
 // wheel uses AVX-512 or AVX2 where the machine has it and still runs on any x86-64.
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) && !defined(__CUDACC__)
-#define PARTITA_MULTIVERSION \
+#define PARTITA_MULTIVERSION                                                                       \
     __attribute__((target_clones("default", "arch=x86-64-v3", "arch=x86-64-v4")))
 #else
 #define PARTITA_MULTIVERSION
@@ -105,8 +105,8 @@ struct EvenSplit {
 // thrown after the loop. One thread (or one unit) runs without an OpenMP team. A unit's result
 // must not depend on the thread that runs it: that keeps results independent of n_threads.
 template <class MakeState, class Body>
-void parallel_units(index_t count, int n_threads, InterruptCheck& interrupt,
-                    MakeState&& make_state, Body&& body) {
+void parallel_units(index_t count, int n_threads, InterruptCheck& interrupt, MakeState&& make_state,
+                    Body&& body) {
     if (count <= 0) return;
     const int threads = int(std::max<index_t>(1, std::min<index_t>(n_threads, count)));
     if (threads == 1) {

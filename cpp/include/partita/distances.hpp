@@ -63,7 +63,11 @@ class FeatureSpace {
 public:
     // X is n x d, row-major. Cosine distances are computed from unit-normalised rows.
     FeatureSpace(const MatrixView<T>& X, Metric metric, PairFunction<T> fn = nullptr)
-        : metric_(metric), n_(X.rows), d_(X.cols), fn_(fn), rows_(X.data, X.data + X.rows * X.cols) {
+        : metric_(metric),
+          n_(X.rows),
+          d_(X.cols),
+          fn_(fn),
+          rows_(X.data, X.data + X.rows * X.cols) {
         require(metric != Metric::callback || fn != nullptr, "callback metric without a function");
         if (metric == Metric::cosine) {
             for (index_t i = 0; i < n_; ++i) {
@@ -104,8 +108,7 @@ public:
                 for (index_t t = 0; t < d_; ++t) acc += b[t] * a[t];
                 return std::max(T(0), T(1) - acc);
             case Metric::callback:
-            default:
-                return T(fn_(a, b, d_));
+            default: return T(fn_(a, b, d_));
         }
     }
 

@@ -123,14 +123,15 @@ inline __attribute__((always_inline)) void segment(const T* cols, index_t stride
 // the first point). Tiles of points outermost, so a tile's features stay in L1 for all the rows.
 template <class Term, class Finish, class T>
 inline __attribute__((always_inline)) void rows_body(const T* cols, index_t stride, index_t d,
-                                                     const T* const* a, index_t count,
-                                                     index_t len, T* const* out) {
+                                                     const T* const* a, index_t count, index_t len,
+                                                     T* const* out) {
     constexpr index_t W = tile_points<T>();
     constexpr index_t B = TILE_ROWS;
     index_t o0 = 0;
     for (; o0 + W <= len; o0 += W) {
         index_t c = 0;
-        for (; c + B <= count; c += B) tile<Term, Finish, T, B>(cols, stride, d, a + c, o0, out + c);
+        for (; c + B <= count; c += B)
+            tile<Term, Finish, T, B>(cols, stride, d, a + c, o0, out + c);
         for (; c < count; ++c) tile<Term, Finish, T, 1>(cols, stride, d, a + c, o0, out + c);
     }
     if (o0 < len)
@@ -163,9 +164,9 @@ std::vector<T> feature_major(const T* rows, index_t n, index_t d) {
 
 // Defines tile_rows(TERM, FINISH, cols, stride, d, a, count, len, out) = rows_body for element
 // type T, one clone per instruction set, in the namespace where the macro is used.
-#define PARTITA_FEATURE_TILE_ROWS(TERM, FINISH, T)                                                \
-    PARTITA_MULTIVERSION static void tile_rows(                                                   \
-        TERM, FINISH, const T* cols, ::partita::index_t stride, ::partita::index_t d,             \
-        const T* const* a, ::partita::index_t count, ::partita::index_t len, T* const* out) {     \
+#define PARTITA_FEATURE_TILE_ROWS(TERM, FINISH, T)                                                 \
+    PARTITA_MULTIVERSION static void tile_rows(                                                    \
+        TERM, FINISH, const T* cols, ::partita::index_t stride, ::partita::index_t d,              \
+        const T* const* a, ::partita::index_t count, ::partita::index_t len, T* const* out) {      \
         ::partita::feature_tiles::rows_body<TERM, FINISH, T>(cols, stride, d, a, count, len, out); \
     }

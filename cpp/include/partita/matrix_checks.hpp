@@ -15,11 +15,11 @@
 namespace partita::matrix_checks {
 
 struct MatrixReport {
-    double min_value = 0.0;          // smallest entry (negative distances are an error)
-    double max_abs_diagonal = 0.0;   // distances of a point to itself must be 0
-    double max_asymmetry = 0.0;      // max |d(i,j) - d(j,i)|
+    double min_value = 0.0;         // smallest entry (negative distances are an error)
+    double max_abs_diagonal = 0.0;  // distances of a point to itself must be 0
+    double max_asymmetry = 0.0;     // max |d(i,j) - d(j,i)|
     double max_value = 0.0;
-    index_t n_nonfinite = 0;         // NaN or infinite entries (the other fields are then moot)
+    index_t n_nonfinite = 0;  // NaN or infinite entries (the other fields are then moot)
 };
 
 namespace detail {
@@ -35,8 +35,8 @@ struct TileStats {
 // already copied row-major into Bt (leading dimension ldb). Branch-free, so it vectorises.
 template <class T>
 inline __attribute__((always_inline)) void tile_stats_body(const T* A, index_t lda, const T* Bt,
-                                                           index_t ldb, index_t rows,
-                                                           index_t cols, TileStats& s) {
+                                                           index_t ldb, index_t rows, index_t cols,
+                                                           TileStats& s) {
     double mn = s.mn, mx = s.mx, asym = s.asym;
     index_t bad = s.bad;
     for (index_t i = 0; i < rows; ++i) {
@@ -57,13 +57,11 @@ inline __attribute__((always_inline)) void tile_stats_body(const T* A, index_t l
     s.bad = bad;
 }
 PARTITA_MULTIVERSION static void tile_stats(const float* A, index_t lda, const float* Bt,
-                                            index_t ldb, index_t rows, index_t cols,
-                                            TileStats& s) {
+                                            index_t ldb, index_t rows, index_t cols, TileStats& s) {
     tile_stats_body(A, lda, Bt, ldb, rows, cols, s);
 }
 PARTITA_MULTIVERSION static void tile_stats(const double* A, index_t lda, const double* Bt,
-                                            index_t ldb, index_t rows, index_t cols,
-                                            TileStats& s) {
+                                            index_t ldb, index_t rows, index_t cols, TileStats& s) {
     tile_stats_body(A, lda, Bt, ldb, rows, cols, s);
 }
 
@@ -143,13 +141,13 @@ inline __attribute__((always_inline)) void row_stats_body(const T* row, index_t 
     fb = rb;
 }
 PARTITA_MULTIVERSION static void row_stats(const float* row, index_t n, const std::uint64_t* a,
-                                           const std::uint64_t* b, TileStats& s,
-                                           std::uint64_t& fa, std::uint64_t& fb) {
+                                           const std::uint64_t* b, TileStats& s, std::uint64_t& fa,
+                                           std::uint64_t& fb) {
     row_stats_body(row, n, a, b, s, fa, fb);
 }
 PARTITA_MULTIVERSION static void row_stats(const double* row, index_t n, const std::uint64_t* a,
-                                           const std::uint64_t* b, TileStats& s,
-                                           std::uint64_t& fa, std::uint64_t& fb) {
+                                           const std::uint64_t* b, TileStats& s, std::uint64_t& fa,
+                                           std::uint64_t& fb) {
     row_stats_body(row, n, a, b, s, fa, fb);
 }
 
@@ -164,11 +162,12 @@ PARTITA_MULTIVERSION static void row_stats(const double* row, index_t n, const s
 template <class T>
 MatrixReport inspect_matrix(const MatrixView<T>& D, int n_threads) {
     const index_t n = D.rows;
-    const std::vector<std::uint64_t> a = detail::random_odd(n, 0x5eed), b = detail::random_odd(n, 0xfeed);
+    const std::vector<std::uint64_t> a = detail::random_odd(n, 0x5eed),
+                                     b = detail::random_odd(n, 0xfeed);
     double mn = std::numeric_limits<double>::infinity(), mx = 0.0, diag = 0.0;
     index_t bad = 0;
     std::uint64_t h1 = 0, h2 = 0;
-#pragma omp parallel num_threads(n_threads) reduction(min : mn) reduction(max : mx, diag) \
+#pragma omp parallel num_threads(n_threads) reduction(min : mn) reduction(max : mx, diag)          \
     reduction(+ : bad, h1, h2)
     {
         detail::TileStats s;
@@ -204,7 +203,8 @@ void symmetrize(T* D, index_t n, int n_threads) {
         for (index_t bj = bi; bj < n_tiles; ++bj) {
             const index_t i1 = std::min(n, (bi + 1) * tile), j1 = std::min(n, (bj + 1) * tile);
             for (index_t i = bi * tile; i < i1; ++i)
-                for (index_t j = std::max(bj * tile, i + 1); j < j1; ++j) D[j * n + i] = D[i * n + j];
+                for (index_t j = std::max(bj * tile, i + 1); j < j1; ++j)
+                    D[j * n + i] = D[i * n + j];
         }
     }
     for (index_t i = 0; i < n; ++i) D[i * n + i] = T(0);

@@ -1,4 +1,5 @@
 """Type stubs of partita._core, the compiled C++ (OpenMP) kernels: one submodule per family."""
+
 from typing import TypedDict
 
 from . import common as common

@@ -1,4 +1,5 @@
 """Checks of dense n x n matrices shared by the families (cpp/include/partita/matrix_checks.hpp)."""
+
 import numpy as np
 
 class MatrixReport:

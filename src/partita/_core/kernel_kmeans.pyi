@@ -1,5 +1,6 @@
 """Kernel k-means kernels (cpp/include/partita/kernel_kmeans/): Gram sources and Lloyd's
 iterations."""
+
 from collections.abc import Callable
 from typing import ClassVar
 
@@ -32,8 +33,9 @@ class KernelParams:
     gamma: float
     degree: float
     coef0: float
-    def __init__(self, kernel: Kernel = ..., gamma: float = 1.0, degree: float = 3.0,
-                 coef0: float = 1.0) -> None: ...
+    def __init__(
+        self, kernel: Kernel = ..., gamma: float = 1.0, degree: float = 3.0, coef0: float = 1.0
+    ) -> None: ...
 
 class LloydParams:
     """Stopping rule and threads of lloyd()."""
@@ -76,9 +78,14 @@ class KernelFeatures32:
     def diagonal(self) -> NDArray[np.float32]: ...
     def gram(self, n_threads: int) -> NDArray[np.float32]: ...
     def rows(self, indices: NDArray[np.int64], n_threads: int) -> NDArray[np.float32]: ...
-    def cross_sums(self, Y: NDArray[np.float32], centres: NDArray[np.int32],
-                   weights: NDArray[np.float64], k: int,
-                   n_threads: int) -> tuple[NDArray[np.float64], NDArray[np.float32]]: ...
+    def cross_sums(
+        self,
+        Y: NDArray[np.float32],
+        centres: NDArray[np.int32],
+        weights: NDArray[np.float64],
+        k: int,
+        n_threads: int,
+    ) -> tuple[NDArray[np.float64], NDArray[np.float32]]: ...
 
 class KernelFeatures64:
     """Feature rows (float64) and a kernel: Gram rows computed on demand."""
@@ -89,13 +96,22 @@ class KernelFeatures64:
     def diagonal(self) -> NDArray[np.float64]: ...
     def gram(self, n_threads: int) -> NDArray[np.float64]: ...
     def rows(self, indices: NDArray[np.int64], n_threads: int) -> NDArray[np.float64]: ...
-    def cross_sums(self, Y: NDArray[np.float64], centres: NDArray[np.int32],
-                   weights: NDArray[np.float64], k: int,
-                   n_threads: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
+    def cross_sums(
+        self,
+        Y: NDArray[np.float64],
+        centres: NDArray[np.int32],
+        weights: NDArray[np.float64],
+        k: int,
+        n_threads: int,
+    ) -> tuple[NDArray[np.float64], NDArray[np.float64]]: ...
 
-def lloyd(source: NDArray[np.float32] | NDArray[np.float64] | KernelFeatures32 | KernelFeatures64,
-          seeds: NDArray[np.int64], weights: NDArray[np.float64], params: LloydParams,
-          progress: Callable[[int, int, float], None] | None = None) -> LloydResult:
+def lloyd(
+    source: NDArray[np.float32] | NDArray[np.float64] | KernelFeatures32 | KernelFeatures64,
+    seeds: NDArray[np.int64],
+    weights: NDArray[np.float64],
+    params: LloydParams,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> LloydResult:
     """Kernel k-means (Lloyd's iterations) from the feature-space images of the seed points.
 
     source: a stored symmetric Gram matrix, or KernelFeatures whose rows are recomputed in

@@ -2,6 +2,7 @@
 PAM, alternate, CLARANS. A ``source`` is a C-contiguous float32 / float64 n x n distance matrix
 or a FeatureSpace32 / FeatureSpace64 computing distance rows on the fly. ``n_threads`` 0 means
 all threads; no result depends on it."""
+
 from typing import ClassVar, Union
 
 import numpy as np
@@ -9,6 +10,7 @@ import numpy.typing as npt
 
 class Metric:
     """Distances computed in C++ from the features (pybind11 enum)."""
+
     euclidean: ClassVar[Metric]
     sqeuclidean: ClassVar[Metric]
     manhattan: ClassVar[Metric]
@@ -24,6 +26,7 @@ class Metric:
 
 class Method:
     """The optimiser run by :func:`optimise` (pybind11 enum)."""
+
     fasterpam: ClassVar[Method]
     fastpam1: ClassVar[Method]
     pam: ClassVar[Method]
@@ -64,12 +67,14 @@ class Labelling:
 
 class ClaransParams:
     """What CLARANS searches, and for how long."""
+
     n_clusters: int
     n_local: int  # restarts from random medoids
     max_neighbors: int  # consecutive rejected candidates that end a restart
     seed: int
-    def __init__(self, n_clusters: int = 8, n_local: int = 2, max_neighbors: int = 1,
-                 seed: int = 0) -> None: ...
+    def __init__(
+        self, n_clusters: int = 8, n_local: int = 2, max_neighbors: int = 1, seed: int = 0
+    ) -> None: ...
 
 class FeatureSpace32:
     """float32 feature rows whose pairwise distances are computed on demand."""
@@ -77,8 +82,9 @@ class FeatureSpace32:
     @property
     def n_samples(self) -> int: ...
     def distance_matrix(self, n_threads: int) -> npt.NDArray[np.float32]: ...
-    def distances_to(self, indices: npt.NDArray[np.int64],
-                     n_threads: int) -> npt.NDArray[np.float32]: ...
+    def distances_to(
+        self, indices: npt.NDArray[np.int64], n_threads: int
+    ) -> npt.NDArray[np.float32]: ...
 
 class FeatureSpace64:
     """float64 feature rows whose pairwise distances are computed on demand."""
@@ -86,22 +92,35 @@ class FeatureSpace64:
     @property
     def n_samples(self) -> int: ...
     def distance_matrix(self, n_threads: int) -> npt.NDArray[np.float64]: ...
-    def distances_to(self, indices: npt.NDArray[np.int64],
-                     n_threads: int) -> npt.NDArray[np.float64]: ...
+    def distances_to(
+        self, indices: npt.NDArray[np.int64], n_threads: int
+    ) -> npt.NDArray[np.float64]: ...
 
-Source = Union[np.ndarray, FeatureSpace32, FeatureSpace64]
+Source = Union[np.ndarray, FeatureSpace32, FeatureSpace64]  # noqa: UP007 (a runtime alias)
 
-def optimise(source: Source, medoids: npt.NDArray[np.int64], weights: npt.NDArray[np.float64],
-             method: Method, max_iter: int, n_threads: int) -> Result: ...
-def clarans(source: Source, weights: npt.NDArray[np.float64], params: ClaransParams,
-            n_threads: int) -> Result: ...
-def assign(source: Source, medoids: npt.NDArray[np.int64], weights: npt.NDArray[np.float64],
-           n_threads: int) -> Labelling: ...
-def label(source: Source, medoids: npt.NDArray[np.int64], weights: npt.NDArray[np.float64],
-          n_threads: int) -> Labelling: ...
-def build(source: Source, k: int, weights: npt.NDArray[np.float64],
-          n_threads: int) -> npt.NDArray[np.int64]: ...
-def lab(source: Source, samples: npt.NDArray[np.int64], weights: npt.NDArray[np.float64],
-        n_threads: int) -> npt.NDArray[np.int64]: ...
-def kmedoids_plusplus(source: Source, k: int, weights: npt.NDArray[np.float64], seed: int,
-                      n_threads: int) -> npt.NDArray[np.int64]: ...
+def optimise(
+    source: Source,
+    medoids: npt.NDArray[np.int64],
+    weights: npt.NDArray[np.float64],
+    method: Method,
+    max_iter: int,
+    n_threads: int,
+) -> Result: ...
+def clarans(
+    source: Source, weights: npt.NDArray[np.float64], params: ClaransParams, n_threads: int
+) -> Result: ...
+def assign(
+    source: Source, medoids: npt.NDArray[np.int64], weights: npt.NDArray[np.float64], n_threads: int
+) -> Labelling: ...
+def label(
+    source: Source, medoids: npt.NDArray[np.int64], weights: npt.NDArray[np.float64], n_threads: int
+) -> Labelling: ...
+def build(
+    source: Source, k: int, weights: npt.NDArray[np.float64], n_threads: int
+) -> npt.NDArray[np.int64]: ...
+def lab(
+    source: Source, samples: npt.NDArray[np.int64], weights: npt.NDArray[np.float64], n_threads: int
+) -> npt.NDArray[np.int64]: ...
+def kmedoids_plusplus(
+    source: Source, k: int, weights: npt.NDArray[np.float64], seed: int, n_threads: int
+) -> npt.NDArray[np.int64]: ...

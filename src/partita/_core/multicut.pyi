@@ -1,5 +1,6 @@
 """Dense multicut kernels (cpp/include/partita/multicut/). Python validates every argument;
 X is a C-contiguous float32 or float64 array of shape (n, d)."""
+
 from typing import ClassVar
 
 import numpy as np

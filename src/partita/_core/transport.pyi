@@ -1,5 +1,6 @@
 """partita._core.transport: batched log-domain Sinkhorn scaling and Newton's method on the
 semi-dual (cpp/include/partita/transport/). Python validates; these take C-contiguous arrays."""
+
 import enum
 
 import numpy as np
@@ -7,6 +8,7 @@ import numpy.typing as npt
 
 class Method(enum.Enum):
     """How a Sinkhorn iteration is computed."""
+
     sinkhorn_log = 0
     """An exp per entry and iteration."""
     sinkhorn_stabilized = 1
@@ -14,6 +16,7 @@ class Method(enum.Enum):
 
 class SinkhornParams:
     """Parameters of :func:`sinkhorn`; phi = rho / (rho + eps), 1 for a hard side."""
+
     eps: float
     phi_a: float
     phi_b: float
@@ -57,6 +60,7 @@ def sinkhorn(
 
 class NewtonParams:
     """Parameters of :func:`semidual_newton`."""
+
     eps: float
     rho: float
     """KL relaxation of the real columns; inf: hard."""

@@ -1,8 +1,10 @@
 """partita._cuda: the optional CUDA module (built when nvcc is found), one submodule per family
 with GPU kernels. partita._cuda_emulated has the same interface on the CPU emulator, plus
 Schedule / set_schedule, the emulated device memory and the selftest submodule."""
+
 import enum
-from typing import Sequence, TypedDict
+from collections.abc import Sequence
+from typing import TypedDict
 
 from . import medoids as medoids
 from . import transport as transport
@@ -25,8 +27,9 @@ class DType(enum.Enum):
 
 class ArrayRef:
     """An array in device (or host) memory that the caller keeps alive; strides in elements."""
-    def __init__(self, data: int, shape: Sequence[int], strides: Sequence[int], dtype: DType,
-                 on_device: bool) -> None: ...
+    def __init__(
+        self, data: int, shape: Sequence[int], strides: Sequence[int], dtype: DType, on_device: bool
+    ) -> None: ...
     @property
     def data(self) -> int: ...
     @property

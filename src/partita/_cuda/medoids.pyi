@@ -1,5 +1,4 @@
 """partita._cuda.medoids: k-medoids kernels on the GPU."""
-from typing import Union
 
 import numpy as np
 import numpy.typing as npt
@@ -18,5 +17,6 @@ class Assignment:
     @property
     def seco_d(self) -> npt.NDArray[np.floating]: ...
 
-def assign(D: Union[npt.NDArray[np.floating], ArrayRef],
-           medoids: npt.NDArray[np.int64]) -> Assignment: ...
+def assign(
+    D: npt.NDArray[np.floating] | ArrayRef, medoids: npt.NDArray[np.int64]
+) -> Assignment: ...

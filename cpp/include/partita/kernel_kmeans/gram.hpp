@@ -79,17 +79,15 @@ inline __attribute__((always_inline)) void map_body(const KernelParams& p, T a_s
     const T g = T(p.gamma), c0 = T(p.coef0);
     index_t o = 0;
     switch (p.kernel) {
-        case Kernel::linear:
-            break;
+        case Kernel::linear: break;
         case Kernel::rbf:
             for (; o + L <= len; o += L)
-                store(out + o, rbf_entry<T>(load<V>(out + o), splat<V>(a_sq),
-                                            load<V>(col_sq + o), g));
+                store(out + o,
+                      rbf_entry<T>(load<V>(out + o), splat<V>(a_sq), load<V>(col_sq + o), g));
             for (; o < len; ++o) out[o] = rbf_entry<T>(out[o], a_sq, col_sq[o], g);
             break;
         case Kernel::laplacian:
-            for (; o + L <= len; o += L)
-                store(out + o, exp_nonpositive<T>(load<V>(out + o) * -g));
+            for (; o + L <= len; o += L) store(out + o, exp_nonpositive<T>(load<V>(out + o) * -g));
             for (; o < len; ++o) out[o] = exp_nonpositive<T>(out[o] * -g);
             break;
         case Kernel::polynomial: {
@@ -103,10 +101,10 @@ inline __attribute__((always_inline)) void map_body(const KernelParams& p, T a_s
     }
 }
 
-#define PARTITA_KERNEL_MAP(T)                                                                    \
-    PARTITA_MULTIVERSION static void kernel_map(const KernelParams& p, T a_sq, const T* col_sq,  \
-                                                index_t len, T* out) {                           \
-        map_body<T>(p, a_sq, col_sq, len, out);                                                  \
+#define PARTITA_KERNEL_MAP(T)                                                                      \
+    PARTITA_MULTIVERSION static void kernel_map(const KernelParams& p, T a_sq, const T* col_sq,    \
+                                                index_t len, T* out) {                             \
+        map_body<T>(p, a_sq, col_sq, len, out);                                                    \
     }
 PARTITA_KERNEL_MAP(double)
 PARTITA_KERNEL_MAP(float)
@@ -176,8 +174,8 @@ public:
 
     // Gram entries K(a_c, x_i) for the prepared rows a[0..count) (squared norms a_sq) and the
     // points i in [begin, end): out[c * ld + (i - begin)].
-    void block(const T* const* a, const T* a_sq, index_t count, index_t begin, index_t end,
-               T* out, index_t ld) const {
+    void block(const T* const* a, const T* a_sq, index_t count, index_t begin, index_t end, T* out,
+               index_t ld) const {
         const index_t len = end - begin;
         std::vector<T*> dst(count);
         for (index_t c = 0; c < count; ++c) dst[c] = out + c * ld;
@@ -240,8 +238,8 @@ struct BlockedGram {
     index_t size() const { return X->size(); }
     T diag(index_t i) const { return diagonal[i]; }
     template <class F>
-    void rows(const index_t* js, index_t count, index_t begin, index_t end,
-              std::vector<T>& scratch, F&& f) const {
+    void rows(const index_t* js, index_t count, index_t begin, index_t end, std::vector<T>& scratch,
+              F&& f) const {
         const index_t len = end - begin;
         scratch.resize(std::size_t(ROW_BLOCK) * len);
         for (index_t r0 = 0; r0 < count; r0 += ROW_BLOCK) {
@@ -286,7 +284,8 @@ void fill_gram(const KernelFeatures<T>& X, T* out, int n_threads, InterruptCheck
                 for (index_t r = 0; r < cnt; ++r) out[i * n + r0 + r] = out[(r0 + r) * n + i];
             // Inside the diagonal block, the entries below its diagonal.
             for (index_t r = 0; r < cnt; ++r)
-                for (index_t q = 0; q < r; ++q) out[(r0 + r) * n + r0 + q] = out[(r0 + q) * n + r0 + r];
+                for (index_t q = 0; q < r; ++q)
+                    out[(r0 + r) * n + r0 + q] = out[(r0 + q) * n + r0 + r];
         });
 }
 
@@ -295,8 +294,8 @@ void fill_gram(const KernelFeatures<T>& X, T* out, int n_threads, InterruptCheck
 // self[i] = K(y_i, y_i).
 template <class T>
 void cross_sums(const KernelFeatures<T>& X, const MatrixView<T>& Y, const std::int32_t* L,
-                const double* w, index_t k, int n_threads, InterruptCheck& interrupt,
-                double* out, T* self) {
+                const double* w, index_t k, int n_threads, InterruptCheck& interrupt, double* out,
+                T* self) {
     const index_t m = Y.rows, n = X.size();
     const std::vector<T> rows = X.prepare(Y);
     const std::vector<T> sq = X.squared_norms(rows, m);

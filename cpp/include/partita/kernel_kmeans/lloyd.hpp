@@ -29,10 +29,10 @@ namespace partita::kernel_kmeans {
 namespace detail {
 
 // out[i] += w * row[i] for i in [0, len): the E update, in double.
-#define PARTITA_AXPY(T)                                                                          \
-    PARTITA_MULTIVERSION static void axpy(double w, const T* __restrict row, index_t len,        \
-                                          double* __restrict out) {                              \
-        _Pragma("omp simd") for (index_t i = 0; i < len; ++i) out[i] += w * double(row[i]);      \
+#define PARTITA_AXPY(T)                                                                            \
+    PARTITA_MULTIVERSION static void axpy(double w, const T* __restrict row, index_t len,          \
+                                          double* __restrict out) {                                \
+        _Pragma("omp simd") for (index_t i = 0; i < len; ++i) out[i] += w * double(row[i]);        \
     }
 PARTITA_AXPY(double)
 PARTITA_AXPY(float)
@@ -47,9 +47,9 @@ struct LloydParams {
 };
 
 struct Result {
-    std::vector<std::int32_t> labels;   // nearest centre of every point (ties: lowest cluster)
-    std::vector<std::int32_t> centres;  // the partition whose means are the final centres
-    std::vector<double> distances;      // d(i, labels_i)
+    std::vector<std::int32_t> labels;     // nearest centre of every point (ties: lowest cluster)
+    std::vector<std::int32_t> centres;    // the partition whose means are the final centres
+    std::vector<double> distances;        // d(i, labels_i)
     std::vector<double> cluster_weights;  // s_c of the centre partition
     std::vector<double> centre_norms;     // F_c / s_c^2: squared norm of each centre
     double inertia = 0.0;  // the objective of labels: sum_i w_i d(i, mean of labels' cluster)
@@ -167,8 +167,13 @@ public:
     std::vector<std::int32_t> centres;  // the partition; -1 before the first move_to
 
     CentreSums(index_t n, index_t k)
-        : E(std::size_t(k) * n, 0.0), s(k, 0.0), F(k, 0.0), norms(k, 0.0), centres(n, -1),
-          n_(n), k_(k) {}
+        : E(std::size_t(k) * n, 0.0),
+          s(k, 0.0),
+          F(k, 0.0),
+          norms(k, 0.0),
+          centres(n, -1),
+          n_(n),
+          k_(k) {}
 
     // Makes `next` the centre partition. E gets the rows of every positive-weight point the
     // first time or when more than half of them moved, else only the rows of those that moved
@@ -198,13 +203,16 @@ public:
                 to_.push_back(next[j]);
             }
         }
-        chunked_pass<T>(n, n_threads, interrupt, [&](index_t b, index_t e, std::vector<T>& scratch) {
-            src.rows(js_.data(), index_t(js_.size()), b, e, scratch, [&](index_t r, const T* seg) {
-                const double wj = w[js_[r]];
-                if (from_[r] >= 0) detail::axpy(-wj, seg, e - b, E.data() + from_[r] * n + b);
-                detail::axpy(wj, seg, e - b, E.data() + to_[r] * n + b);
+        chunked_pass<T>(
+            n, n_threads, interrupt, [&](index_t b, index_t e, std::vector<T>& scratch) {
+                src.rows(js_.data(), index_t(js_.size()), b, e, scratch,
+                         [&](index_t r, const T* seg) {
+                             const double wj = w[js_[r]];
+                             if (from_[r] >= 0)
+                                 detail::axpy(-wj, seg, e - b, E.data() + from_[r] * n + b);
+                             detail::axpy(wj, seg, e - b, E.data() + to_[r] * n + b);
+                         });
             });
-        });
         centres = next;
         first_ = false;
         weigh(w);

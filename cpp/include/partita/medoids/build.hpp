@@ -28,9 +28,8 @@ PARTITA_MULTIVERSION static void build_gain(const float* row, double w, double o
                                             index_t begin, index_t end, double* gain) {
     build_gain_body<float>(row, w, old_d, new_d, begin, end, gain);
 }
-PARTITA_MULTIVERSION static void build_gain(const double* row, double w, double old_d,
-                                            double new_d, index_t begin, index_t end,
-                                            double* gain) {
+PARTITA_MULTIVERSION static void build_gain(const double* row, double w, double old_d, double new_d,
+                                            index_t begin, index_t end, double* gain) {
     build_gain_body<double>(row, w, old_d, new_d, begin, end, gain);
 }
 
@@ -39,8 +38,7 @@ PARTITA_MULTIVERSION static void build_gain(const double* row, double w, double 
 // BUILD's gain of candidate i summed directly, in the reference's order:
 // -w_i near_i + sum over o != i with d(i,o) < near_o of w_o (d(i,o) - near_o).
 template <class T>
-double exact_build_gain(const T* row, const std::vector<double>& near, const double* w,
-                        index_t i) {
+double exact_build_gain(const T* row, const std::vector<double>& near, const double* w, index_t i) {
     double g = -w[i] * near[i];
     for (index_t o = 0; o < index_t(near.size()); ++o) {
         const double d = double(row[o]);

@@ -84,8 +84,8 @@ __attribute__((target("avx512f"))) inline double scan_avx512(CandidateScan<float
 __attribute__((target("avx2"))) inline double scan_avx2(CandidateScan<double>& s, index_t n) {
     index_t o = 0;
     for (; o + 8 <= n; o += 8) {
-        const unsigned lo = unsigned(_mm256_movemask_pd(_mm256_cmp_pd(
-            _mm256_loadu_pd(s.row + o), _mm256_loadu_pd(s.seco_d + o), _CMP_LT_OQ)));
+        const unsigned lo = unsigned(_mm256_movemask_pd(
+            _mm256_cmp_pd(_mm256_loadu_pd(s.row + o), _mm256_loadu_pd(s.seco_d + o), _CMP_LT_OQ)));
         const unsigned hi = unsigned(_mm256_movemask_pd(_mm256_cmp_pd(
             _mm256_loadu_pd(s.row + o + 4), _mm256_loadu_pd(s.seco_d + o + 4), _CMP_LT_OQ)));
         if (lo | hi) s.visit_mask(o, lo | (hi << 4));
@@ -96,8 +96,8 @@ __attribute__((target("avx2"))) inline double scan_avx2(CandidateScan<double>& s
 __attribute__((target("avx2"))) inline double scan_avx2(CandidateScan<float>& s, index_t n) {
     index_t o = 0;
     for (; o + 8 <= n; o += 8) {
-        const unsigned m = unsigned(_mm256_movemask_ps(_mm256_cmp_ps(
-            _mm256_loadu_ps(s.row + o), _mm256_loadu_ps(s.seco_d + o), _CMP_LT_OQ)));
+        const unsigned m = unsigned(_mm256_movemask_ps(
+            _mm256_cmp_ps(_mm256_loadu_ps(s.row + o), _mm256_loadu_ps(s.seco_d + o), _CMP_LT_OQ)));
         if (m) s.visit_mask(o, m);
     }
     for (; o < n; ++o) s.visit(o);

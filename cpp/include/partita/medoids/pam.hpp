@@ -17,8 +17,7 @@ Result pam(const Src& src, std::vector<index_t> med, const double* w, index_t ma
     const index_t n = src.size(), k = index_t(med.size());
     return best_swap_descent(
         src, std::move(med), w, max_iter, n_threads, interrupt, false,
-        [&](const T* row, index_t j, const Assignment<T>& a, const std::vector<double>&,
-            double*) {
+        [&](const T* row, index_t j, const Assignment<T>& a, const std::vector<double>&, double*) {
             double best = 0.0;
             std::int32_t best_slot = -1;
             for (std::int32_t m = 0; m < std::int32_t(k); ++m) {
@@ -28,8 +27,7 @@ Result pam(const Src& src, std::vector<index_t> med, const double* w, index_t ma
                     const double d = double(row[o]), nd = double(a.near_d[o]);
                     if (a.near_i[o] == m)
                         acc += w[o] * ((row[o] < a.seco_d[o] ? d : double(a.seco_d[o])) - nd);
-                    else if (row[o] < a.near_d[o])
-                        acc += w[o] * (d - nd);
+                    else if (row[o] < a.near_d[o]) acc += w[o] * (d - nd);
                 }
                 if (acc < best) {
                     best = acc;

@@ -65,7 +65,8 @@ std::vector<index_t> lab(const Src& src, const MatrixView<index_t>& samples, con
 }
 
 // k-medoids++: first medoid drawn with probability proportional to the weight, each next one
-// proportional to w * D(o)^2, with 2 + floor(ln k) trials keeping the one that lowers the loss most.
+// proportional to w * D(o)^2, with 2 + floor(ln k) trials keeping the one that lowers the loss
+// most.
 template <class Src, class T = typename Src::value_type>
 std::vector<index_t> kmedoids_plusplus(const Src& src, index_t k, const double* w,
                                        std::uint64_t seed, InterruptCheck& interrupt) {

@@ -21,13 +21,14 @@ template <class T>
 struct Assignment {
     std::vector<std::int32_t> near_i, seco_i;
     std::vector<T> near_d, seco_d;
-    explicit Assignment(index_t n) : near_i(n, 0), seco_i(n, -1), near_d(n, T(0)), seco_d(n, T(0)) {}
+    explicit Assignment(index_t n)
+        : near_i(n, 0), seco_i(n, -1), near_d(n, T(0)), seco_d(n, T(0)) {}
 };
 
 struct Result {
-    std::vector<index_t> medoids;       // point index of every slot
-    std::vector<std::int32_t> labels;   // slot of every point
-    double loss = 0.0;                  // weighted total deviation
+    std::vector<index_t> medoids;      // point index of every slot
+    std::vector<std::int32_t> labels;  // slot of every point
+    double loss = 0.0;                 // weighted total deviation
     index_t n_iter = 0;
     index_t n_swaps = 0;
     // True when the last pass (iteration) found nothing left to improve; false when max_iter

@@ -12,13 +12,13 @@ namespace partita::multicut {
 struct Result {
     std::vector<index_t> labels;  // 0..c-1 in the order of each cluster's smallest node
     index_t n_clusters = 0;
-    index_t n_merges = 0;         // contractions
-    index_t n_rounds = 0;         // kNN graphs built (lazy rounds)
-    index_t n_queries = 0;        // exact best-partner searches (gaec)
-    index_t n_moves = 0;          // node moves of refine
+    index_t n_merges = 0;   // contractions
+    index_t n_rounds = 0;   // kNN graphs built (lazy rounds)
+    index_t n_queries = 0;  // exact best-partner searches (gaec)
+    index_t n_moves = 0;    // node moves of refine
     double objective = 0.0;
-    bool converged = true;        // false: the alternation of moves and contraction was cut short
-    int n_threads = 0;            // OpenMP threads used
+    bool converged = true;  // false: the alternation of moves and contraction was cut short
+    int n_threads = 0;      // OpenMP threads used
 };
 
 inline index_t find_root(std::vector<index_t>& parent, index_t i) {

@@ -38,11 +38,11 @@ struct GaecOrder {
 // Packed feature-major copy of the active clusters, in increasing slot order. Columns of
 // clusters merged away stay until the next repack (the searches skip them).
 struct ActiveColumns {
-    index_t m = 0;               // columns
-    std::vector<double> FT;      // d x m
-    std::vector<index_t> slot;   // column -> slot
-    std::vector<index_t> pos;    // slot -> column
-    std::vector<double> size;    // column -> cluster size
+    index_t m = 0;              // columns
+    std::vector<double> FT;     // d x m
+    std::vector<index_t> slot;  // column -> slot
+    std::vector<index_t> pos;   // slot -> column
+    std::vector<double> size;   // column -> cluster size
 
     ActiveColumns(const std::vector<double>& F, const std::vector<double>& sizes, index_t n,
                   index_t d)
@@ -78,13 +78,11 @@ struct ActiveColumns {
 // Best partner of slot q (features fq, size sq) among the active clusters: the largest cost,
 // ties to the smallest slot. Fixed parts combined in order: the same answer on any thread count.
 inline void best_partner(const ActiveColumns& cols, const std::vector<char>& active,
-                         const double* fq, double sq, index_t q, index_t d, double a,
-                         int n_threads, std::vector<double>& buf, double& best_cost,
-                         index_t& best_slot) {
+                         const double* fq, double sq, index_t q, index_t d, double a, int n_threads,
+                         std::vector<double>& buf, double& best_cost, index_t& best_slot) {
     constexpr index_t PART = 32768;  // a parallel region per query pays off only on long scans
     const index_t m = cols.m;
-    const index_t parts =
-        std::max<index_t>(1, std::min<index_t>(n_threads, m / PART));
+    const index_t parts = std::max<index_t>(1, std::min<index_t>(n_threads, m / PART));
     std::vector<double> pbest(parts, -std::numeric_limits<double>::infinity());
     std::vector<index_t> parg(parts, -1);
     auto run_part = [&](index_t p, double* scratch) {
@@ -140,7 +138,7 @@ inline Result gaec(const std::vector<double>& X, index_t n, index_t d, double a,
     using detail::GaecEntry;
     std::priority_queue<GaecEntry, std::vector<GaecEntry>, detail::GaecOrder> heap;
 
-    std::vector<double> F = X;                  // slot = representative = smallest node
+    std::vector<double> F = X;  // slot = representative = smallest node
     std::vector<double> size(n, 1.0);
     if (w) size.assign(w, w + n);
     std::vector<char> active(n, 1);
@@ -175,7 +173,7 @@ inline Result gaec(const std::vector<double>& X, index_t n, index_t d, double a,
         heap.pop();
         if (!(e.cost > 0.0)) break;
         if (!active[e.self] || version[e.self] != e.vs) continue;  // superseded entry
-        if (!active[e.partner] || version[e.partner] != e.vp) {   // the partner changed
+        if (!active[e.partner] || version[e.partner] != e.vp) {    // the partner changed
             push_best(e.self);
             continue;
         }

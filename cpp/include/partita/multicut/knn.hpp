@@ -20,8 +20,8 @@ namespace partita::multicut {
 
 namespace detail {
 
-constexpr index_t COL_CHUNK = 512;   // columns scored before a visitor scans them
-constexpr index_t ROW_BLOCK = 96;    // query rows per unit of parallel work
+constexpr index_t COL_CHUNK = 512;  // columns scored before a visitor scans them
+constexpr index_t ROW_BLOCK = 96;   // query rows per unit of parallel work
 
 // Whether any of x[0..n) is >= cut (a branch-free pass, vectorised).
 template <class T>
@@ -47,17 +47,16 @@ PARTITA_MULTIVERSION static bool any_at_least(const double* x, index_t n, double
 // with dot(), so every decision is made on the same float64 values as a pure float64 search,
 // and the result is identical to it.
 struct Rows {
-    const double* data = nullptr;   // m x d, row-major, float64 (exact costs)
+    const double* data = nullptr;  // m x d, row-major, float64 (exact costs)
     index_t m = 0, d = 0;
-    bool low = false;               // scores in float32
-    std::vector<float> r32;         // m x d float32 copy (queries)
-    std::vector<float> t32;         // d x m float32 feature-major copy (columns)
-    std::vector<double> t64;        // d x m float64 feature-major copy (columns)
-    std::vector<double> norm;       // |row|
-    double margin = 0.0;            // relative error bound of a float32 score
+    bool low = false;          // scores in float32
+    std::vector<float> r32;    // m x d float32 copy (queries)
+    std::vector<float> t32;    // d x m float32 feature-major copy (columns)
+    std::vector<double> t64;   // d x m float64 feature-major copy (columns)
+    std::vector<double> norm;  // |row|
+    double margin = 0.0;       // relative error bound of a float32 score
 
-    Rows(const double* F, index_t rows, index_t cols, bool as_columns = true,
-         bool allow_low = true)
+    Rows(const double* F, index_t rows, index_t cols, bool as_columns = true, bool allow_low = true)
         : data(F), m(rows), d(cols), norm(rows) {
         double top = 0.0;
         for (index_t i = 0; i < m; ++i) {
@@ -73,10 +72,8 @@ struct Rows {
             for (std::size_t i = 0; i < r32.size(); ++i) r32[i] = float(F[i]);
         }
         if (as_columns) {
-            if (low)
-                t32 = feature_tiles::feature_major(r32.data(), m, d);
-            else
-                t64 = feature_tiles::feature_major(F, m, d);
+            if (low) t32 = feature_tiles::feature_major(r32.data(), m, d);
+            else t64 = feature_tiles::feature_major(F, m, d);
         }
     }
     // The bound |score - exact| for rows i (of this) and j (of `cols`) is margin_i(j) below.
@@ -100,7 +97,8 @@ void blocked_scores(const Rows& Q, const Rows& C, int n_threads, InterruptCheck&
         using T = decltype(zero);
         // Wider column chunks when d is small, so that a chunk of FT stays about 256 KiB.
         const index_t chunk = std::max<index_t>(
-            COL_CHUNK, std::min<index_t>(8192, (index_t(1) << 16) / std::max<index_t>(1, d)) / 32 * 32);
+            COL_CHUNK,
+            std::min<index_t>(8192, (index_t(1) << 16) / std::max<index_t>(1, d)) / 32 * 32);
         parallel_units(n_blocks, n_threads, interrupt, [&](index_t blk) {
             std::vector<T> buf(std::size_t(TILE_ROWS) * chunk);
             const index_t r0 = blk * ROW_BLOCK, r1 = std::min(nq, r0 + ROW_BLOCK);
@@ -120,10 +118,8 @@ void blocked_scores(const Rows& Q, const Rows& C, int n_threads, InterruptCheck&
             }
         });
     };
-    if (C.low)
-        run(0.0f, Q.r32.data(), C.t32.data());
-    else
-        run(0.0, Q.data, C.t64.data());
+    if (C.low) run(0.0f, Q.r32.data(), C.t32.data());
+    else run(0.0, Q.data, C.t64.data());
 }
 
 // Exact kNN with positive costs: for every row r of F (m x d; sizes s), the at most k other rows
@@ -236,10 +232,8 @@ inline void knn_positive(const double* F, const double* s, index_t m, index_t d,
             }
         });
     };
-    if (R.low)
-        run(0.0f, R.r32.data(), R.t32.data());
-    else
-        run(0.0, R.data, R.t64.data());
+    if (R.low) run(0.0f, R.r32.data(), R.t32.data());
+    else run(0.0, R.data, R.t64.data());
 }
 
 }  // namespace partita::multicut

@@ -20,7 +20,7 @@ namespace detail {
 // The best neighbour v of u, valid while both clusters keep the versions vu and vv.
 struct LazyEdge {
     double cost;
-    index_t lo, hi;   // representatives, for the tie order
+    index_t lo, hi;  // representatives, for the tie order
     index_t u, v, vu, vv;
 };
 
@@ -35,14 +35,14 @@ struct LazyOrder {
 
 // The active clusters of one round as local arrays 0..m-1, in increasing representative order.
 struct RoundClusters {
-    std::vector<double> F;       // m x d sums of features
+    std::vector<double> F;  // m x d sums of features
     std::vector<double> size;
-    std::vector<index_t> rep;    // smallest node
+    std::vector<index_t> rep;  // smallest node
 };
 
 inline RoundClusters gather_round(const std::vector<double>& F, const std::vector<double>& size,
-                                  const std::vector<index_t>& rep,
-                                  const std::vector<index_t>& ids, index_t d) {
+                                  const std::vector<index_t>& rep, const std::vector<index_t>& ids,
+                                  index_t d) {
     const index_t m = index_t(ids.size());
     RoundClusters L;
     L.F.resize(std::size_t(m) * d);
@@ -78,12 +78,10 @@ inline bool knn_graph(const std::vector<index_t>& nbr, index_t m, index_t k,
 // popped entry whose partner changed is re-evaluated over the cluster's current neighbours. A
 // merged cluster's neighbours are the union of the two lists, each cost recomputed exactly
 // from the summed features. Returns the union-find parents over 0..m-1.
-inline std::vector<index_t> contract_graph(RoundClusters& L,
-                                           std::vector<std::vector<index_t>>& adj,
+inline std::vector<index_t> contract_graph(RoundClusters& L, std::vector<std::vector<index_t>>& adj,
                                            const std::vector<index_t>& nbr,
                                            const std::vector<double>& cost, index_t k, index_t d,
-                                           double a, InterruptCheck& interrupt,
-                                           index_t& n_merges) {
+                                           double a, InterruptCheck& interrupt, index_t& n_merges) {
     const index_t m = index_t(L.size.size());
     std::vector<double>& Fl = L.F;
     std::vector<double>& sl = L.size;
@@ -130,8 +128,8 @@ inline std::vector<index_t> contract_graph(RoundClusters& L,
         const LazyEdge e = heap.top();
         heap.pop();
         if (!(e.cost > 0.0)) break;
-        if (!alive[e.u] || version[e.u] != e.vu) continue;   // superseded entry
-        if (!alive[e.v] || version[e.v] != e.vv) {           // the partner changed
+        if (!alive[e.u] || version[e.u] != e.vu) continue;  // superseded entry
+        if (!alive[e.v] || version[e.v] != e.vv) {          // the partner changed
             push_best(e.u);
             continue;
         }
@@ -169,7 +167,7 @@ inline Result lazy(const std::vector<double>& X, index_t n, index_t d, double a,
     // `cl_parent` maps every original cluster (labels) to its current cluster through merges.
     std::vector<index_t> cl_parent(c);
     for (index_t i = 0; i < c; ++i) cl_parent[i] = i;
-    std::vector<index_t> ids(c);   // active original cluster ids, in increasing rep order
+    std::vector<index_t> ids(c);  // active original cluster ids, in increasing rep order
     for (index_t i = 0; i < c; ++i) ids[i] = i;
 
     while (ids.size() >= 2) {

@@ -20,9 +20,8 @@ inline double node_weight(const double* w, index_t i) { return w ? w[i] : 1.0; }
 
 // For every node i, the cluster B != labels[i] with the largest g(B) = <f_i, F_B> - a w_i |B|
 // (ties to the smallest B), in one blocked pass over the c clusters; cand[i] = -1 when c = 1.
-inline std::vector<index_t> best_other_clusters(const std::vector<double>& X, index_t n,
-                                                index_t d, double a,
-                                                const std::vector<index_t>& labels,
+inline std::vector<index_t> best_other_clusters(const std::vector<double>& X, index_t n, index_t d,
+                                                double a, const std::vector<index_t>& labels,
                                                 const std::vector<double>& F,
                                                 const std::vector<double>& size, index_t c,
                                                 int n_threads, InterruptCheck& interrupt,
@@ -39,29 +38,28 @@ inline std::vector<index_t> best_other_clusters(const std::vector<double>& X, in
     const double margin = Q->low ? Q->margin : 0.0;
     std::vector<index_t> cand(n, -1);
     std::vector<double> cval(n, 0.0);
-    blocked_scores(*Q, *C, n_threads, interrupt,
-                   [&](index_t i, index_t j0, index_t j1, const auto* sc) {
-                       const index_t own = labels[i];
-                       const double wi = node_weight(w, i);
-                       const double* x = X.data() + std::size_t(i) * d;
-                       const double mi = margin * Q->norm[i];
-                       index_t arg = cand[i];
-                       double best = cval[i];
-                       for (index_t j = j0; j < j1; ++j) {
-                           if (j == own) continue;
-                           double v = double(sc[j - j0]) - a * (wi * size[j]);
-                           if (arg >= 0 && !(v + (mi * C->norm[j] + 1e-300) > best)) continue;
-                           if (margin > 0.0)
-                               v = detail::dot(x, F.data() + std::size_t(j) * d, d) -
-                                   a * (wi * size[j]);
-                           if (arg < 0 || v > best) {
-                               best = v;
-                               arg = j;
-                           }
-                       }
-                       cand[i] = arg;
-                       cval[i] = best;
-                   });
+    blocked_scores(
+        *Q, *C, n_threads, interrupt, [&](index_t i, index_t j0, index_t j1, const auto* sc) {
+            const index_t own = labels[i];
+            const double wi = node_weight(w, i);
+            const double* x = X.data() + std::size_t(i) * d;
+            const double mi = margin * Q->norm[i];
+            index_t arg = cand[i];
+            double best = cval[i];
+            for (index_t j = j0; j < j1; ++j) {
+                if (j == own) continue;
+                double v = double(sc[j - j0]) - a * (wi * size[j]);
+                if (arg >= 0 && !(v + (mi * C->norm[j] + 1e-300) > best)) continue;
+                if (margin > 0.0)
+                    v = detail::dot(x, F.data() + std::size_t(j) * d, d) - a * (wi * size[j]);
+                if (arg < 0 || v > best) {
+                    best = v;
+                    arg = j;
+                }
+            }
+            cand[i] = arg;
+            cval[i] = best;
+        });
     return cand;
 }
 

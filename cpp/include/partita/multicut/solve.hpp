@@ -21,14 +21,14 @@ namespace partita::multicut {
 enum class Algorithm : int { gaec = 0, lazy = 1 };
 
 struct Params {
-    double offset = 0.0;                  // a >= 0
-    Metric metric = Metric::dot;          // applied when the features are converted
+    double offset = 0.0;          // a >= 0
+    Metric metric = Metric::dot;  // applied when the features are converted
     Algorithm algorithm = Algorithm::lazy;
-    index_t n_neighbors = 10;             // k of the kNN graphs (lazy, and after refine)
+    index_t n_neighbors = 10;  // k of the kNN graphs (lazy, and after refine)
     bool refine = true;
-    index_t max_passes = 20;              // passes of moves per refinement
-    index_t max_rounds = 10;              // alternations of moves and contraction
-    int n_threads = 0;                    // 0: OpenMP's default
+    index_t max_passes = 20;  // passes of moves per refinement
+    index_t max_rounds = 10;  // alternations of moves and contraction
+    int n_threads = 0;        // 0: OpenMP's default
 };
 
 // Contraction (gaec or lazy), then, with refine, alternating local moves and lazy contraction

@@ -27,8 +27,8 @@ PARTITA_FEATURE_TILE_ROWS(feature_tiles::Product, feature_tiles::RawSum, float)
 template <class T>
 inline void score_rows(const T* const* q, int nq, const T* FT, index_t stride, index_t d,
                        index_t j0, index_t j1, T* const* out) {
-    tile_rows(feature_tiles::Product(), feature_tiles::RawSum(), FT + j0, stride, d, q, nq,
-              j1 - j0, out);
+    tile_rows(feature_tiles::Product(), feature_tiles::RawSum(), FT + j0, stride, d, q, nq, j1 - j0,
+              out);
 }
 
 // dst (cols x rows) = transpose of src (rows x cols), in cache-sized tiles.

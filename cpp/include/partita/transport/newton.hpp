@@ -28,7 +28,8 @@ namespace partita::transport {
 
 struct NewtonParams {
     double eps = 1.0;
-    double rho = std::numeric_limits<double>::infinity();  // relaxation of the real columns; inf: hard
+    double rho =
+        std::numeric_limits<double>::infinity();  // relaxation of the real columns; inf: hard
     bool virtual_column = false;
     double log_bv = 0.0;  // log mass of the virtual column (when virtual_column)
     index_t max_iter = 100;
@@ -94,13 +95,30 @@ class SemidualNewton {
 public:
     SemidualNewton(const double* C, index_t n, index_t k, const double* a, const double* log_b,
                    const NewtonParams& params, int n_threads, InterruptCheck& interrupt)
-        : C_(C), a_(a), n_(n), k_(k), K_(k + (params.virtual_column ? 1 : 0)),
-          nch_((n + R - 1) / R), eps_(params.eps), rho_(params.rho),
-          inv_eps_(1.0 / params.eps), relaxed_(!std::isinf(params.rho)),
-          max_iter_(params.max_iter), tol_(params.tol), n_threads_(n_threads),
-          interrupt_(interrupt), lb_(K_), stride_(2 + K_ + std::size_t(K_) * K_),
-          parts_(std::size_t(nch_) * stride_), m_(K_), H_(std::size_t(K_) * K_), grad_(K_),
-          trial_(K_), step_(K_), M_(std::size_t(K_) * K_), D_(K_) {
+        : C_(C),
+          a_(a),
+          n_(n),
+          k_(k),
+          K_(k + (params.virtual_column ? 1 : 0)),
+          nch_((n + R - 1) / R),
+          eps_(params.eps),
+          rho_(params.rho),
+          inv_eps_(1.0 / params.eps),
+          relaxed_(!std::isinf(params.rho)),
+          max_iter_(params.max_iter),
+          tol_(params.tol),
+          n_threads_(n_threads),
+          interrupt_(interrupt),
+          lb_(K_),
+          stride_(2 + K_ + std::size_t(K_) * K_),
+          parts_(std::size_t(nch_) * stride_),
+          m_(K_),
+          H_(std::size_t(K_) * K_),
+          grad_(K_),
+          trial_(K_),
+          step_(K_),
+          M_(std::size_t(K_) * K_),
+          D_(K_) {
         require(params.eps > 0, "eps must be positive");
         require(k >= 1, "need at least one column");
         for (index_t j = 0; j < k; ++j) lb_[j] = log_b[j];
@@ -155,7 +173,8 @@ private:
         double total_a = 0.0;
         for (index_t i = 0; i < n_; ++i) total_a += a_[i];
         if (relaxed_ && total_a > 0)
-            for (index_t j = 0; j < k_; ++j) g_[j] = std::max(g_[j], rho_ * (lb_[j] - std::log(total_a)));
+            for (index_t j = 0; j < k_; ++j)
+                g_[j] = std::max(g_[j], rho_ * (lb_[j] - std::log(total_a)));
     }
 
     // One pass at potentials h: J, m, H (and f, plan when asked); returns ||grad||_1.

@@ -66,12 +66,26 @@ template <class T>
 struct SinkhornState {
     SinkhornState(const Problem<T>& pb, Potentials& st, const SinkhornParams& params, T* kernel,
                   int n_threads, InterruptCheck& interrupt)
-        : pb(pb), st(st), kernel(kernel), interrupt(interrupt), B(pb.B), n(pb.n), m(pb.m),
-          R(rows_per_chunk(m)), nch((n + R - 1) / R), eps(params.eps), inv_eps(1.0 / eps),
-          kappa(T(inv_eps)), phi_a(params.phi_a), phi_b(params.phi_b),
-          relaxed(phi_a < 1.0 || phi_b < 1.0), threads(std::max(1, n_threads)),
-          max_iter(params.max_iter), tol(params.tol),
-          absorb(params.method == Method::sinkhorn_stabilized), write_plan(params.write_plan) {
+        : pb(pb),
+          st(st),
+          kernel(kernel),
+          interrupt(interrupt),
+          B(pb.B),
+          n(pb.n),
+          m(pb.m),
+          R(rows_per_chunk(m)),
+          nch((n + R - 1) / R),
+          eps(params.eps),
+          inv_eps(1.0 / eps),
+          kappa(T(inv_eps)),
+          phi_a(params.phi_a),
+          phi_b(params.phi_b),
+          relaxed(phi_a < 1.0 || phi_b < 1.0),
+          threads(std::max(1, n_threads)),
+          max_iter(params.max_iter),
+          tol(params.tol),
+          absorb(params.method == Method::sinkhorn_stabilized),
+          write_plan(params.write_plan) {
         require(max_iter >= 1, "max_iter must be >= 1");
         require(eps > 0, "eps must be positive");
         require(kernel != nullptr || (!absorb && !write_plan), "absorb / write_plan need a buffer");

@@ -100,8 +100,8 @@ private:
     // otherwise).
     using State = detail::SinkhornState<T>;
     using State::pb, State::st, State::kernel, State::interrupt, State::B, State::n, State::m,
-        State::R, State::nch, State::eps, State::inv_eps, State::kappa, State::phi_a,
-        State::phi_b, State::relaxed, State::threads, State::max_iter, State::tol, State::absorb,
+        State::R, State::nch, State::eps, State::inv_eps, State::kappa, State::phi_a, State::phi_b,
+        State::relaxed, State::threads, State::max_iter, State::tol, State::absorb,
         State::write_plan, State::rep, State::act, State::alpha, State::beta, State::cshift,
         State::partial, State::lse_col, State::dmax, State::cmax, State::item_bad,
         State::item_kernel_bad, State::done, State::bad, State::dg, State::gnew, State::kA,
@@ -131,7 +131,8 @@ private:
                 alpha[b * n + i] = T(A(b, i));
                 positive = positive && pb.log_a[b * n + i] > LOG_ZERO / 2;
             }
-            for (index_t j = 0; j < m; ++j) positive = positive && pb.log_b[b * m + j] > LOG_ZERO / 2;
+            for (index_t j = 0; j < m; ++j)
+                positive = positive && pb.log_b[b * m + j] > LOG_ZERO / 2;
             can_absorb[b] = absorb && positive;
             rep.n_log_sweeps[b] = 0;
         }
@@ -296,7 +297,8 @@ private:
             const double s = detail::row_dot(k, v, m);
             double lse = std::log(s) - kA[b * n + i];
             // The virtual column (scaled units: exp(vcol_term + kA_i)) counts in the total.
-            const double total = pb.vcol ? s + std::exp(std::min(vcol_term + kA[b * n + i], 700.0)) : s;
+            const double total =
+                pb.vcol ? s + std::exp(std::min(vcol_term + kA[b * n + i], 700.0)) : s;
             if (!detail::trusted<T>(total, vmax[b] * kernel_c[b])) return false;
             if (pb.vcol) lse = logaddexp(lse, vcol_term);
             const double fn = -phi_a * eps * lse;
@@ -354,9 +356,11 @@ private:
             if (!relaxed && iter >= 2) {
                 double err = 0.0;
                 for (index_t j = 0; j < m; ++j)
-                    err += std::exp(pb.log_b[b * m + j]) * std::fabs(std::expm1((g[j] - gn[j]) * inv_eps));
+                    err += std::exp(pb.log_b[b * m + j]) *
+                           std::fabs(std::expm1((g[j] - gn[j]) * inv_eps));
                 if (pb.vcol)
-                    err += std::exp(pb.log_bv[b]) * std::fabs(std::expm1((st.gv[b] - gv_new) * inv_eps));
+                    err += std::exp(pb.log_bv[b]) *
+                           std::fabs(std::expm1((st.gv[b] - gv_new) * inv_eps));
                 rep.err[b] = err;
                 if (err < tol) {
                     rep.converged[b] = 1;
@@ -373,13 +377,15 @@ private:
                 st.gv[b] = gv_new;
             }
             if (pb.vrow) {
-                const double fv_new =
-                    -eps * detail::lse(m, [&](index_t j) { return pb.log_b[b * m + j] + g[j] * inv_eps; });
+                const double fv_new = -eps * detail::lse(m, [&](index_t j) {
+                    return pb.log_b[b * m + j] + g[j] * inv_eps;
+                });
                 d = std::max(d, std::fabs(fv_new - st.fv[b]));
                 st.fv[b] = fv_new;
             }
             dg[b] = d;
-            for (index_t j = 0; j < m; ++j) beta[b * m + j] = T(pb.log_b[b * m + j] + g[j] * inv_eps);
+            for (index_t j = 0; j < m; ++j)
+                beta[b * m + j] = T(pb.log_b[b * m + j] + g[j] * inv_eps);
             if (has_kernel[b]) absorb_if_drifted(b);
         }
     }
@@ -404,7 +410,8 @@ private:
     void sweep_rows() {
         std::vector<index_t> scaled, logd;
         for (index_t b : act) (has_kernel[b] ? scaled : logd).push_back(b);
-        for (index_t b : scaled) std::copy(st.f + b * n, st.f + (b + 1) * n, f_prev.begin() + b * n);
+        for (index_t b : scaled)
+            std::copy(st.f + b * n, st.f + (b + 1) * n, f_prev.begin() + b * n);
         for (index_t b : logd) start_log_sweep(b);
         std::vector<std::uint8_t> item_ok(scaled.size() * nch, 1);
         parallel_units(
@@ -413,7 +420,9 @@ private:
             [&](index_t it, std::vector<T>& e) {
                 const index_t q = it / nch, ch = it % nch;
                 if (q < index_t(logd.size())) log_sweep_rows(logd[q], ch, e);
-                else item_ok[(q - logd.size()) * nch + ch] = stabilised_sweep_rows(scaled[q - logd.size()], ch);
+                else
+                    item_ok[(q - logd.size()) * nch + ch] =
+                        stabilised_sweep_rows(scaled[q - logd.size()], ch);
             });
         for (index_t b : logd) finish_log_sweep(b);
         std::vector<index_t> redo;
@@ -434,7 +443,9 @@ private:
             parallel_units(
                 index_t(redo.size()) * nch, threads, interrupt,
                 [&] { return std::vector<T>(std::size_t(m)); },
-                [&](index_t it, std::vector<T>& e) { log_sweep_rows(redo[it / nch], it % nch, e); });
+                [&](index_t it, std::vector<T>& e) {
+                    log_sweep_rows(redo[it / nch], it % nch, e);
+                });
             for (index_t b : redo) finish_log_sweep(b);
         }
     }
@@ -463,10 +474,12 @@ private:
             const double* g = st.g + b * m;
             double err = 0.0;
             for (index_t j = 0; j < m; ++j)
-                err += std::exp(pb.log_b[b * m + j]) * std::fabs(std::expm1((g[j] + eps * L[j]) * inv_eps));
+                err += std::exp(pb.log_b[b * m + j]) *
+                       std::fabs(std::expm1((g[j] + eps * L[j]) * inv_eps));
             if (pb.vcol) {
                 const double gv_new = -eps * detail::lse(n, [&](index_t i) { return A(b, i); });
-                err += std::exp(pb.log_bv[b]) * std::fabs(std::expm1((st.gv[b] - gv_new) * inv_eps));
+                err +=
+                    std::exp(pb.log_bv[b]) * std::fabs(std::expm1((st.gv[b] - gv_new) * inv_eps));
             }
             rep.err[b] = err;
             rep.converged[b] = err < tol;
@@ -480,23 +493,24 @@ private:
     void write_plans() {
         std::vector<double> al(std::size_t(B) * n), bt(std::size_t(B) * m);
         for (index_t b = 0; b < B; ++b) {
-            for (index_t i = 0; i < n; ++i) al[b * n + i] = pb.log_a[b * n + i] + st.f[b * n + i] * inv_eps;
-            for (index_t j = 0; j < m; ++j) bt[b * m + j] = pb.log_b[b * m + j] + st.g[b * m + j] * inv_eps;
+            for (index_t i = 0; i < n; ++i)
+                al[b * n + i] = pb.log_a[b * n + i] + st.f[b * n + i] * inv_eps;
+            for (index_t j = 0; j < m; ++j)
+                bt[b * m + j] = pb.log_b[b * m + j] + st.g[b * m + j] * inv_eps;
         }
         parallel_units(B * nch, threads, interrupt, [&](index_t it) {
             const index_t b = it / nch, ch = it % nch;
             const index_t r0 = ch * R, r1 = std::min(n, r0 + R);
             for (index_t i = r0; i < r1; ++i)
-                detail::plan_row(pb.C + (b * n + i) * m, bt.data() + b * m, m, al[b * n + i], inv_eps,
-                                 kernel + (b * n + i) * m);
+                detail::plan_row(pb.C + (b * n + i) * m, bt.data() + b * m, m, al[b * n + i],
+                                 inv_eps, kernel + (b * n + i) * m);
         });
     }
-
 };
 
 template <class T>
-SinkhornResult solve(const Problem<T>& pb, Potentials& st, const SinkhornParams& params,
-                     T* kernel, int n_threads, InterruptCheck& interrupt) {
+SinkhornResult solve(const Problem<T>& pb, Potentials& st, const SinkhornParams& params, T* kernel,
+                     int n_threads, InterruptCheck& interrupt) {
     return SinkhornSolver<T>(pb, st, params, kernel, n_threads, interrupt).run();
 }
 

@@ -110,8 +110,7 @@ inline __attribute__((always_inline)) void axpy_body(double w, const T* __restri
 // max_j (beta_j - c_j kappa).
 template <class T>
 inline __attribute__((always_inline)) T row_max_body(const T* __restrict c,
-                                                     const T* __restrict beta, index_t m,
-                                                     T kappa) {
+                                                     const T* __restrict beta, index_t m, T kappa) {
     using V = typename Vec<T>::type;
     constexpr index_t L = Vec<T>::lanes;
     const T lowest = -std::numeric_limits<T>::infinity();
@@ -133,9 +132,8 @@ inline __attribute__((always_inline)) T row_max_body(const T* __restrict c,
 
 // acc_j += exp((alpha - c_j kappa) - shift_j) in double.
 template <class T>
-inline __attribute__((always_inline)) void col_accum_body(const T* __restrict c, index_t m,
-                                                          T alpha, T kappa,
-                                                          const T* __restrict shift,
+inline __attribute__((always_inline)) void col_accum_body(const T* __restrict c, index_t m, T alpha,
+                                                          T kappa, const T* __restrict shift,
                                                           double* __restrict acc) {
     using V = typename Vec<T>::type;
     constexpr index_t L = Vec<T>::lanes;
@@ -157,8 +155,8 @@ inline __attribute__((always_inline)) void col_accum_body(const T* __restrict c,
 
 // mx_j = max(mx_j, alpha - c_j kappa).
 template <class T>
-inline __attribute__((always_inline)) void col_max_body(const T* __restrict c, index_t m,
-                                                        T alpha, T kappa, T* __restrict mx) {
+inline __attribute__((always_inline)) void col_max_body(const T* __restrict c, index_t m, T alpha,
+                                                        T kappa, T* __restrict mx) {
     using V = typename Vec<T>::type;
     constexpr index_t L = Vec<T>::lanes;
     const V k = splat<V>(kappa), al = splat<V>(alpha);
@@ -177,8 +175,8 @@ inline __attribute__((always_inline)) void col_max_body(const T* __restrict c, i
 // out_j = exp((alpha + beta_j) - c_j kappa), computed in double, stored as T.
 template <class T>
 inline __attribute__((always_inline)) void plan_row_body(const T* __restrict c,
-                                                         const double* __restrict beta,
-                                                         index_t m, double alpha, double kappa,
+                                                         const double* __restrict beta, index_t m,
+                                                         double alpha, double kappa,
                                                          T* __restrict out) {
     const d8 k = splat<d8>(kappa), al = splat<d8>(alpha);
     index_t j = 0;
@@ -231,7 +229,8 @@ inline __attribute__((always_inline)) void scale_accumulate_body(double w, T* __
             store(e + j, p);
             store(acc + j, load<d8>(acc + j) + p);
         } else {
-            const f8 p = __builtin_convertvector(__builtin_convertvector(load<f8>(e + j), d8) * wv, f8);
+            const f8 p =
+                __builtin_convertvector(__builtin_convertvector(load<f8>(e + j), d8) * wv, f8);
             store(e + j, p);
             store(acc + j, load<d8>(acc + j) + __builtin_convertvector(p, d8));
         }
@@ -242,33 +241,33 @@ inline __attribute__((always_inline)) void scale_accumulate_body(double w, T* __
     }
 }
 
-#define PARTITA_TRANSPORT_SWEEPS(T)                                                              \
-    PARTITA_MULTIVERSION static double row_exp(const T* c, const T* beta, index_t m, T kappa,    \
-                                               T shift, T* e) {                                  \
-        return row_exp_body<T>(c, beta, m, kappa, shift, e);                                     \
-    }                                                                                            \
-    PARTITA_MULTIVERSION static void axpy(double w, const T* e, index_t m, double* acc) {        \
-        axpy_body<T>(w, e, m, acc);                                                              \
-    }                                                                                            \
-    PARTITA_MULTIVERSION static T row_max(const T* c, const T* beta, index_t m, T kappa) {       \
-        return row_max_body<T>(c, beta, m, kappa);                                               \
-    }                                                                                            \
-    PARTITA_MULTIVERSION static void col_accum(const T* c, index_t m, T alpha, T kappa,          \
-                                               const T* shift, double* acc) {                    \
-        col_accum_body<T>(c, m, alpha, kappa, shift, acc);                                       \
-    }                                                                                            \
-    PARTITA_MULTIVERSION static void col_max(const T* c, index_t m, T alpha, T kappa, T* mx) {   \
-        col_max_body<T>(c, m, alpha, kappa, mx);                                                 \
-    }                                                                                            \
-    PARTITA_MULTIVERSION static void plan_row(const T* c, const double* beta, index_t m,         \
-                                              double alpha, double kappa, T* out) {              \
-        plan_row_body<T>(c, beta, m, alpha, kappa, out);                                         \
-    }                                                                                            \
-    PARTITA_MULTIVERSION static double row_dot(const T* k, const T* v, index_t m) {              \
-        return row_dot_body<T>(k, v, m);                                                         \
-    }                                                                                            \
-    PARTITA_MULTIVERSION static void scale_accumulate(double w, T* e, index_t m, double* acc) {  \
-        scale_accumulate_body<T>(w, e, m, acc);                                                  \
+#define PARTITA_TRANSPORT_SWEEPS(T)                                                                \
+    PARTITA_MULTIVERSION static double row_exp(const T* c, const T* beta, index_t m, T kappa,      \
+                                               T shift, T* e) {                                    \
+        return row_exp_body<T>(c, beta, m, kappa, shift, e);                                       \
+    }                                                                                              \
+    PARTITA_MULTIVERSION static void axpy(double w, const T* e, index_t m, double* acc) {          \
+        axpy_body<T>(w, e, m, acc);                                                                \
+    }                                                                                              \
+    PARTITA_MULTIVERSION static T row_max(const T* c, const T* beta, index_t m, T kappa) {         \
+        return row_max_body<T>(c, beta, m, kappa);                                                 \
+    }                                                                                              \
+    PARTITA_MULTIVERSION static void col_accum(const T* c, index_t m, T alpha, T kappa,            \
+                                               const T* shift, double* acc) {                      \
+        col_accum_body<T>(c, m, alpha, kappa, shift, acc);                                         \
+    }                                                                                              \
+    PARTITA_MULTIVERSION static void col_max(const T* c, index_t m, T alpha, T kappa, T* mx) {     \
+        col_max_body<T>(c, m, alpha, kappa, mx);                                                   \
+    }                                                                                              \
+    PARTITA_MULTIVERSION static void plan_row(const T* c, const double* beta, index_t m,           \
+                                              double alpha, double kappa, T* out) {                \
+        plan_row_body<T>(c, beta, m, alpha, kappa, out);                                           \
+    }                                                                                              \
+    PARTITA_MULTIVERSION static double row_dot(const T* k, const T* v, index_t m) {                \
+        return row_dot_body<T>(k, v, m);                                                           \
+    }                                                                                              \
+    PARTITA_MULTIVERSION static void scale_accumulate(double w, T* e, index_t m, double* acc) {    \
+        scale_accumulate_body<T>(w, e, m, acc);                                                    \
     }
 PARTITA_TRANSPORT_SWEEPS(double)
 PARTITA_TRANSPORT_SWEEPS(float)
@@ -292,7 +291,8 @@ struct Stabilised {
     static constexpr double floor = std::is_same_v<T, double> ? 1e-200 : 1e-20;
     static constexpr double log_c_max = std::is_same_v<T, double> ? 100.0 : 20.0;
     // ln 1e100, ln 1e15
-    static constexpr double log_tau = std::is_same_v<T, double> ? 230.25850929940458 : 34.538776394910684;
+    static constexpr double log_tau =
+        std::is_same_v<T, double> ? 230.25850929940458 : 34.538776394910684;
 };
 
 template <class T>

@@ -14,9 +14,7 @@ namespace partita::cuda {
 
 enum class DType { float32, float64, int32, int64 };
 
-inline std::size_t itemsize(DType t) {
-    return (t == DType::float32 || t == DType::int32) ? 4 : 8;
-}
+inline std::size_t itemsize(DType t) { return (t == DType::float32 || t == DType::int32) ? 4 : 8; }
 inline const char* dtype_name(DType t) {
     switch (t) {
         case DType::float32: return "float32";
