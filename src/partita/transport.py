@@ -869,6 +869,49 @@ class SinkhornKMeans(
         """Cluster X (sample_weight: non-negative weights, the samples' marginal)."""
         return fit_or_leave_unfitted(self, self._fit, X, sample_weight)
 
+    def _initial_centres(self, X64, k, w, rng):
+        """The first centres of one run: k-means++ (weighted), k distinct random samples, or
+        the given array."""
+        if isinstance(self.init, str) and self.init == "k-means++":
+            centres, _ = kmeans_plusplus(
+                X64, k, sample_weight=w, random_state=rng.randint(2**31 - 1)
+            )
+            return centres
+        if isinstance(self.init, str):
+            idx = rng.choice(X64.shape[0], k, replace=False, p=None)
+            return X64[idx].copy()
+        return np.array(as_numpy(self.init), dtype=np.float64)
+
+    def _warn_after_fit(self, rep, converged, assign_tol, centres, k):
+        """The warnings of the kept run: the final assignment or Lloyd's iterations not
+        converged, or coincident centres."""
+        if not rep.converged:
+            warnings.warn(
+                f"the final OT assignment did not reach its tolerance {assign_tol:g} "
+                f"(sinkhorn_tol={self.sinkhorn_tol}, tightened by tol={self.tol}) in "
+                f"sinkhorn_max_iter={self.sinkhorn_max_iter} iterations (violation "
+                f"{rep.err:.3g}); increase sinkhorn_max_iter or reg",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+        if not converged:
+            warnings.warn(
+                f"SinkhornKMeans stopped after max_iter={self.max_iter} iterations "
+                f"before converging (tol={self.tol}); increase max_iter",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+        # Soft assignments give every cluster its mass even when argmax labels skip some; the
+        # degenerate case is coincident centres (which stay coincident, sharing their mass).
+        found = np.unique(centres, axis=0).shape[0]
+        if found < k:
+            warnings.warn(
+                f"Number of distinct clusters ({found}) found smaller than n_clusters "
+                f"({k}). Possibly due to duplicate points in X.",
+                ConvergenceWarning,
+                stacklevel=5,
+            )
+
     def _fit(self, X, sample_weight):
         validate_params(self)
         X = self._validate_X(X, reset=True)
@@ -904,15 +947,7 @@ class SinkhornKMeans(
         best = None
         for run in range(n_init):
             t0 = time.perf_counter()
-            if isinstance(self.init, str) and self.init == "k-means++":
-                centres, _ = kmeans_plusplus(
-                    X64, k, sample_weight=w, random_state=rng.randint(2**31 - 1)
-                )
-            elif isinstance(self.init, str):
-                idx = rng.choice(n, k, replace=False, p=None)
-                centres = X64[idx].copy()
-            else:
-                centres = np.array(as_numpy(self.init), dtype=np.float64)
+            centres = self._initial_centres(X64, k, w, rng)
             g_kl = f = labels = None
             n_iter = 0
             converged = False
@@ -956,33 +991,8 @@ class SinkhornKMeans(
                 best = (cost, centres, P, D, g_plain, gv_plain, n_iter, rep, converged)
 
         cost, centres, P, D, g_plain, gv_plain, n_iter, rep, converged = best
-        if not rep.converged:
-            warnings.warn(
-                f"the final OT assignment did not reach its tolerance {assign_tol:g} "
-                f"(sinkhorn_tol={self.sinkhorn_tol}, tightened by tol={self.tol}) in "
-                f"sinkhorn_max_iter={self.sinkhorn_max_iter} iterations (violation "
-                f"{rep.err:.3g}); increase sinkhorn_max_iter or reg",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
-        if not converged:
-            warnings.warn(
-                f"SinkhornKMeans stopped after max_iter={self.max_iter} iterations "
-                f"before converging (tol={self.tol}); increase max_iter",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
+        self._warn_after_fit(rep, converged, assign_tol, centres, k)
         labels = self._labels(D, g_plain, gv_plain)
-        # Soft assignments give every cluster its mass even when argmax labels skip some; the
-        # degenerate case is coincident centres (which stay coincident, sharing their mass).
-        found = np.unique(centres, axis=0).shape[0]
-        if found < k:
-            warnings.warn(
-                f"Number of distinct clusters ({found}) found smaller than n_clusters "
-                f"({k}). Possibly due to duplicate points in X.",
-                ConvergenceWarning,
-                stacklevel=4,
-            )
         self.cluster_centers_ = centres.astype(X.dtype)
         self._centres64 = centres
         self.labels_ = labels
