@@ -7,11 +7,8 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
-
-SRC = Path(__file__).resolve().parents[1] / "src"
 
 CHILD = """
 import json, sys
@@ -75,27 +72,30 @@ PHASES = {
 @pytest.mark.skipif(sys.platform == "win32", reason="SIGINT to a child process is POSIX")
 @pytest.mark.parametrize("phase", list(PHASES))
 def test_ctrl_c_stops_the_phase_within_a_second(phase):
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
-    child = subprocess.Popen(
+    # The child imports the partita this test runs on (installed, or src/ of a developer build).
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
+    with subprocess.Popen(
         [sys.executable, "-c", CHILD, json.dumps(PHASES[phase])],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env=env,
-    )
-    try:
-        assert child.stdout.readline().strip() == "ready"
-        time.sleep(0.5)
-        assert child.poll() is None, "the fit ended before SIGINT: make the problem bigger"
-        child.send_signal(signal.SIGINT)
-        sent = time.perf_counter()
-        out, err = child.communicate(timeout=60)
-        elapsed = time.perf_counter() - sent
-    finally:
-        if child.poll() is None:
-            child.kill()
-            child.communicate()
+    ) as child:  # closes the pipes however the test ends
+        try:
+            ready = child.stdout.readline().strip()
+            if ready != "ready":
+                child.kill()
+                pytest.fail(f"the child did not start: {child.communicate()[1][-2000:]}")
+            time.sleep(0.5)
+            assert child.poll() is None, "the fit ended before SIGINT: make the problem bigger"
+            child.send_signal(signal.SIGINT)
+            sent = time.perf_counter()
+            out, err = child.communicate(timeout=60)
+            elapsed = time.perf_counter() - sent
+        finally:
+            if child.poll() is None:
+                child.kill()
+                child.communicate()
     assert "finished" not in out, "the fit ended before SIGINT: make the problem bigger"
     assert "KeyboardInterrupt" in err, err
     assert child.returncode != 0

@@ -7,7 +7,6 @@ import shutil
 import subprocess
 import sys
 import textwrap
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,13 +16,10 @@ from partita.transport import equipartition, sinkhorn
 
 from conftest import assert_unfitted
 
-SRC = Path(__file__).resolve().parents[1] / "src"
-
 
 def _child_env():
-    env = dict(os.environ)
-    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(SRC), env.get("PYTHONPATH")]))
-    return env
+    # The child imports the partita this test runs on (installed, or src/ of a developer build).
+    return dict(os.environ, PYTHONPATH=os.pathsep.join(sys.path))
 
 
 def test_n_jobs_beyond_the_cpus_gives_the_one_thread_result():
