@@ -1,18 +1,24 @@
 """partita._core.transport: batched log-domain Sinkhorn scaling and Newton's method on the
 semi-dual (cpp/include/partita/transport/). Python validates; these take C-contiguous arrays."""
 
-import enum
+from typing import ClassVar
 
 import numpy as np
 import numpy.typing as npt
 
-class Method(enum.Enum):
-    """How a Sinkhorn iteration is computed."""
+class Method:
+    """How a Sinkhorn iteration is computed (pybind11 enum)."""
 
-    sinkhorn_log = 0
-    """An exp per entry and iteration."""
-    sinkhorn_stabilized = 1
-    """A stored Gibbs kernel with the potentials absorbed; no exp per entry."""
+    sinkhorn_log: ClassVar[Method]  # an exp per entry and iteration
+    sinkhorn_stabilized: ClassVar[Method]  # a stored Gibbs kernel, the potentials absorbed
+    __members__: ClassVar[dict[str, Method]]
+    def __init__(self, value: int) -> None: ...
+    def __int__(self) -> int: ...
+    def __index__(self) -> int: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def value(self) -> int: ...
 
 class SinkhornParams:
     """Parameters of :func:`sinkhorn`; phi = rho / (rho + eps), 1 for a hard side."""
