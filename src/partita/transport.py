@@ -75,7 +75,9 @@ class SinkhornResult(NamedTuple):
         are exact). KL-relaxed: sup-norm change of the potentials in the last iteration, divided
         by reg (the largest relative change of a plan entry).
     converged : bool or ndarray (B,)
-        err < tol.
+        err < tol. When reg is below the precision of the costs (the UserWarning), the kernel's
+        err no longer describes the plan: a balanced problem's err is then the L1 violation of
+        both marginals by the plan itself, and a relaxed or partial problem is never converged.
     """
 
     plan: object
@@ -176,7 +178,9 @@ def _check_marginal(w, B, n, name, batched):
     w = _per_problem(w, B, n, name, batched)
     if np.any(w < 0):
         raise ValueError(f"{name} must be non-negative")
-    if np.any(~(w.sum(axis=1) > 0)):
+    with np.errstate(over="ignore"):  # an overflowing sum is refused by _check_ranges
+        positive = w.sum(axis=1) > 0
+    if np.any(~positive):
         raise ValueError(f"{name} must have a positive sum")
     return np.ascontiguousarray(w)
 
@@ -191,7 +195,7 @@ def _check_potential(p, B, n, name, batched):
 def _warn_if_reg_below_precision(C, reg):
     """The exponents (f + g - C) / reg carry C's rounding, max(C) eps_dtype / reg in absolute
     terms: above 1% the plan entries are not meaningful (whatever the method, and err may still
-    be small), which deserves a warning rather than a silent result."""
+    be small), which deserves a warning rather than a silent result. Returns whether it warned."""
     spread = float(C.max()) * float(np.finfo(C.dtype).eps) / reg
     if spread > 0.01:
         warnings.warn(
@@ -202,6 +206,54 @@ def _warn_if_reg_below_precision(C, reg):
             UserWarning,
             stacklevel=3,
         )
+        return True
+    return False
+
+
+# The exponents (f + g - C) / reg and the plan entries must stay well inside the dtype's range
+# (an overflow there is a NaN plan, an underflow an all-zero one): limits on the scale ratio
+# (max(C) + max|f0| + max|g0|) / reg and on the total mass of a marginal, per cost dtype.
+_SCALE_LIMIT = {np.dtype(np.float64): 1e300, np.dtype(np.float32): 1e30}
+_MASS_RANGE = {np.dtype(np.float64): (1e-150, 1e150), np.dtype(np.float32): (1e-18, 1e18)}
+
+
+def _check_ranges(C3, A, Bm, f, g, reg):
+    limit = _SCALE_LIMIT[C3.dtype]
+    scale = float(C3.max()) + float(np.abs(f).max()) + float(np.abs(g).max())
+    if not (1.0 / reg <= limit and scale / reg <= limit):
+        raise ValueError(
+            f"1 / reg and (max(C) + max|f0| + max|g0|) / reg must not exceed {limit:g} in "
+            f"{C3.dtype}, got reg={reg:g} and a scale of {scale:g} (reg too small, or costs "
+            "or warm starts f0, g0 too large)"
+        )
+    lo, hi = _MASS_RANGE[C3.dtype]
+    for name, w in (("a", A), ("b", Bm)):
+        with np.errstate(over="ignore"):
+            sums = w.sum(axis=1)
+        if not np.all((sums >= lo) & (sums <= hi)):
+            raise ValueError(
+                f"sum({name}) must be within [{lo:g}, {hi:g}] for {C3.dtype} costs, got "
+                f"{float(sums.min() if np.any(sums < lo) else sums.max()):g} (rescale a and b: "
+                "the plan scales with them, and tol is absolute)"
+            )
+
+
+def _plan_marginal_err(C3, A, Bm, f, g, reg, plan):
+    """||P 1 - a||_1 + ||P^T 1 - b||_1 of the plan as it is (rebuilt from f, g when not
+    returned), per problem: below the costs' precision the kernel's err, measured inside its
+    log-sum-exps, no longer describes the plan."""
+    err = np.empty(C3.shape[0])
+    Bm = Bm * (A.sum(axis=1) / Bm.sum(axis=1))[:, None]  # the totals the kernel used
+    for k in range(C3.shape[0]):
+        if plan is not None:
+            P = plan[k].astype(np.float64)
+        else:
+            with np.errstate(all="ignore"):
+                P = np.exp(_safe_log(A[k])[:, None] + _safe_log(Bm[k])[None, :]
+                           + (f[k][:, None] + g[k][None, :] - C3[k]) / reg)
+        err[k] = np.abs(P.sum(axis=1) - A[k]).sum() + np.abs(P.sum(axis=0) - Bm[k]).sum()
+    err[~np.isfinite(err)] = np.inf
+    return err
 
 
 def _safe_log(w):
@@ -476,7 +528,6 @@ def sinkhorn(
         )
     threads = n_threads(n_jobs)
     Carr = _check_cost(C)
-    _warn_if_reg_below_precision(Carr, reg)
     batched = Carr.ndim == 3
     C3 = Carr if batched else Carr[None]
     B, n, m = C3.shape
@@ -484,6 +535,8 @@ def sinkhorn(
     Bm = _check_marginal(b, B, m, "b", batched)
     f = _check_potential(f0, B, n, "f0", batched)
     g = _check_potential(g0, B, m, "g0", batched)
+    _check_ranges(C3, A, Bm, f, g, reg)
+    below_precision = _warn_if_reg_below_precision(Carr, reg)
     if return_plan:
         _validation.check_fits_in_memory(
             C3.nbytes, f"the {B} x {n} x {m} plan", "use return_plan=False and the potentials f, g"
@@ -506,6 +559,12 @@ def sinkhorn(
     n_iter = np.array(rep.n_iter, dtype=np.int64)
     err = np.array(rep.err, dtype=np.float64)
     conv = np.array(rep.converged, dtype=bool)
+    if below_precision:
+        if mass is None and math.isinf(rho[0]) and math.isinf(rho[1]):
+            err = _plan_marginal_err(C3, A, Bm, f, g, reg, plan)
+            conv &= err < tol
+        else:  # a relaxed or partial plan's violation is not measured: nothing certifies it
+            conv[:] = False
     if batched:
         return SinkhornResult(plan, f, g, n_iter, err, conv)
     return SinkhornResult(
