@@ -712,7 +712,8 @@ class SinkhornKMeans(
     cluster_sizes_ : ndarray of shape (n_clusters,)
         Sample weight transported to every cluster (sum_i P_ij times the total weight).
     inertia_ : float
-        Weighted sum of squared distances of the assigned samples to their centre.
+        Weighted sum of squared distances of the assigned samples to their centre; NaN (with a
+        UserWarning) when no sample is assigned (mass < 1).
     transport_cost_ : float
         <C, P> of the final assignment, times the total weight.
     epsilon_ : float
@@ -941,9 +942,19 @@ class SinkhornKMeans(
             return X64[idx].copy()
         return np.array(as_numpy(self.init), dtype=np.float64)
 
-    def _warn_after_fit(self, rep, converged, assign_tol, centres, k):
-        """The warnings of the kept run: the final assignment or Lloyd's iterations not
-        converged, or coincident centres."""
+    def _warn_after_fit(self, rep, converged, assign_tol, centres, k, D, eps):
+        """The warnings of the kept run: reg below the precision of the final distances, the
+        final assignment or Lloyd's iterations not converged, or coincident centres."""
+        spread = float(D.max()) * float(np.finfo(np.float64).eps) / eps
+        if spread > 0.01:  # as sinkhorn's check: the exponents (g - D) / eps carry D's rounding
+            warnings.warn(
+                f"reg={self.reg!r} (epsilon_={eps:g}) is below the precision of the squared "
+                f"distances (max {float(D.max()):g}): the exponents carry a rounding error of "
+                f"about {spread:.2g}, so the plan, cluster_sizes_ and labels_ are not "
+                "meaningful; increase reg",
+                UserWarning,
+                stacklevel=5,
+            )
         if not rep.converged:
             warnings.warn(
                 f"the final OT assignment did not reach its tolerance {assign_tol:g} "
@@ -1050,7 +1061,7 @@ class SinkhornKMeans(
                 best = (cost, centres, P, D, g_plain, gv_plain, n_iter, rep, converged)
 
         cost, centres, P, D, g_plain, gv_plain, n_iter, rep, converged = best
-        self._warn_after_fit(rep, converged, assign_tol, centres, k)
+        self._warn_after_fit(rep, converged, assign_tol, centres, k, D, eps)
         labels = self._labels(D, g_plain, gv_plain)
         self.cluster_centers_ = centres.astype(X.dtype)
         self._centres64 = centres
@@ -1060,6 +1071,14 @@ class SinkhornKMeans(
         self.cluster_sizes_ = P.sum(axis=0) * total
         assigned = labels >= 0
         self.inertia_ = float(np.dot(w[assigned], D[assigned, labels[assigned]]))
+        if not assigned.any():  # an inertia of 0.0 would read as a perfect fit
+            self.inertia_ = math.nan
+            warnings.warn(
+                f"no sample was assigned to a cluster (mass={mass:g}, n_clusters={k}): every "
+                "label is -1 and inertia_ is NaN; increase mass or decrease n_clusters",
+                UserWarning,
+                stacklevel=4,
+            )
         self.transport_cost_ = cost * total
         self.epsilon_ = eps
         self.n_iter_ = int(n_iter)
