@@ -161,3 +161,11 @@ def test_sinkhorn_refuses_magnitudes_out_of_range(kwargs, match):
     kwargs = {"reg": 0.1, **kwargs}
     with pytest.raises(ValueError, match=match):
         sinkhorn(C, **kwargs)
+
+
+def test_sinkhorn_kmeans_refuses_a_reg_whose_exponents_overflow():
+    X = np.random.default_rng(0).random((30, 2))
+    km = SinkhornKMeans(3, reg=1e-320, random_state=0)
+    with pytest.raises(ValueError, match="must be at least 1e-290"):
+        km.fit(X)
+    assert_unfitted(km)

@@ -58,6 +58,7 @@ _NEWTON_MAX_COLUMNS = (
     64  # SinkhornKMeans: Newton's method on the semi-dual up to this many clusters
 )
 _NEWTON_MAX_STEPS = 100  # then (rare, degenerate problems) Sinkhorn continues from its potentials
+_MIN_RELATIVE_REG = 1e-290  # SinkhornKMeans: D / (reg * variance) must stay below ~1e300
 _SUM_RTOL = 1e-6  # balanced problems: sum(a) and sum(b) must agree to this relative tolerance
 
 
@@ -245,13 +246,20 @@ def _plan_marginal_err(C3, A, Bm, f, g, reg, plan):
     err = np.empty(C3.shape[0])
     Bm = Bm * (A.sum(axis=1) / Bm.sum(axis=1))[:, None]  # the totals the kernel used
     for k in range(C3.shape[0]):
-        if plan is not None:
-            P = plan[k].astype(np.float64)
-        else:
-            with np.errstate(all="ignore"):
-                P = np.exp(_safe_log(A[k])[:, None] + _safe_log(Bm[k])[None, :]
-                           + (f[k][:, None] + g[k][None, :] - C3[k]) / reg)
-        err[k] = np.abs(P.sum(axis=1) - A[k]).sum() + np.abs(P.sum(axis=0) - Bm[k]).sum()
+        rows, cols = np.empty(C3.shape[1]), np.zeros(C3.shape[2])
+        for i in range(0, C3.shape[1], 1024):  # row blocks: no n x m temporary
+            if plan is not None:
+                P = plan[k, i : i + 1024].astype(np.float64)
+            else:
+                with np.errstate(all="ignore"):
+                    P = np.exp(
+                        _safe_log(A[k, i : i + 1024])[:, None]
+                        + _safe_log(Bm[k])[None, :]
+                        + (f[k, i : i + 1024, None] + g[k][None, :] - C3[k, i : i + 1024]) / reg
+                    )
+            rows[i : i + 1024] = P.sum(axis=1)
+            cols += P.sum(axis=0)
+        err[k] = np.abs(rows - A[k]).sum() + np.abs(cols - Bm[k]).sum()
     err[~np.isfinite(err)] = np.inf
     return err
 
@@ -998,6 +1006,11 @@ class SinkhornKMeans(
         if not scale > 0:
             scale = 1.0  # all samples coincide: any eps gives the same (trivial) clustering
         eps = reg * scale
+        if not (reg >= _MIN_RELATIVE_REG and eps >= _MIN_RELATIVE_REG):
+            raise ValueError(
+                f"reg={reg:g} gives epsilon_={eps:g} (reg times the data's variance): both must "
+                f"be at least {_MIN_RELATIVE_REG:g}, or the exponents (g - D) / epsilon overflow"
+            )
         rho = math.inf if math.isinf(reg_m) else reg_m * scale
         var = float(np.mean(np.einsum("i,ij->j", a, (X64 - mean) ** 2)))
         tol_abs = float(self.tol) * var
