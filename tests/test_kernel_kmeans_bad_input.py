@@ -131,8 +131,12 @@ def test_overflowing_builtin_gram_is_a_value_error(gram, dtype, params):
 
 @pytest.mark.parametrize(
     "scale, match",
-    [(1e-320, "largest weight >="), (1e-160, "largest weight >="), (1e300, "largest weight >="),
-     (1e307, "sum of sample_weight overflows")],
+    [
+        (1e-320, "largest weight >="),
+        (1e-160, "largest weight >="),
+        (1e300, "largest weight >="),
+        (1e307, "sum of sample_weight overflows"),
+    ],
 )
 def test_sample_weights_out_of_scale_are_a_value_error(scale, match):
     X = np.random.default_rng(0).random((40, 3))
