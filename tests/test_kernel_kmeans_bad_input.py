@@ -116,3 +116,31 @@ def test_predict_input_checks(X):
 @pytest.mark.parametrize("kernel, pairwise", [("precomputed", True), ("rbf", False)])
 def test_pairwise_tag(kernel, pairwise):
     assert KernelKMeans(kernel=kernel).__sklearn_tags__().input_tags.pairwise is pairwise
+
+
+@pytest.mark.parametrize("gram", ["stored", "blocked"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("params", [{"degree": 1e6}, {"gamma": 1e200, "degree": 3}])
+def test_overflowing_builtin_gram_is_a_value_error(gram, dtype, params):
+    X = np.random.default_rng(0).random((40, 3)).astype(dtype)
+    km = KernelKMeans(3, kernel="poly", gram=gram, random_state=0, **params)
+    with pytest.raises(ValueError, match=r"'poly' kernel with gamma=.*degree=.*overflows"):
+        km.fit(X)
+    assert_unfitted(km)
+
+
+@pytest.mark.parametrize(
+    "scale, match",
+    [
+        (1e-320, "largest weight >="),
+        (1e-160, "largest weight >="),
+        (1e300, "largest weight >="),
+        (1e307, "sum of sample_weight overflows"),
+    ],
+)
+def test_sample_weights_out_of_scale_are_a_value_error(scale, match):
+    X = np.random.default_rng(0).random((40, 3))
+    km = KernelKMeans(3, random_state=0)
+    with pytest.raises(ValueError, match=match):
+        km.fit(X, sample_weight=np.full(40, scale))
+    assert_unfitted(km)

@@ -134,3 +134,38 @@ def test_stored_kernel_that_does_not_fit(monkeypatch):
     auto = sinkhorn(C, reg=0.1, return_plan=False)
     np.testing.assert_array_equal(auto.f, ref.f)
     np.testing.assert_array_equal(auto.g, ref.g)
+
+
+def test_sinkhorn_below_precision_reports_the_plan_violation():
+    C = np.random.default_rng(0).random((3, 3))
+    for return_plan in (True, False):
+        with pytest.warns(UserWarning, match="below the precision"):
+            r = sinkhorn(C, reg=1e-20, return_plan=return_plan)
+        assert not r.converged and r.err > 1e-3
+    with pytest.warns(UserWarning, match="below the precision"):
+        r = sinkhorn(C, reg=1e-20, reg_m=1.0)
+    assert not r.converged
+
+
+@pytest.mark.parametrize(
+    "kwargs, match",
+    [
+        ({"a": np.full(3, 1e-320), "b": np.full(4, 0.75e-320)}, r"sum\(a\) must be within"),
+        ({"a": np.full(3, 1e308), "b": np.full(4, 0.75e308)}, r"sum\(a\) must be within"),
+        ({"reg": 5e-324}, r"1 / reg and"),
+        ({"f0": np.full(3, 1e308)}, r"warm starts"),
+    ],
+)
+def test_sinkhorn_refuses_magnitudes_out_of_range(kwargs, match):
+    C = np.random.default_rng(1).random((3, 4))
+    kwargs = {"reg": 0.1, **kwargs}
+    with pytest.raises(ValueError, match=match):
+        sinkhorn(C, **kwargs)
+
+
+def test_sinkhorn_kmeans_refuses_a_reg_whose_exponents_overflow():
+    X = np.random.default_rng(0).random((30, 2))
+    km = SinkhornKMeans(3, reg=1e-320, random_state=0)
+    with pytest.raises(ValueError, match="must be at least 1e-290"):
+        km.fit(X)
+    assert_unfitted(km)

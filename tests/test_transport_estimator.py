@@ -272,3 +272,20 @@ def test_distance_matrix_given_as_features_warns():
 def test_sinkhorn_docstring_maps_pot_arguments():
     for pot_name in ("numItermax", "stopThr", "log", 'method="sinkhorn"', "ot.sinkhorn(a, b, M"):
         assert pot_name in sinkhorn.__doc__
+
+
+def test_reg_below_the_precision_of_the_distances_warns():
+    X = np.random.default_rng(0).random((30, 2))
+    with pytest.warns(UserWarning, match="below the precision of the squared distances"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            SinkhornKMeans(3, reg=1e-30, random_state=0).fit(X)
+
+
+def test_no_sample_assigned_gives_nan_inertia_and_a_warning():
+    X = np.random.default_rng(0).random((200, 2))
+    with pytest.warns(UserWarning, match="no sample was assigned"):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            km = SinkhornKMeans(100, mass=0.3, random_state=0).fit(X)
+    assert np.all(km.labels_ == -1) and np.isnan(km.inertia_)

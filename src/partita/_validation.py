@@ -139,8 +139,15 @@ def check_sample_weight(sample_weight, n_samples):
         raise ValueError("sample_weight contains NaN or infinity")
     if np.any(w < 0):
         raise ValueError("sample_weight must be non-negative")
-    if not w.sum() > 0:
+    with np.errstate(over="ignore"):
+        total = w.sum()
+    if not total > 0:
         raise ValueError("sample_weight must have a positive sum; all sample weights are zero")
+    if not np.isfinite(total):
+        raise ValueError(
+            f"the sum of sample_weight overflows float64 (largest weight {w.max():g}); "
+            "rescale the weights"
+        )
     return np.ascontiguousarray(w)
 
 

@@ -94,6 +94,24 @@ def _warn_if_not_psd(K, what, rng_seed=0, max_size=1500):
         )
 
 
+_WEIGHT_RANGE = (1e-150, 1e150)  # products of two weights and squared totals stay normal
+
+
+def _check_weight_scale(weights):
+    """The centre norms square the weights: a largest weight below 1e-150 underflows them (NaN
+    inertia), a total above 1e150 overflows them."""
+    lo, hi = _WEIGHT_RANGE
+    with np.errstate(over="ignore"):
+        total = float(weights.sum())
+    largest = float(weights.max())
+    if not (largest >= lo and total <= hi):
+        raise ValueError(
+            f"sample_weight must have its largest weight >= {lo:g} and its sum <= {hi:g}, got "
+            f"a largest weight of {largest:g} and a sum of {total:g}; rescale the weights "
+            "(a common factor does not change the clustering)"
+        )
+
+
 def _random_seed(rng):
     return int(rng.randint(2**31 - 1))
 
@@ -413,7 +431,11 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
             "laplacian), float32 data, or fewer samples",
         )
         if builtin:
-            return self._features(X).gram(threads), "stored"
+            K = self._features(X).gram(threads)
+            nonfinite = _core.common.inspect_matrix(K, threads).n_nonfinite
+            if nonfinite:
+                self._raise_nonfinite_gram(X, f"{nonfinite} entries of the Gram matrix")
+            return K, "stored"
         K = np.ascontiguousarray(
             self._sklearn_kernel(X, X.copy() if callable(self.kernel) else None), dtype=np.float64
         )
@@ -421,6 +443,14 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         K = 0.5 * (K + K.T)  # exact symmetry for the row-as-column pass
         _warn_if_not_psd(K, what)
         return np.ascontiguousarray(K), "stored"
+
+    def _raise_nonfinite_gram(self, X, where):
+        kernel, gamma, degree, coef0 = self._kernel_args(X.shape[1])
+        raise ValueError(
+            f"the {kernel!r} kernel with gamma={gamma:g}, degree={degree:g}, coef0={coef0:g} "
+            f"overflows on this data: {where} are NaN or infinite; choose smaller kernel "
+            "parameters or rescale X"
+        )
 
     def _gram_rows(self, source, idx, threads):
         idx = np.ascontiguousarray(idx, dtype=np.int64)
@@ -487,6 +517,7 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         n = X.shape[0]
         k = check_n_clusters(self.n_clusters, n)
         weights = check_sample_weight(sample_weight, n)
+        _check_weight_scale(weights)
         rng = check_random_state(self.random_state)
 
         t0 = time.perf_counter()
@@ -496,6 +527,8 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
             if isinstance(source, np.ndarray)
             else np.asarray(source.diagonal(), dtype=np.float64)
         )
+        if not np.all(np.isfinite(diag)):  # blocked: a PSD kernel's entries are bounded by it
+            self._raise_nonfinite_gram(X, f"{int(np.sum(~np.isfinite(diag)))} diagonal entries")
         if self.verbose:
             print(
                 f"[KernelKMeans] Gram {mode} "

@@ -58,6 +58,7 @@ _NEWTON_MAX_COLUMNS = (
     64  # SinkhornKMeans: Newton's method on the semi-dual up to this many clusters
 )
 _NEWTON_MAX_STEPS = 100  # then (rare, degenerate problems) Sinkhorn continues from its potentials
+_MIN_RELATIVE_REG = 1e-290  # SinkhornKMeans: D / (reg * variance) must stay below ~1e300
 _SUM_RTOL = 1e-6  # balanced problems: sum(a) and sum(b) must agree to this relative tolerance
 
 
@@ -75,7 +76,9 @@ class SinkhornResult(NamedTuple):
         are exact). KL-relaxed: sup-norm change of the potentials in the last iteration, divided
         by reg (the largest relative change of a plan entry).
     converged : bool or ndarray (B,)
-        err < tol.
+        err < tol. When reg is below the precision of the costs (the UserWarning), the kernel's
+        err no longer describes the plan: a balanced problem's err is then the L1 violation of
+        both marginals by the plan itself, and a relaxed or partial problem is never converged.
     """
 
     plan: object
@@ -176,7 +179,9 @@ def _check_marginal(w, B, n, name, batched):
     w = _per_problem(w, B, n, name, batched)
     if np.any(w < 0):
         raise ValueError(f"{name} must be non-negative")
-    if np.any(~(w.sum(axis=1) > 0)):
+    with np.errstate(over="ignore"):  # an overflowing sum is refused by _check_ranges
+        positive = w.sum(axis=1) > 0
+    if np.any(~positive):
         raise ValueError(f"{name} must have a positive sum")
     return np.ascontiguousarray(w)
 
@@ -191,7 +196,7 @@ def _check_potential(p, B, n, name, batched):
 def _warn_if_reg_below_precision(C, reg):
     """The exponents (f + g - C) / reg carry C's rounding, max(C) eps_dtype / reg in absolute
     terms: above 1% the plan entries are not meaningful (whatever the method, and err may still
-    be small), which deserves a warning rather than a silent result."""
+    be small), which deserves a warning rather than a silent result. Returns whether it warned."""
     spread = float(C.max()) * float(np.finfo(C.dtype).eps) / reg
     if spread > 0.01:
         warnings.warn(
@@ -202,6 +207,61 @@ def _warn_if_reg_below_precision(C, reg):
             UserWarning,
             stacklevel=3,
         )
+        return True
+    return False
+
+
+# The exponents (f + g - C) / reg and the plan entries must stay well inside the dtype's range
+# (an overflow there is a NaN plan, an underflow an all-zero one): limits on the scale ratio
+# (max(C) + max|f0| + max|g0|) / reg and on the total mass of a marginal, per cost dtype.
+_SCALE_LIMIT = {np.dtype(np.float64): 1e300, np.dtype(np.float32): 1e30}
+_MASS_RANGE = {np.dtype(np.float64): (1e-150, 1e150), np.dtype(np.float32): (1e-18, 1e18)}
+
+
+def _check_ranges(C3, A, Bm, f, g, reg):
+    limit = _SCALE_LIMIT[C3.dtype]
+    scale = float(C3.max()) + float(np.abs(f).max()) + float(np.abs(g).max())
+    if not (1.0 / reg <= limit and scale / reg <= limit):
+        raise ValueError(
+            f"1 / reg and (max(C) + max|f0| + max|g0|) / reg must not exceed {limit:g} in "
+            f"{C3.dtype}, got reg={reg:g} and a scale of {scale:g} (reg too small, or costs "
+            "or warm starts f0, g0 too large)"
+        )
+    lo, hi = _MASS_RANGE[C3.dtype]
+    for name, w in (("a", A), ("b", Bm)):
+        with np.errstate(over="ignore"):
+            sums = w.sum(axis=1)
+        if not np.all((sums >= lo) & (sums <= hi)):
+            raise ValueError(
+                f"sum({name}) must be within [{lo:g}, {hi:g}] for {C3.dtype} costs, got "
+                f"{float(sums.min() if np.any(sums < lo) else sums.max()):g} (rescale a and b: "
+                "the plan scales with them, and tol is absolute)"
+            )
+
+
+def _plan_marginal_err(C3, A, Bm, f, g, reg, plan):
+    """||P 1 - a||_1 + ||P^T 1 - b||_1 of the plan as it is (rebuilt from f, g when not
+    returned), per problem: below the costs' precision the kernel's err, measured inside its
+    log-sum-exps, no longer describes the plan."""
+    err = np.empty(C3.shape[0])
+    Bm = Bm * (A.sum(axis=1) / Bm.sum(axis=1))[:, None]  # the totals the kernel used
+    for k in range(C3.shape[0]):
+        rows, cols = np.empty(C3.shape[1]), np.zeros(C3.shape[2])
+        for i in range(0, C3.shape[1], 1024):  # row blocks: no n x m temporary
+            if plan is not None:
+                P = plan[k, i : i + 1024].astype(np.float64)
+            else:
+                with np.errstate(all="ignore"):
+                    P = np.exp(
+                        _safe_log(A[k, i : i + 1024])[:, None]
+                        + _safe_log(Bm[k])[None, :]
+                        + (f[k, i : i + 1024, None] + g[k][None, :] - C3[k, i : i + 1024]) / reg
+                    )
+            rows[i : i + 1024] = P.sum(axis=1)
+            cols += P.sum(axis=0)
+        err[k] = np.abs(rows - A[k]).sum() + np.abs(cols - Bm[k]).sum()
+    err[~np.isfinite(err)] = np.inf
+    return err
 
 
 def _safe_log(w):
@@ -476,7 +536,6 @@ def sinkhorn(
         )
     threads = n_threads(n_jobs)
     Carr = _check_cost(C)
-    _warn_if_reg_below_precision(Carr, reg)
     batched = Carr.ndim == 3
     C3 = Carr if batched else Carr[None]
     B, n, m = C3.shape
@@ -484,6 +543,8 @@ def sinkhorn(
     Bm = _check_marginal(b, B, m, "b", batched)
     f = _check_potential(f0, B, n, "f0", batched)
     g = _check_potential(g0, B, m, "g0", batched)
+    _check_ranges(C3, A, Bm, f, g, reg)
+    below_precision = _warn_if_reg_below_precision(Carr, reg)
     if return_plan:
         _validation.check_fits_in_memory(
             C3.nbytes, f"the {B} x {n} x {m} plan", "use return_plan=False and the potentials f, g"
@@ -506,6 +567,12 @@ def sinkhorn(
     n_iter = np.array(rep.n_iter, dtype=np.int64)
     err = np.array(rep.err, dtype=np.float64)
     conv = np.array(rep.converged, dtype=bool)
+    if below_precision:
+        if mass is None and math.isinf(rho[0]) and math.isinf(rho[1]):
+            err = _plan_marginal_err(C3, A, Bm, f, g, reg, plan)
+            conv &= err < tol
+        else:  # a relaxed or partial plan's violation is not measured: nothing certifies it
+            conv[:] = False
     if batched:
         return SinkhornResult(plan, f, g, n_iter, err, conv)
     return SinkhornResult(
@@ -653,7 +720,8 @@ class SinkhornKMeans(
     cluster_sizes_ : ndarray of shape (n_clusters,)
         Sample weight transported to every cluster (sum_i P_ij times the total weight).
     inertia_ : float
-        Weighted sum of squared distances of the assigned samples to their centre.
+        Weighted sum of squared distances of the assigned samples to their centre; NaN (with a
+        UserWarning) when no sample is assigned (mass < 1).
     transport_cost_ : float
         <C, P> of the final assignment, times the total weight.
     epsilon_ : float
@@ -882,9 +950,19 @@ class SinkhornKMeans(
             return X64[idx].copy()
         return np.array(as_numpy(self.init), dtype=np.float64)
 
-    def _warn_after_fit(self, rep, converged, assign_tol, centres, k):
-        """The warnings of the kept run: the final assignment or Lloyd's iterations not
-        converged, or coincident centres."""
+    def _warn_after_fit(self, rep, converged, assign_tol, centres, k, D, eps):
+        """The warnings of the kept run: reg below the precision of the final distances, the
+        final assignment or Lloyd's iterations not converged, or coincident centres."""
+        spread = float(D.max()) * float(np.finfo(np.float64).eps) / eps
+        if spread > 0.01:  # as sinkhorn's check: the exponents (g - D) / eps carry D's rounding
+            warnings.warn(
+                f"reg={self.reg!r} (epsilon_={eps:g}) is below the precision of the squared "
+                f"distances (max {float(D.max()):g}): the exponents carry a rounding error of "
+                f"about {spread:.2g}, so the plan, cluster_sizes_ and labels_ are not "
+                "meaningful; increase reg",
+                UserWarning,
+                stacklevel=5,
+            )
         if not rep.converged:
             warnings.warn(
                 f"the final OT assignment did not reach its tolerance {assign_tol:g} "
@@ -928,6 +1006,11 @@ class SinkhornKMeans(
         if not scale > 0:
             scale = 1.0  # all samples coincide: any eps gives the same (trivial) clustering
         eps = reg * scale
+        if not (reg >= _MIN_RELATIVE_REG and eps >= _MIN_RELATIVE_REG):
+            raise ValueError(
+                f"reg={reg:g} gives epsilon_={eps:g} (reg times the data's variance): both must "
+                f"be at least {_MIN_RELATIVE_REG:g}, or the exponents (g - D) / epsilon overflow"
+            )
         rho = math.inf if math.isinf(reg_m) else reg_m * scale
         var = float(np.mean(np.einsum("i,ij->j", a, (X64 - mean) ** 2)))
         tol_abs = float(self.tol) * var
@@ -991,7 +1074,7 @@ class SinkhornKMeans(
                 best = (cost, centres, P, D, g_plain, gv_plain, n_iter, rep, converged)
 
         cost, centres, P, D, g_plain, gv_plain, n_iter, rep, converged = best
-        self._warn_after_fit(rep, converged, assign_tol, centres, k)
+        self._warn_after_fit(rep, converged, assign_tol, centres, k, D, eps)
         labels = self._labels(D, g_plain, gv_plain)
         self.cluster_centers_ = centres.astype(X.dtype)
         self._centres64 = centres
@@ -1001,6 +1084,14 @@ class SinkhornKMeans(
         self.cluster_sizes_ = P.sum(axis=0) * total
         assigned = labels >= 0
         self.inertia_ = float(np.dot(w[assigned], D[assigned, labels[assigned]]))
+        if not assigned.any():  # an inertia of 0.0 would read as a perfect fit
+            self.inertia_ = math.nan
+            warnings.warn(
+                f"no sample was assigned to a cluster (mass={mass:g}, n_clusters={k}): every "
+                "label is -1 and inertia_ is NaN; increase mass or decrease n_clusters",
+                UserWarning,
+                stacklevel=4,
+            )
         self.transport_cost_ = cost * total
         self.epsilon_ = eps
         self.n_iter_ = int(n_iter)
