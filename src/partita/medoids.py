@@ -37,6 +37,7 @@ from ._validation import (
     check_n_clusters,
     check_precomputed_distances,
     check_sample_weight,
+    check_feature_range,
     fit_or_leave_unfitted,
     validate_params,
     warn_if_distance_matrix,
@@ -343,6 +344,8 @@ class _MedoidsBase(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
             warn_if_distance_matrix(
                 X, n_threads(self.n_jobs), hint="Pass metric='precomputed' if it holds distances."
             )
+        if self.metric not in ("precomputed", "cosine"):  # cosine normalises each row
+            check_feature_range(X)
         return X
 
     def _set_result(self, X, result, k):

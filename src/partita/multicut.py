@@ -46,7 +46,10 @@ _MAX_ROUNDS = 10
 
 
 def _check_rows(X, metric):
-    """With metric='cosine', every row needs a direction."""
+    """With metric='cosine', every row needs a direction; with metric='dot', the products
+    must be representable."""
+    if metric != "cosine":
+        _validation.check_feature_range(X, products=True)
     if metric == "cosine" and X.shape[0]:
         norms = np.einsum("ij,ij->i", X, X, dtype=np.float64)
         zero = np.flatnonzero(~(norms > 0))
