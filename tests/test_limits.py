@@ -259,3 +259,34 @@ def test_kmedoids_switches_to_on_the_fly_distances_under_an_address_space_limit(
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "fitted 3" in proc.stdout
+
+
+@pytest.mark.parametrize(
+    "dtype, scale",
+    [(np.float64, 1e200), (np.float64, 1e-170), (np.float32, 1e25), (np.float32, 1e-25)],
+)
+def test_cosine_is_scale_free_at_any_magnitude(dtype, scale):
+    # Rows whose sum of squares overflows or underflows are normalised after dividing by their
+    # largest |x| (before: norms of 1e154 and more normalised rows to zero, objective 0; norms
+    # below 1e-154 were "all zeros").
+    from partita.multicut import multicut_objective
+
+    X = np.random.RandomState(0).rand(60, 4) - 0.3
+    X[:30, 0] += 3
+    X = X.astype(dtype)
+    Xs = (X.astype(np.float64) * scale).astype(dtype)
+    assert np.all(np.isfinite(Xs)) and np.all(np.any(Xs != 0, axis=1))
+    rtol = 1e-10 if dtype == np.float64 else 1e-4
+    for make in (lambda: KMedoids(2, metric="cosine", random_state=0),
+                 lambda: KMedoids(2, metric="cosine", distances="on-the-fly", random_state=0)):
+        plain, scaled = make().fit(X), make().fit(Xs)
+        np.testing.assert_array_equal(scaled.medoid_indices_, plain.medoid_indices_)
+        np.testing.assert_allclose(scaled.inertia_, plain.inertia_, rtol=rtol)
+    plain, scaled = DenseMulticut(metric="cosine").fit(X), DenseMulticut(metric="cosine").fit(Xs)
+    np.testing.assert_array_equal(scaled.labels_, plain.labels_)
+    labels = np.arange(60) % 2
+    np.testing.assert_allclose(
+        multicut_objective(Xs, labels, metric="cosine"),
+        multicut_objective(X, labels, metric="cosine"),
+        rtol=rtol,
+    )
