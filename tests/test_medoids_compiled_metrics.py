@@ -12,9 +12,8 @@ from partita import CLARA, CLARANS, KMedoids, _core
 
 from conftest import assert_unfitted
 
-_PAIR = ctypes.CFUNCTYPE(
-    ctypes.c_double, ctypes.POINTER(ctypes.c_double), ctypes.POINTER(ctypes.c_double), ctypes.c_ssize_t
-)
+_DOUBLES = ctypes.POINTER(ctypes.c_double)
+_PAIR = ctypes.CFUNCTYPE(ctypes.c_double, _DOUBLES, _DOUBLES, ctypes.c_ssize_t)
 
 
 @pytest.fixture

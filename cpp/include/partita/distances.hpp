@@ -115,7 +115,8 @@ public:
         if (metric_ == Metric::callback) {
             for (index_t c = 0; c < count; ++c) {
                 T* dst = out + c * n_;
-                for (index_t o = begin; o < end; ++o) dst[o] = o == js[c] ? T(0) : callback(js[c], o);
+                for (index_t o = begin; o < end; ++o)
+                    dst[o] = o == js[c] ? T(0) : callback(js[c], o);
             }
             return;
         }
@@ -145,8 +146,8 @@ public:
     void check_values() const {
         if (!invalid_.load()) return;
         std::ostringstream what;
-        what << "the metric returned " << (bad_value_ < 0 ? "negative distances" : "NaN or infinite distances")
-             << ": d(" << bad_i_ << ", " << bad_j_ << ") = " << bad_value_
+        what << "the metric returned "
+             << (bad_value_ < 0 ? "negative distances" : "NaN or infinite distances") << ": d(" << bad_i_ << ", " << bad_j_ << ") = " << bad_value_
              << " (distances must be finite and non-negative)";
         throw std::invalid_argument(what.str());
     }
