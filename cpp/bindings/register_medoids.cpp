@@ -37,10 +37,19 @@ struct Labelling {
 // Calls fn(source) with the source matching `obj`.
 template <class F>
 auto with_source(const py::object& obj, int n_threads, F&& fn) {
-    if (py::isinstance<FeatureSpace<float>>(obj))
-        return fn(OnTheFlyDistances<float>{&obj.cast<const FeatureSpace<float>&>(), n_threads});
-    if (py::isinstance<FeatureSpace<double>>(obj))
-        return fn(OnTheFlyDistances<double>{&obj.cast<const FeatureSpace<double>&>(), n_threads});
+    // A user's metric is checked on every distance the kernels saw, once they are done.
+    if (py::isinstance<FeatureSpace<float>>(obj)) {
+        const auto& space = obj.cast<const FeatureSpace<float>&>();
+        auto result = fn(OnTheFlyDistances<float>{&space, n_threads});
+        space.check_values();
+        return result;
+    }
+    if (py::isinstance<FeatureSpace<double>>(obj)) {
+        const auto& space = obj.cast<const FeatureSpace<double>&>();
+        auto result = fn(OnTheFlyDistances<double>{&space, n_threads});
+        space.check_values();
+        return result;
+    }
     if (!py::isinstance<py::array>(obj))
         throw std::invalid_argument("source: expected a distance matrix or a FeatureSpace");
     const py::array a = obj.cast<py::array>();
@@ -87,6 +96,7 @@ void register_feature_space(py::module_& m, const char* name) {
                                              data + j0 * n, threads, interrupt);
                     return 0;
                 });
+                space.check_values();
                 return out;
             },
             py::arg("n_threads"), "The full n x n distance matrix (equal to the on-the-fly rows).")
@@ -103,6 +113,7 @@ void register_feature_space(py::module_& m, const char* name) {
                     distances::fill_rows(space, js.data(), count, data, threads);
                     return 0;
                 });
+                space.check_values();
                 return out;
             },
             py::arg("indices"), py::arg("n_threads"),

@@ -61,6 +61,46 @@ def warn_if_distance_matrix(X, n_threads, *, hint):
         )  # fit -> fit_or_leave_unfitted -> _fit -> _validate_X
 
 
+def check_feature_range(X, what="X", *, products=False):
+    """Refuse feature values whose squared distances cannot be represented in X's dtype.
+
+    Overflow: with m = max |x|, every squared difference is at most (2 m)**2 per feature, so
+    (2 m)**2 * n_features * n_samples <= finfo.max keeps each squared distance (and dot
+    product) and their sum over the samples finite. Underflow: when the largest difference
+    within a feature, squared, is below finfo.tiny, every squared difference is zero or
+    subnormal and the distances carry no information (with ``products``, the same for m**2:
+    every dot product). Thresholds come from ``np.finfo(X.dtype)``; X is finite already."""
+    n, d = X.shape[0], (X.shape[1] if X.ndim == 2 else 1)
+    if X.size == 0:
+        return
+    info = np.finfo(X.dtype)
+    largest = float(np.max(np.abs(X)))
+    # Python floats: no overflow warnings, and the bound is computed once, exactly as stated.
+    limit = math.sqrt(float(info.max)) / (2.0 * math.sqrt(float(n) * d))
+    if largest > limit:
+        raise ValueError(
+            f"{what} has values up to |x| = {largest:g}: with {n} samples of {d} features its "
+            f"squared distances would overflow {X.dtype.name}; the safe range is |x| <= "
+            f"{limit:.3g} for this shape. Rescale {what} (e.g. divide it by {largest:.3g})"
+        )
+    tiny = float(info.tiny)
+    spread = float(np.max(np.max(X, axis=0) - np.min(X, axis=0))) if X.ndim == 2 else 0.0
+    if 0.0 < spread and spread * spread < tiny:
+        raise ValueError(
+            f"{what}'s values differ by at most {spread:g} within a feature: every squared "
+            f"difference underflows {X.dtype.name} (below {tiny:g}), so all distances would be "
+            f"zero; the smallest usable spread is {math.sqrt(tiny):.3g}. Rescale {what} "
+            f"(e.g. divide it by {spread:.3g})"
+        )
+    if products and 0.0 < largest and largest * largest < tiny:
+        raise ValueError(
+            f"{what} has values of at most |x| = {largest:g}: every product underflows "
+            f"{X.dtype.name} (below {tiny:g}), so all dot products would be zero; the smallest "
+            f"usable |x| is {math.sqrt(tiny):.3g}. Rescale {what} (e.g. divide it by "
+            f"{largest:.3g})"
+        )
+
+
 # The kernels take 64-bit integers: anything outside is refused here, not by pybind11.
 INT64_MIN, INT64_MAX = -(2**63), 2**63 - 1
 
@@ -151,19 +191,74 @@ def check_sample_weight(sample_weight, n_samples):
     return np.ascontiguousarray(w)
 
 
-def available_memory():
-    """Bytes of memory available to a new allocation (MemAvailable on Linux), or None."""
+# Where available_memory() reads the limits (module constants, so that tests can point them
+# at files of their own).
+_MEMINFO = "/proc/meminfo"
+_PROC_STATUS = "/proc/self/status"
+_CGROUP_V2 = ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory.current")
+_CGROUP_V1 = (
+    "/sys/fs/cgroup/memory/memory.limit_in_bytes",
+    "/sys/fs/cgroup/memory/memory.usage_in_bytes",
+)
+# cgroup v1 writes "no limit" as a page-rounded 2**63 - 1.
+_NO_LIMIT = 2**60
+
+
+def _read_first_int(path, prefix=None):
+    """The first integer of `path` (of its line starting with `prefix`), or None (a missing
+    file, "max", anything unreadable)."""
     try:
-        with open("/proc/meminfo") as f:
+        with open(path) as f:
             for line in f:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
+                if prefix is None or line.startswith(prefix):
+                    field = line.split()[1 if prefix else 0]
+                    return int(field) * (1024 if prefix else 1)
+    except (OSError, ValueError, IndexError):
         pass
-    try:
-        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-    except (ValueError, OSError, AttributeError):
+    return None
+
+
+def _limit_headroom(limit_file, usage_file):
+    """limit - usage of a cgroup, or None where there is no limit."""
+    limit = _read_first_int(limit_file)
+    if limit is None or limit >= _NO_LIMIT:
         return None
+    usage = _read_first_int(usage_file) or 0
+    return max(limit - usage, 0)
+
+
+def _address_space_headroom():
+    """RLIMIT_AS minus the address space this process already maps (VmSize), or None."""
+    try:
+        import resource
+
+        soft, _ = resource.getrlimit(resource.RLIMIT_AS)
+    except (ImportError, OSError, ValueError):
+        return None
+    if soft == resource.RLIM_INFINITY or soft < 0:
+        return None
+    used = _read_first_int(_PROC_STATUS, "VmSize:") or 0
+    return max(soft - used, 0)
+
+
+def available_memory():
+    """Bytes of memory available to a new allocation, or None: the smallest of MemAvailable,
+    the headroom under the address-space limit (RLIMIT_AS) and under the cgroup's (v2 or v1)
+    memory limit."""
+    physical = _read_first_int(_MEMINFO, "MemAvailable:")
+    if physical is None:
+        try:
+            physical = os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+        except (ValueError, OSError, AttributeError):
+            physical = None
+    bounds = [
+        physical,
+        _address_space_headroom(),
+        _limit_headroom(*_CGROUP_V2),
+        _limit_headroom(*_CGROUP_V1),
+    ]
+    bounds = [b for b in bounds if b is not None]
+    return min(bounds) if bounds else None
 
 
 def format_bytes(n_bytes):

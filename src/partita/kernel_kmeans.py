@@ -310,6 +310,8 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
                 n_threads(self.n_jobs),
                 hint="A precomputed kernel (similarity) matrix goes with kernel='precomputed'.",
             )
+        if self.kernel != "precomputed":
+            _validation.check_feature_range(X)
         return X
 
     # ---- parameters -----------------------------------------------------------------------

@@ -33,6 +33,7 @@ from ._validation import (
     Integer,
     Options,
     as_numpy,
+    check_feature_range,
     check_fits_in_memory,
     check_n_clusters,
     check_precomputed_distances,
@@ -172,12 +173,17 @@ def _check_metric_values(report, metric, rtol):
         )
 
 
-def _check_self_distance(X, metric):
+def _check_self_distance(X, metric, rtol=1e-6):
     """A compiled user metric is never called on (x, x) by the kernels (the diagonal is 0 by
-    construction), so check d(x, x) = 0 directly on a fixed sample of rows."""
+    construction), so check d(x, x) = 0 directly on a fixed sample of rows, up to rounding
+    relative to the distances between those rows (a cosine computed as 1 - <x, y> / (|x||y|)
+    gives d(x, x) of a few ulps)."""
     idx = np.random.RandomState(0).choice(len(X), size=min(len(X), 64), replace=False)
     worst = max(abs(float(metric(X[i], X[i]))) for i in idx)
-    if worst != 0.0:
+    scale = max(
+        (abs(float(metric(X[i], X[j]))) for i, j in zip(idx[:-1], idx[1:])), default=0.0
+    )
+    if not worst <= rtol * scale:
         name = getattr(metric, "__name__", repr(metric))
         raise ValueError(
             f"metric {name} gives d(x, x) = {worst:g} != 0; k-medoids needs a dissimilarity "
@@ -343,6 +349,8 @@ class _MedoidsBase(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
             warn_if_distance_matrix(
                 X, n_threads(self.n_jobs), hint="Pass metric='precomputed' if it holds distances."
             )
+        if self.metric not in ("precomputed", "cosine"):  # cosine normalises each row
+            check_feature_range(X)
         return X
 
     def _set_result(self, X, result, k):

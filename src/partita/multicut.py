@@ -46,15 +46,32 @@ _MAX_ROUNDS = 10
 
 
 def _check_rows(X, metric):
-    """With metric='cosine', every row needs a direction."""
+    """With metric='cosine', every row needs a direction; with metric='dot', the products
+    must be representable."""
+    if metric != "cosine":
+        _validation.check_feature_range(X, products=True)
     if metric == "cosine" and X.shape[0]:
-        norms = np.einsum("ij,ij->i", X, X, dtype=np.float64)
-        zero = np.flatnonzero(~(norms > 0))
+        # Not the norms: they overflow or underflow where the (rescaled) rows do not.
+        zero = np.flatnonzero(~np.any(X != 0, axis=1))
         if zero.size:
             raise ValueError(
                 f"metric='cosine' needs rows with a non-zero norm; {zero.size} row(s) are all "
                 f"zeros (the first is row {zero[0]}); remove them or use metric='dot'"
             )
+
+
+def _unit_rows(Xd):
+    """float64 rows scaled to unit norm, as the C++ kernels scale them: rows whose sum of squares
+    overflows or underflows are divided by their largest |x| first (the others as before)."""
+    info = np.finfo(np.float64)
+    with np.errstate(over="ignore", under="ignore"):
+        squares = np.einsum("ij,ij->i", Xd, Xd)
+    odd = ~((squares >= info.tiny) & (squares <= info.max))
+    if np.any(odd):
+        Xd = Xd.copy()
+        Xd[odd] /= np.max(np.abs(Xd[odd]), axis=1)[:, None]
+        squares[odd] = np.einsum("ij,ij->i", Xd[odd], Xd[odd])
+    return Xd / np.sqrt(squares)[:, None]
 
 
 def _memory_estimate(n, d, n_neighbors, algorithm, refine):
@@ -374,7 +391,7 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         c = r.n_clusters
         Xd = np.asarray(X, dtype=np.float64)
         if self.metric == "cosine":
-            Xd = Xd / np.sqrt(np.einsum("ij,ij->i", Xd, Xd))[:, None]
+            Xd = _unit_rows(Xd)
         if keep is not None:
             labels, c = self._place_unweighted(Xd, w, keep, labels, c, offset)
         sums = np.zeros((c, d))
@@ -425,7 +442,7 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         X = self._validate_X(X, reset=False)
         Xd = np.asarray(X, dtype=np.float64)
         if self.metric == "cosine":
-            Xd = Xd / np.sqrt(np.einsum("ij,ij->i", Xd, Xd))[:, None]
+            Xd = _unit_rows(Xd)
         return Xd @ self.cluster_sums_.T - float(self.offset) * self.cluster_weights_
 
     def predict(self, X):

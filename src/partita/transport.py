@@ -825,6 +825,7 @@ class SinkhornKMeans(
             warn_if_distance_matrix(
                 X, n_threads(self.n_jobs), hint="SinkhornKMeans clusters the rows of X as points."
             )
+        _validation.check_feature_range(X)
         return X
 
     def _check_params(self, n_samples, n_features):

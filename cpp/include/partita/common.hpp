@@ -7,7 +7,9 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <cmath>
 #include <functional>
+#include <limits>
 #include <stdexcept>
 #include <string>
 
@@ -143,6 +145,27 @@ template <class Body>
 void parallel_units(index_t count, int n_threads, InterruptCheck& interrupt, Body&& body) {
     parallel_units(
         count, n_threads, interrupt, [] { return 0; }, [&](index_t u, int&) { body(u); });
+}
+
+// Scales the d values at x to unit Euclidean norm and returns true, or returns false for a row
+// of zeros (left as it is). Where the plain sum of squares overflows or underflows (is not a
+// normal number), the row is first divided by its largest |x_t|, as LAPACK's nrm2 does; other
+// rows take the plain path, so their results do not change.
+template <class T>
+bool unit_normalise(T* x, index_t d) {
+    T norm = T(0);
+    for (index_t t = 0; t < d; ++t) norm += x[t] * x[t];
+    if (!(norm >= std::numeric_limits<T>::min() && norm <= std::numeric_limits<T>::max())) {
+        T scale = T(0);
+        for (index_t t = 0; t < d; ++t) scale = std::max(scale, T(std::abs(x[t])));
+        if (!(scale > T(0))) return false;
+        for (index_t t = 0; t < d; ++t) x[t] /= scale;
+        norm = T(0);
+        for (index_t t = 0; t < d; ++t) norm += x[t] * x[t];
+    }
+    norm = std::sqrt(norm);
+    for (index_t t = 0; t < d; ++t) x[t] /= norm;
+    return true;
 }
 
 }  // namespace partita

@@ -10,8 +10,12 @@
 #pragma once
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdint>
+#include <limits>
+#include <sstream>
+#include <stdexcept>
 #include <vector>
 
 #include "partita/common.hpp"
@@ -70,14 +74,7 @@ public:
           rows_(X.data, X.data + X.rows * X.cols) {
         require(metric != Metric::callback || fn != nullptr, "callback metric without a function");
         if (metric == Metric::cosine) {
-            for (index_t i = 0; i < n_; ++i) {
-                T* x = rows_.data() + i * d_;
-                T norm = T(0);
-                for (index_t t = 0; t < d_; ++t) norm += x[t] * x[t];
-                norm = std::sqrt(norm);
-                if (norm > T(0))
-                    for (index_t t = 0; t < d_; ++t) x[t] /= norm;
-            }
+            for (index_t i = 0; i < n_; ++i) unit_normalise(rows_.data() + i * d_, d_);
         }
         // Feature-major copy: a row of distances is computed with vector loads over the points.
         if (metric != Metric::callback) cols_ = feature_tiles::feature_major(rows_.data(), n_, d_);
@@ -108,7 +105,7 @@ public:
                 for (index_t t = 0; t < d_; ++t) acc += b[t] * a[t];
                 return std::max(T(0), T(1) - acc);
             case Metric::callback:
-            default: return T(fn_(a, b, d_));
+            default: return callback(i, j);
         }
     }
 
@@ -117,10 +114,9 @@ public:
     void rows(const index_t* js, index_t count, index_t begin, index_t end, T* out) const {
         if (metric_ == Metric::callback) {
             for (index_t c = 0; c < count; ++c) {
-                const T* a = rows_.data() + js[c] * d_;
                 T* dst = out + c * n_;
                 for (index_t o = begin; o < end; ++o)
-                    dst[o] = o == js[c] ? T(0) : T(fn_(a, rows_.data() + o * d_, d_));
+                    dst[o] = o == js[c] ? T(0) : callback(js[c], o);
             }
             return;
         }
@@ -145,12 +141,40 @@ public:
             if (js[c] >= begin && js[c] < end) out[c * n_ + js[c]] = T(0);
     }
 
+    // Throws std::invalid_argument when the callback metric returned a negative or non-finite
+    // distance since construction (recorded, not thrown, inside the parallel loops).
+    void check_values() const {
+        if (!invalid_.load()) return;
+        std::ostringstream what;
+        what << "the metric returned "
+             << (bad_value_ < 0 ? "negative distances" : "NaN or infinite distances") << ": d(" << bad_i_ << ", " << bad_j_ << ") = " << bad_value_
+             << " (distances must be finite and non-negative)";
+        throw std::invalid_argument(what.str());
+    }
+
 private:
+    // A user's distance as the kernels will use it; a negative or non-finite value is recorded
+    // (the first one) and replaced by 0 so that the running loop stays well-defined.
+    T callback(index_t i, index_t j) const {
+        const T v = T(fn_(rows_.data() + i * d_, rows_.data() + j * d_, d_));
+        if (v >= T(0) && v <= std::numeric_limits<T>::max()) return v;
+        bool expected = false;
+        if (invalid_.compare_exchange_strong(expected, true)) {
+            bad_i_ = i;
+            bad_j_ = j;
+            bad_value_ = double(v);
+        }
+        return T(0);
+    }
+
     Metric metric_;
     index_t n_, d_;
     PairFunction<T> fn_;
     std::vector<T> rows_;  // n x d (normalised for cosine)
     std::vector<T> cols_;  // d x n
+    mutable std::atomic<bool> invalid_{false};
+    mutable index_t bad_i_ = 0, bad_j_ = 0;
+    mutable double bad_value_ = 0.0;
 };
 
 // Fills rows js[0..count) of the distance matrix, splitting the points over threads (fixed

@@ -48,11 +48,7 @@ std::vector<double> to_double(const MatrixView<T>& X, Metric metric) {
     for (index_t i = 0; i < n; ++i) {
         double* f = F.data() + std::size_t(i) * d;
         for (index_t t = 0; t < d; ++t) f[t] = double(X(i, t));
-        if (normalise) {
-            const double norm = std::sqrt(detail::dot(f, f, d));
-            require(norm > 0.0, "cosine: a row of zeros has no direction");
-            for (index_t t = 0; t < d; ++t) f[t] /= norm;
-        }
+        if (normalise) require(unit_normalise(f, d), "cosine: a row of zeros has no direction");
     }
     return F;
 }
