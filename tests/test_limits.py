@@ -277,8 +277,10 @@ def test_cosine_is_scale_free_at_any_magnitude(dtype, scale):
     Xs = (X.astype(np.float64) * scale).astype(dtype)
     assert np.all(np.isfinite(Xs)) and np.all(np.any(Xs != 0, axis=1))
     rtol = 1e-10 if dtype == np.float64 else 1e-4
-    for make in (lambda: KMedoids(2, metric="cosine", random_state=0),
-                 lambda: KMedoids(2, metric="cosine", distances="on-the-fly", random_state=0)):
+    for make in (
+        lambda: KMedoids(2, metric="cosine", random_state=0),
+        lambda: KMedoids(2, metric="cosine", distances="on-the-fly", random_state=0),
+    ):
         plain, scaled = make().fit(X), make().fit(Xs)
         np.testing.assert_array_equal(scaled.medoid_indices_, plain.medoid_indices_)
         np.testing.assert_allclose(scaled.inertia_, plain.inertia_, rtol=rtol)

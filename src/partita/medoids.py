@@ -180,9 +180,7 @@ def _check_self_distance(X, metric, rtol=1e-6):
     gives d(x, x) of a few ulps)."""
     idx = np.random.RandomState(0).choice(len(X), size=min(len(X), 64), replace=False)
     worst = max(abs(float(metric(X[i], X[i]))) for i in idx)
-    scale = max(
-        (abs(float(metric(X[i], X[j]))) for i, j in zip(idx[:-1], idx[1:])), default=0.0
-    )
+    scale = max((abs(float(metric(X[i], X[j]))) for i, j in zip(idx[:-1], idx[1:])), default=0.0)
     if not worst <= rtol * scale:
         name = getattr(metric, "__name__", repr(metric))
         raise ValueError(

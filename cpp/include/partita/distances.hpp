@@ -147,7 +147,8 @@ public:
         if (!invalid_.load()) return;
         std::ostringstream what;
         what << "the metric returned "
-             << (bad_value_ < 0 ? "negative distances" : "NaN or infinite distances") << ": d(" << bad_i_ << ", " << bad_j_ << ") = " << bad_value_
+             << (bad_value_ < 0 ? "negative distances" : "NaN or infinite distances") << ": d("
+             << bad_i_ << ", " << bad_j_ << ") = " << bad_value_
              << " (distances must be finite and non-negative)";
         throw std::invalid_argument(what.str());
     }
