@@ -434,9 +434,12 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         )
         if builtin:
             K = self._features(X).gram(threads)
-            nonfinite = _core.common.inspect_matrix(K, threads).n_nonfinite
-            if nonfinite:
-                self._raise_nonfinite_gram(X, f"{nonfinite} entries of the Gram matrix")
+            # The diagonal is checked for every Gram (in _fit); a whole pass only where the
+            # diagonal does not bound the entries.
+            if not self._bounded_by_diagonal():
+                nonfinite = _core.common.inspect_matrix(K, threads).n_nonfinite
+                if nonfinite:
+                    self._raise_nonfinite_gram(X, f"{nonfinite} entries of the Gram matrix")
             return K, "stored"
         K = np.ascontiguousarray(
             self._sklearn_kernel(X, X.copy() if callable(self.kernel) else None), dtype=np.float64
@@ -445,6 +448,15 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         K = 0.5 * (K + K.T)  # exact symmetry for the row-as-column pass
         _warn_if_not_psd(K, what)
         return np.ascontiguousarray(K), "stored"
+
+    def _bounded_by_diagonal(self):
+        """Whether a built-in Gram is finite wherever its diagonal is: rbf, laplacian and sigmoid
+        entries are bounded by 1, linear ones by max(K_ii, K_jj) (Cauchy-Schwarz), and so are
+        poly ones of integer degree with coef0 >= 0; a fractional degree or a negative coef0
+        can give NaN or overflow off the diagonal."""
+        if self.kernel in ("poly", "polynomial"):
+            return float(self.degree).is_integer() and float(self.coef0) >= 0
+        return True
 
     def _raise_nonfinite_gram(self, X, where):
         kernel, gamma, degree, coef0 = self._kernel_args(X.shape[1])
