@@ -373,3 +373,124 @@ def test_sinkhorn_bad_input_is_refused(seed, n, m, kind):
         kw["method"] = "no-such-method"
     with pytest.raises(ValueError):
         sinkhorn(C, a, b, **kw)
+
+
+# ---------------------------------------------------------------------------------------------
+# 2b. Extreme sample weights
+#
+# Multiplying every weight by the same c > 0 multiplies each objective by c (k-medoids) or c**2
+# (multicut, pairwise), and leaves weighted means and normalised marginals alone (kernel and
+# Sinkhorn k-means): the labels must not change. A fit either refuses the weights with a
+# ValueError or keeps the labels and reports a finite objective.
+
+_WEIGHT_X_SEED, _WEIGHT_N = 1, 12
+
+
+def _check_scaled_weights(name, seed, e):
+    X = _blobs(_WEIGHT_X_SEED, _WEIGHT_N, 2)
+    w = np.random.default_rng(seed).uniform(0.5, 2.0, size=_WEIGHT_N)
+    reference = ESTIMATORS[name]().fit(X, sample_weight=w)
+    with np.errstate(over="ignore", under="ignore"):
+        scaled = w * 10.0**e
+    estimator = ESTIMATORS[name]()
+    try:
+        estimator.fit(X, sample_weight=scaled)
+    except ValueError:
+        assert_unfitted(estimator)
+        return
+    assert _same_partition(estimator.labels_, reference.labels_), f"labels changed at 1e{e}"
+    for attribute in ("inertia_", "objective_"):
+        if hasattr(estimator, attribute):
+            assert math.isfinite(getattr(estimator, attribute)), attribute
+
+
+# Where every scale holds. The others hold on a narrower range, and fail outside it (below).
+_WEIGHT_RANGES = {
+    "CLARANS": (-320, 307),
+    "KMedoids-alternate": (-320, 307),
+    "KMedoids-pam": (-320, 307),
+    "KernelKMeans": (-320, 307),
+    "KMedoids-fasterpam": (-320, 300),
+    "KMedoids-fastpam1": (-320, 300),
+    "CLARA": (-320, 300),
+    "SinkhornKMeans": (-320, 300),
+    "DenseMulticut": (-150, 150),
+}
+
+
+@settings(max_examples=60, **SETTINGS)
+@given(name=st.sampled_from(NAMES), seed=st.integers(0, 2**16), data=st.data())
+def test_uniformly_scaled_weights_give_the_same_labels_or_are_refused(name, seed, data):
+    low, high = _WEIGHT_RANGES[name]
+    _check_scaled_weights(name, seed, data.draw(st.integers(low, high), label="e"))
+
+
+def _xfail(**kwargs):
+    return pytest.mark.xfail(**{"raises": AssertionError, **kwargs})
+
+
+@pytest.mark.parametrize(
+    "name, e",
+    [
+        pytest.param(
+            "DenseMulticut",
+            -200,
+            marks=_xfail(
+                strict=True,
+                reason="DenseMulticut accepts weights whose pairwise products underflow: every "
+                "cost becomes 0 and the labels change silently",
+            ),
+        ),
+        pytest.param(
+            "DenseMulticut",
+            200,
+            marks=_xfail(
+                strict=True,
+                reason="DenseMulticut accepts weights whose pairwise products overflow: the "
+                "labels change and objective_ is NaN",
+            ),
+        ),
+        *[
+            pytest.param(
+                name,
+                307,
+                marks=_xfail(
+                    strict=True,
+                    reason=f"{name} accepts weights whose weighted loss overflows: inertia_ is "
+                    "inf (the sum of the weights is checked, not sum(w) * max distance)",
+                ),
+            )
+            for name in ("KMedoids-fasterpam", "KMedoids-fastpam1", "CLARA")
+        ],
+        pytest.param(
+            "SinkhornKMeans",
+            307,
+            marks=_xfail(
+                strict=True,
+                raises=RuntimeWarning,
+                reason="SinkhornKMeans lets a RuntimeWarning (overflow in k-means++'s weighted "
+                "potential) escape instead of refusing weights near the float64 maximum",
+            ),
+        ),
+    ],
+)
+def test_weights_near_the_float64_limits(name, e):
+    _check_scaled_weights(name, 0, e)
+
+
+@_xfail(
+    strict=True,
+    reason="DenseMulticut accepts one weight of 1e308 (the sum is finite) and reports "
+    "objective_ = NaN: the weight's square overflows",
+)
+def test_multicut_one_huge_weight_gives_a_finite_objective_or_is_refused():
+    X = _blobs(_WEIGHT_X_SEED, _WEIGHT_N, 2)
+    w = np.ones(_WEIGHT_N)
+    w[0] = 1e308
+    estimator = ESTIMATORS["DenseMulticut"]()
+    try:
+        estimator.fit(X, sample_weight=w)
+    except ValueError:
+        assert_unfitted(estimator)
+        return
+    assert math.isfinite(estimator.objective_)
