@@ -55,9 +55,11 @@ ESTIMATORS = {
         **{"n_clusters": 2, "n_init": 1, "random_state": 0, **kw}
     ),
     "DenseMulticut": lambda **kw: DenseMulticut(**{"metric": "cosine", **kw}),
+    # offset 0: every cost scales by s**2 with the data, so the labels do not change.
+    "DenseMulticut-dot": lambda **kw: DenseMulticut(**{"metric": "dot", "offset": 0.0, **kw}),
 }
 NAMES = sorted(ESTIMATORS)
-WITH_CLUSTERS = [name for name in NAMES if name != "DenseMulticut"]
+WITH_CLUSTERS = [name for name in NAMES if not name.startswith("DenseMulticut")]
 
 
 def _blobs(seed, n, d, dtype=np.float64):
@@ -80,7 +82,7 @@ def _fit_refused(estimator, X, sample_weight=None):
 # 1. Bad input
 
 
-@settings(max_examples=40, **SETTINGS)
+@settings(max_examples=150, **SETTINGS)
 @given(
     name=st.sampled_from(NAMES),
     seed=st.integers(0, 2**16),
@@ -98,7 +100,7 @@ def test_non_finite_X_is_refused(name, seed, n, d, bad, dtype, data):
     _fit_refused(ESTIMATORS[name](), X)
 
 
-@settings(max_examples=30, **SETTINGS)
+@settings(max_examples=100, **SETTINGS)
 @given(
     name=st.sampled_from(NAMES),
     shape=st.sampled_from([(0, 2), (5, 0), (0, 0), (6,), (3, 2, 2), ()]),
@@ -108,7 +110,7 @@ def test_empty_or_wrong_ndim_X_is_refused(name, shape):
     _fit_refused(ESTIMATORS[name](), X)
 
 
-@settings(max_examples=20, **SETTINGS)
+@settings(max_examples=200, **SETTINGS)
 @given(
     name=st.sampled_from(WITH_CLUSTERS),
     n=st.integers(1, 10),
@@ -120,7 +122,7 @@ def test_more_clusters_than_samples_is_refused(name, n, extra, seed):
     _fit_refused(ESTIMATORS[name](n_clusters=n + extra), X)
 
 
-@settings(max_examples=40, **SETTINGS)
+@settings(max_examples=150, **SETTINGS)
 @given(
     name=st.sampled_from(NAMES),
     n=st.integers(4, 20),
@@ -182,7 +184,7 @@ _BAD_PARAMS = [
 ]
 
 
-@settings(max_examples=80, **SETTINGS)
+@settings(max_examples=250, **SETTINGS)
 @given(case=st.sampled_from(_BAD_PARAMS), seed=st.integers(0, 2**16))
 def test_parameter_outside_its_constraints_is_refused(case, seed):
     name, param, value = case
@@ -236,7 +238,7 @@ def _check_scaled(name, X, e):
     )
 
 
-@settings(max_examples=60, **SETTINGS)
+@settings(max_examples=200, **SETTINGS)
 @given(
     name=st.sampled_from(SCALE_INVARIANT),
     e=st.integers(-200, 200),
@@ -249,7 +251,7 @@ def test_float64_scaled_data_is_clustered_alike_or_refused(name, e, seed, n, d):
         _check_scaled(name, _blobs(seed, n, d), e)
 
 
-@settings(max_examples=60, **SETTINGS)
+@settings(max_examples=200, **SETTINGS)
 @given(
     name=st.sampled_from(SCALE_INVARIANT),
     e=st.integers(-30, 30),
@@ -278,19 +280,23 @@ _RESULT_ATTRIBUTES = {
 }
 
 
-@settings(max_examples=30, **SETTINGS)
+@settings(max_examples=100, **SETTINGS)
 @given(
     name=st.sampled_from(NAMES),
     seed=st.integers(0, 2**16),
     n=st.integers(4, 60),
     d=st.integers(1, 4),
     dtype=st.sampled_from([np.float64, np.float32]),
+    weighted=st.booleans(),
 )
-def test_thread_count_does_not_change_the_result(name, seed, n, d, dtype):
+def test_thread_count_does_not_change_the_result(name, seed, n, d, dtype, weighted):
     rng = np.random.default_rng(seed)
     X = rng.normal(size=(n, d)).astype(dtype)  # no cluster structure: many close decisions
-    one = ESTIMATORS[name](n_jobs=1).fit(X)
-    two = ESTIMATORS[name](n_jobs=2).fit(X)
+    w = rng.uniform(0.0, 3.0, size=n) if weighted else None
+    if w is not None:
+        w[0] = 1.0  # never all zero
+    one = ESTIMATORS[name](n_jobs=1).fit(X, sample_weight=w)
+    two = ESTIMATORS[name](n_jobs=2).fit(X, sample_weight=w)
     compared = 0
     for attribute in _RESULT_ATTRIBUTES:
         if hasattr(one, attribute):
@@ -303,7 +309,7 @@ def test_thread_count_does_not_change_the_result(name, seed, n, d, dtype):
     assert compared >= 2
 
 
-@settings(max_examples=30, **SETTINGS)
+@settings(max_examples=100, **SETTINGS)
 @given(
     seed=st.integers(0, 2**16),
     shape=st.sampled_from([(1, 5, 7), (3, 8, 4), (2, 30, 30), (1, 60, 3)]),
@@ -326,7 +332,7 @@ def test_sinkhorn_does_not_depend_on_the_thread_count(seed, shape, reg, reg_m, m
         )
 
 
-@settings(max_examples=30, **SETTINGS)
+@settings(max_examples=100, **SETTINGS)
 @given(
     seed=st.integers(0, 2**16),
     n=st.integers(1, 20),
@@ -415,10 +421,11 @@ _WEIGHT_RANGES = {
     "CLARA": (-320, 300),
     "SinkhornKMeans": (-320, 300),
     "DenseMulticut": (-150, 150),
+    "DenseMulticut-dot": (-150, 150),
 }
 
 
-@settings(max_examples=60, **SETTINGS)
+@settings(max_examples=200, **SETTINGS)
 @given(name=st.sampled_from(NAMES), seed=st.integers(0, 2**16), data=st.data())
 def test_uniformly_scaled_weights_give_the_same_labels_or_are_refused(name, seed, data):
     low, high = _WEIGHT_RANGES[name]
@@ -432,24 +439,21 @@ def _xfail(**kwargs):
 @pytest.mark.parametrize(
     "name, e",
     [
-        pytest.param(
-            "DenseMulticut",
-            -200,
-            marks=_xfail(
-                strict=True,
-                reason="DenseMulticut accepts weights whose pairwise products underflow: every "
-                "cost becomes 0 and the labels change silently",
-            ),
-        ),
-        pytest.param(
-            "DenseMulticut",
-            200,
-            marks=_xfail(
-                strict=True,
-                reason="DenseMulticut accepts weights whose pairwise products overflow: the "
-                "labels change and objective_ is NaN",
-            ),
-        ),
+        *[
+            pytest.param(
+                name,
+                e,
+                marks=_xfail(
+                    strict=True,
+                    reason=f"{name} accepts weights whose pairwise products {how}",
+                ),
+            )
+            for name in ("DenseMulticut", "DenseMulticut-dot")
+            for e, how in (
+                (-200, "underflow: every cost becomes 0 and the labels change silently"),
+                (200, "overflow: the labels change and objective_ is NaN"),
+            )
+        ],
         *[
             pytest.param(
                 name,
@@ -478,16 +482,33 @@ def test_weights_near_the_float64_limits(name, e):
     _check_scaled_weights(name, 0, e)
 
 
-@_xfail(
-    strict=True,
-    reason="DenseMulticut accepts one weight of 1e308 (the sum is finite) and reports "
-    "objective_ = NaN: the weight's square overflows",
+@pytest.mark.parametrize(
+    "name",
+    [
+        pytest.param(
+            "DenseMulticut",
+            marks=_xfail(
+                strict=True,
+                reason="DenseMulticut (cosine) accepts one weight of 1e308 (the sum is finite) "
+                "and reports objective_ = NaN: the weight's square overflows",
+            ),
+        ),
+        pytest.param(
+            "DenseMulticut-dot",
+            marks=_xfail(
+                strict=True,
+                raises=RuntimeWarning,
+                reason="DenseMulticut (dot) lets a RuntimeWarning (overflow in multiply) escape "
+                "for one weight of 1e308 (the sum is finite) instead of refusing it",
+            ),
+        ),
+    ],
 )
-def test_multicut_one_huge_weight_gives_a_finite_objective_or_is_refused():
+def test_multicut_one_huge_weight_gives_a_finite_objective_or_is_refused(name):
     X = _blobs(_WEIGHT_X_SEED, _WEIGHT_N, 2)
     w = np.ones(_WEIGHT_N)
     w[0] = 1e308
-    estimator = ESTIMATORS["DenseMulticut"]()
+    estimator = ESTIMATORS[name]()
     try:
         estimator.fit(X, sample_weight=w)
     except ValueError:
