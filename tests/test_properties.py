@@ -14,7 +14,6 @@ import warnings
 
 import numpy as np
 import pytest
-from conftest import assert_unfitted
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -28,6 +27,8 @@ from partita import (
 )
 from partita._validation import Integer, Real, _accepts
 from partita.transport import sinkhorn
+
+from conftest import assert_unfitted
 
 SETTINGS = dict(
     deadline=None,
