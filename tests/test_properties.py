@@ -516,3 +516,28 @@ def test_multicut_one_huge_weight_gives_a_finite_objective_or_is_refused(name):
         assert_unfitted(estimator)
         return
     assert math.isfinite(estimator.objective_)
+
+
+@settings(max_examples=100, **SETTINGS)
+@given(
+    seed=st.integers(0, 2**16),
+    n=st.integers(1, 12),
+    m=st.integers(1, 12),
+    reg=st.sampled_from([0.05, 0.1, 1.0]),
+    e=st.integers(-320, 308),
+)
+def test_sinkhorn_with_costs_and_reg_scaled_alike_gives_the_same_plan_or_is_refused(
+    seed, n, m, reg, e
+):
+    """The plan depends on C / reg only: scaling both by 10**e changes it by rounding alone."""
+    C = np.random.default_rng(seed).uniform(0.0, 1.0, size=(n, m))
+    reference = sinkhorn(C, reg=reg, max_iter=500).plan
+    with np.errstate(over="ignore", under="ignore"):
+        scaled, scaled_reg = C * 10.0**e, reg * 10.0**e
+    if not (np.all(np.isfinite(scaled)) and math.isfinite(scaled_reg) and scaled_reg > 0):
+        return
+    try:
+        plan = sinkhorn(scaled, reg=scaled_reg, max_iter=500).plan
+    except ValueError:
+        return
+    np.testing.assert_allclose(plan, reference, rtol=1e-9, atol=1e-12)
