@@ -234,9 +234,7 @@ def _check_scaled(name, X, e):
     except ValueError:
         assert_unfitted(estimator)
         return
-    assert _same_partition(estimator.labels_, reference.labels_), (
-        f"labels changed at scale 1e{e}"
-    )
+    assert _same_partition(estimator.labels_, reference.labels_), f"labels changed at scale 1e{e}"
 
 
 @settings(max_examples=200, **SETTINGS)
@@ -338,9 +336,27 @@ def test_sinkhorn_does_not_depend_on_the_thread_count(seed, shape, reg, reg_m, m
     seed=st.integers(0, 2**16),
     n=st.integers(1, 20),
     m=st.integers(1, 20),
-    kind=st.sampled_from(["nan C", "inf C", "negative C", "negative a", "zero a", "reg 0",
-                          "reg -1", "reg nan", "a length", "unbalanced", "mass 0", "mass 2",
-                          "max_iter 0", "tol -1", "C 1-d", "C 4-d", "method"]),
+    kind=st.sampled_from(
+        [
+            "nan C",
+            "inf C",
+            "negative C",
+            "negative a",
+            "zero a",
+            "reg 0",
+            "reg -1",
+            "reg nan",
+            "a length",
+            "unbalanced",
+            "mass 0",
+            "mass 2",
+            "max_iter 0",
+            "tol -1",
+            "C 1-d",
+            "C 4-d",
+            "method",
+        ]
+    ),
 )
 def test_sinkhorn_bad_input_is_refused(seed, n, m, kind):
     rng = np.random.default_rng(seed)
