@@ -427,19 +427,8 @@ def _check_scaled_weights(name, seed, e):
             assert math.isfinite(getattr(estimator, attribute)), attribute
 
 
-# Where every scale holds. The others hold on a narrower range, and fail outside it (below).
-_WEIGHT_RANGES = {
-    "CLARANS": (-320, 307),
-    "KMedoids-alternate": (-320, 307),
-    "KMedoids-pam": (-320, 307),
-    "KernelKMeans": (-320, 307),
-    "KMedoids-fasterpam": (-320, 300),
-    "KMedoids-fastpam1": (-320, 300),
-    "CLARA": (-320, 300),
-    "SinkhornKMeans": (-320, 300),
-    "DenseMulticut": (-150, 150),
-    "DenseMulticut-dot": (-150, 150),
-}
+# Every scale of weights float64 holds: each estimator refuses or keeps its labels.
+_WEIGHT_RANGES = dict.fromkeys(NAMES, (-320, 307))
 
 
 @settings(max_examples=200, **SETTINGS)
@@ -449,78 +438,21 @@ def test_uniformly_scaled_weights_give_the_same_labels_or_are_refused(name, seed
     _check_scaled_weights(name, seed, data.draw(st.integers(low, high), label="e"))
 
 
-def _xfail(**kwargs):
-    return pytest.mark.xfail(**{"raises": AssertionError, **kwargs})
-
-
+# Weights at the edges of float64: refused with a ValueError naming the scale, or the same
+# labels with a finite objective (multicut squares weights; the others multiply them by losses).
 @pytest.mark.parametrize(
     "name, e",
     [
-        *[
-            pytest.param(
-                name,
-                e,
-                marks=_xfail(
-                    strict=True,
-                    reason=f"{name} accepts weights whose pairwise products {how}",
-                ),
-            )
-            for name in ("DenseMulticut", "DenseMulticut-dot")
-            for e, how in (
-                (-200, "underflow: every cost becomes 0 and the labels change silently"),
-                (200, "overflow: the labels change and objective_ is NaN"),
-            )
-        ],
-        *[
-            pytest.param(
-                name,
-                307,
-                marks=_xfail(
-                    strict=True,
-                    reason=f"{name} accepts weights whose weighted loss overflows: inertia_ is "
-                    "inf (the sum of the weights is checked, not sum(w) * max distance)",
-                ),
-            )
-            for name in ("KMedoids-fasterpam", "KMedoids-fastpam1", "CLARA")
-        ],
-        pytest.param(
-            "SinkhornKMeans",
-            307,
-            marks=_xfail(
-                strict=True,
-                raises=RuntimeWarning,
-                reason="SinkhornKMeans lets a RuntimeWarning (overflow in k-means++'s weighted "
-                "potential) escape instead of refusing weights near the float64 maximum",
-            ),
-        ),
+        *[(name, e) for name in ("DenseMulticut", "DenseMulticut-dot") for e in (-200, 200)],
+        *[(name, 307) for name in ("KMedoids-fasterpam", "KMedoids-fastpam1", "CLARA")],
+        ("SinkhornKMeans", 307),
     ],
 )
 def test_weights_near_the_float64_limits(name, e):
     _check_scaled_weights(name, 0, e)
 
 
-@pytest.mark.parametrize(
-    "name",
-    [
-        pytest.param(
-            "DenseMulticut",
-            marks=_xfail(
-                strict=True,
-                reason="DenseMulticut (cosine) accepts one weight of 1e308 (the sum is finite) "
-                "and reports objective_ = NaN: the weight's square overflows",
-            ),
-        ),
-        pytest.param(
-            "DenseMulticut-dot",
-            marks=_xfail(
-                strict=True,
-                raises=RuntimeWarning,
-                reason="DenseMulticut (dot) lets a RuntimeWarning (overflow in multiply) escape "
-                "for one weight of 1e308 (the sum is finite) instead of refusing it",
-            ),
-        ),
-    ],
-)
+@pytest.mark.parametrize("name", ["DenseMulticut", "DenseMulticut-dot"])
 def test_multicut_one_huge_weight_gives_a_finite_objective_or_is_refused(name):
     X = _blobs(_WEIGHT_X_SEED, _WEIGHT_N, 2)
     w = np.ones(_WEIGHT_N)

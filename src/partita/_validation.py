@@ -241,6 +241,28 @@ def _address_space_headroom():
     return max(soft - used, 0)
 
 
+WEIGHT_RANGE = (1e-150, 1e150)  # products of two weights and squared totals stay normal
+
+
+def check_weight_scale(weights, *, small=True):
+    """Weights on a scale the kernels can square: the total at most 1e150 (a weighted loss,
+    a weight times a squared norm, or a product of two weights would overflow above), and,
+    with ``small``, the largest at least 1e-150 (products of two weights underflow below).
+    A common factor of the weights never changes a clustering, so the message says to
+    rescale."""
+    lo, hi = WEIGHT_RANGE
+    with np.errstate(over="ignore"):
+        total = float(weights.sum())
+    largest = float(weights.max())
+    if not (total <= hi and (not small or largest >= lo)):
+        bound = f"its largest weight >= {lo:g} and " if small else ""
+        raise ValueError(
+            f"sample_weight must have {bound}its sum <= {hi:g}, got a largest weight of "
+            f"{largest:g} and a sum of {total:g}; rescale the weights (a common factor does "
+            "not change the clustering)"
+        )
+
+
 def available_memory():
     """Bytes of memory available to a new allocation, or None: the smallest of MemAvailable,
     the headroom under the address-space limit (RLIMIT_AS) and under the cgroup's (v2 or v1)

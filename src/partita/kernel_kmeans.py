@@ -35,6 +35,7 @@ from ._validation import (
     as_numpy,
     check_n_clusters,
     check_sample_weight,
+    check_weight_scale,
     fit_or_leave_unfitted,
     validate_params,
     warn_if_distance_matrix,
@@ -91,24 +92,6 @@ def _warn_if_not_psd(K, what, rng_seed=0, max_size=1500):
             "at 0, and the result is not a k-means partition in any feature space",
             UserWarning,
             stacklevel=2,
-        )
-
-
-_WEIGHT_RANGE = (1e-150, 1e150)  # products of two weights and squared totals stay normal
-
-
-def _check_weight_scale(weights):
-    """The centre norms square the weights: a largest weight below 1e-150 underflows them (NaN
-    inertia), a total above 1e150 overflows them."""
-    lo, hi = _WEIGHT_RANGE
-    with np.errstate(over="ignore"):
-        total = float(weights.sum())
-    largest = float(weights.max())
-    if not (largest >= lo and total <= hi):
-        raise ValueError(
-            f"sample_weight must have its largest weight >= {lo:g} and its sum <= {hi:g}, got "
-            f"a largest weight of {largest:g} and a sum of {total:g}; rescale the weights "
-            "(a common factor does not change the clustering)"
         )
 
 
@@ -531,7 +514,7 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         n = X.shape[0]
         k = check_n_clusters(self.n_clusters, n)
         weights = check_sample_weight(sample_weight, n)
-        _check_weight_scale(weights)
+        check_weight_scale(weights)  # the centre norms square the weights
         rng = check_random_state(self.random_state)
 
         t0 = time.perf_counter()

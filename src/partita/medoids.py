@@ -38,6 +38,7 @@ from ._validation import (
     check_n_clusters,
     check_precomputed_distances,
     check_sample_weight,
+    check_weight_scale,
     fit_or_leave_unfitted,
     validate_params,
     warn_if_distance_matrix,
@@ -559,6 +560,7 @@ class KMedoids(_MedoidsBase):
         n = X.shape[0]
         k = check_n_clusters(self.n_clusters, n)
         weights = check_sample_weight(sample_weight, n)
+        check_weight_scale(weights, small=False)  # the weighted loss must stay finite
         rng = check_random_state(self.random_state)
 
         t0 = time.perf_counter()
@@ -761,6 +763,7 @@ class CLARA(_MedoidsBase):
         n = X.shape[0]
         k = check_n_clusters(self.n_clusters, n)
         weights = check_sample_weight(sample_weight, n)
+        check_weight_scale(weights, small=False)  # the weighted loss must stay finite
         rng = check_random_state(self.random_state)
         size = 80 + 4 * k if self.sample_size is None else int(self.sample_size)
         if size > n:
@@ -911,6 +914,7 @@ class CLARANS(_MedoidsBase):
         n = X.shape[0]
         k = check_n_clusters(self.n_clusters, n)
         weights = check_sample_weight(sample_weight, n)
+        check_weight_scale(weights, small=False)  # the weighted loss must stay finite
         rng = check_random_state(self.random_state)
         if self.max_neighbors is None:
             max_neighbors = max(1, math.ceil(0.025 * (n - k)))

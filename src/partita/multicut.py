@@ -29,6 +29,7 @@ from ._validation import (
     check_choice,
     check_real,
     check_sample_weight,
+    check_weight_scale,
     fit_or_leave_unfitted,
     validate_params,
     warn_if_distance_matrix,
@@ -136,6 +137,8 @@ def multicut_objective(X, labels, *, offset=0.0, metric="dot", sample_weight=Non
     inverse = np.ascontiguousarray(inverse.reshape(-1), dtype=np.int64)
     c = int(inverse.max()) + 1
     w = None if sample_weight is None else check_sample_weight(sample_weight, X.shape[0])
+    if w is not None:
+        check_weight_scale(w)  # costs multiply two weights
     return float(
         _core.multicut.objective(
             X, inverse, c, offset, _core.multicut.Metric.__members__[metric], w
@@ -345,6 +348,8 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         X = self._validate_X(X, reset=True)
         n, d = X.shape
         w = None if sample_weight is None else check_sample_weight(sample_weight, n)
+        if w is not None:
+            check_weight_scale(w)  # costs multiply two weights
         # Weight-0 samples take no part in the objective: solve without them, place them after.
         keep = None if w is None or np.all(w > 0) else np.flatnonzero(w > 0)
         _validation.check_fits_in_memory(

@@ -46,6 +46,7 @@ from ._validation import (
     check_n_clusters,
     check_real,
     check_sample_weight,
+    check_weight_scale,
     fit_or_leave_unfitted,
     validate_params,
     warn_if_distance_matrix,
@@ -997,6 +998,7 @@ class SinkhornKMeans(
         n, d = X.shape
         k, reg, reg_m, mass, cw = self._check_params(n, d)
         w = check_sample_weight(sample_weight, n)
+        check_weight_scale(w, small=False)  # k-means++ weighs squared distances by them
         total = float(w.sum())
         a = w / total
         threads = n_threads(self.n_jobs)
