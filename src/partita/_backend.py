@@ -47,8 +47,7 @@ def family_module(family, device):
     if family not in FAMILIES:
         raise ValueError(f"family must be one of {FAMILIES}, got {family!r}")
     if device == "cpu":
-        # Until a family's bindings move into their submodule, the top module holds them.
-        return getattr(_core, family, _core)
+        return getattr(_core, family)
     if device != "cuda":
         raise ValueError(f"device must be 'cpu' or 'cuda', got {device!r}")
     if not has_cuda_kernels(family):
