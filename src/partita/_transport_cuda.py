@@ -71,7 +71,9 @@ def _batched(arr, batched):
     """The DeviceArray with a leading batch axis of 1 when it has none (a view)."""
     if batched:
         return arr
-    return type(arr)(arr.ptr, (1, *arr.shape), (0, *arr.strides), arr.dtype, arr.on_device, arr.owner)
+    return type(arr)(
+        arr.ptr, (1, *arr.shape), (0, *arr.strides), arr.dtype, arr.on_device, arr.owner
+    )
 
 
 def _empty_like(x, shape, dtype):
@@ -323,7 +325,6 @@ def _contiguous(arr):
 
 def equipartition(scores, *, reg, n_iter):
     """``transport.equipartition`` on the GPU; a GPU score matrix stays on the GPU (Q too)."""
-    T = _transport()
     if not on_gpu(scores):
         S = np.asarray(_validation.as_numpy(scores))
         if S.ndim not in (2, 3) or S.size == 0:

@@ -531,8 +531,18 @@ def sinkhorn(
         from . import _transport_cuda
 
         return _transport_cuda.sinkhorn(
-            C, a, b, reg=reg, reg_m=reg_m, mass=mass, max_iter=max_iter, tol=tol, f0=f0, g0=g0,
-            return_plan=return_plan, method=method,
+            C,
+            a,
+            b,
+            reg=reg,
+            reg_m=reg_m,
+            mass=mass,
+            max_iter=max_iter,
+            tol=tol,
+            f0=f0,
+            g0=g0,
+            return_plan=return_plan,
+            method=method,
         )
     reg = _check_reg(reg)
     rho = _check_reg_m(reg_m)
@@ -1214,8 +1224,18 @@ def sinkhorn_points(
         from . import _transport_cuda
 
         return _transport_cuda.sinkhorn_points(
-            X, Y, a, b, reg=reg, reg_m=reg_m, mass=mass, max_iter=max_iter, tol=tol, f0=f0,
-            g0=g0, return_plan=return_plan,
+            X,
+            Y,
+            a,
+            b,
+            reg=reg,
+            reg_m=reg_m,
+            mass=mass,
+            max_iter=max_iter,
+            tol=tol,
+            f0=f0,
+            g0=g0,
+            return_plan=return_plan,
         )
     P = np.asarray(as_numpy(X), dtype=np.float64)
     Q = np.asarray(as_numpy(Y), dtype=np.float64)
@@ -1223,6 +1243,15 @@ def sinkhorn_points(
         raise ValueError(f"X {P.shape} and Y {Q.shape} must be (n, d) and (m, d) point sets")
     C = ((P[..., :, None, :] - Q[..., None, :, :]) ** 2).sum(axis=-1)
     return sinkhorn(
-        C, a, b, reg=reg, reg_m=reg_m, mass=mass, max_iter=max_iter, tol=tol, f0=f0, g0=g0,
+        C,
+        a,
+        b,
+        reg=reg,
+        reg_m=reg_m,
+        mass=mass,
+        max_iter=max_iter,
+        tol=tol,
+        f0=f0,
+        g0=g0,
         return_plan=return_plan,
     )
