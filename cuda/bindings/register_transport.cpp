@@ -9,8 +9,8 @@ namespace partita::cuda::bindings {
 void register_transport(py::module_& top) {
     py::module_ m = top.def_submodule("transport", "optimal-transport kernels on the GPU");
     // The estimators and functions that run on these kernels (partita._backend.supported_devices).
-    m.attr("estimators") = py::make_tuple("sinkhorn", "sinkhorn_points", "equipartition",
-                                          "SinkhornKMeans");
+    m.attr("estimators") =
+        py::make_tuple("sinkhorn", "sinkhorn_points", "equipartition", "SinkhornKMeans");
     m.def(
         "row_sweep",
         [](const py::object& C, const py::object& log_a, const py::object& log_b,

@@ -61,14 +61,17 @@ void run_typed(const SinkhornProblem& pb, const SinkhornParams& prm, SinkhornSta
     p.eps = prm.eps, p.inv_eps = 1.0 / prm.eps, p.phi_a = prm.phi_a, p.phi_b = prm.phi_b;
     p.tol = prm.tol;
     p.relaxed = prm.phi_a < 1.0 || prm.phi_b < 1.0;
-    const bool fused =
-        !pb.points && std::size_t(2 * m) * sizeof(double) + static_shared_bytes <= default_shared_limit;
+    const bool fused = !pb.points && std::size_t(2 * m) * sizeof(double) + static_shared_bytes <=
+                                         default_shared_limit;
     const std::size_t fused_shared = fused ? std::size_t(2 * m) * sizeof(double) : 0;
     p.nrch = blocks(n, pb.points ? k::threads : k::rows_per_chunk);
     p.ncch = pb.points ? 1 : p.nrch;
     p.ncb = blocks(m, k::threads);
 
+    std::vector<double> mass_b(pb.log_b.size());
+    for (std::size_t j = 0; j < mass_b.size(); ++j) mass_b[j] = std::exp(pb.log_b[j]);
     auto la = upload(pb.log_a, "log_a"), lb = upload(pb.log_b, "log_b");
+    auto mb = upload(mass_b, "b");
     auto lav = upload(pb.log_av, "log_av"), lbv = upload(pb.log_bv, "log_bv");
     auto f = upload(st.f, "f"), g = upload(st.g, "g");
     auto fv = upload(st.fv, "fv"), gv = upload(st.gv, "gv");
@@ -78,7 +81,6 @@ void run_typed(const SinkhornProblem& pb, const SinkhornParams& prm, SinkhornSta
     DeviceBuffer<double> asum(std::size_t(B * p.nrch), "row block LSEs");
     DeviceBuffer<double> colmax(std::size_t(B * p.ncch * m), "column sums");
     DeviceBuffer<double> colsum(std::size_t(B * p.ncch * m), "column sums");
-    DeviceBuffer<double> errp(std::size_t(B * p.ncb), "column block sums");
     DeviceBuffer<double> dgp(std::size_t(B * p.ncb), "column block sums");
     DeviceBuffer<double> bmax(std::size_t(B * p.ncb), "column block sums");
     DeviceBuffer<double> bsum(std::size_t(B * p.ncb), "column block sums");
@@ -93,13 +95,13 @@ void run_typed(const SinkhornProblem& pb, const SinkhornParams& prm, SinkhornSta
     check(cudaMemset(done.get(), 0, sizeof(int) * B), "cudaMemset");
     check(cudaMemset(n_done.get(), 0, sizeof(int)), "cudaMemset");
     check(cudaMemset(dg.get(), 0, sizeof(double) * B), "cudaMemset");
-    p.log_a = la.get(), p.log_b = lb.get();
+    p.log_a = la.get(), p.log_b = lb.get(), p.mass_b = mb.get();
     p.log_av = pb.log_av.empty() ? nullptr : lav.get();
     p.log_bv = pb.log_bv.empty() ? nullptr : lbv.get();
     p.f = f.get(), p.g = g.get(), p.gnew = gnew.get(), p.fv = fv.get(), p.gv = gv.get();
     p.dfmax = dfmax.get(), p.amax = amax.get(), p.asum = asum.get();
     p.colmax = colmax.get(), p.colsum = colsum.get();
-    p.errp = errp.get(), p.dgp = dgp.get(), p.bmax = bmax.get(), p.bsum = bsum.get();
+    p.dgp = dgp.get(), p.bmax = bmax.get(), p.bsum = bsum.get();
     p.done = done.get(), p.n_done = n_done.get(), p.n_iter = n_iter.get();
     p.err = err.get(), p.dg = dg.get(), p.converged = conv.get();
 
@@ -123,8 +125,8 @@ void run_typed(const SinkhornProblem& pb, const SinkhornParams& prm, SinkhornSta
         PARTITA_LAUNCH(kernel, grid2(p.nrch, B), tb, fused_shared, nullptr)(p, update_rows);
         check_launch("transport.sweep_kernel");
         if (!fused) {
-            PARTITA_LAUNCH(k::column_kernel<T>, dim3(unsigned(p.ncb), unsigned(p.nrch), unsigned(B)),
-                           tb, 0, nullptr)(p);
+            PARTITA_LAUNCH(k::column_kernel<T>,
+                           dim3(unsigned(p.ncb), unsigned(p.nrch), unsigned(B)), tb, 0, nullptr)(p);
             check_launch("transport.column_kernel");
         }
     };

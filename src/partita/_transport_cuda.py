@@ -361,12 +361,9 @@ def _shifted_costs(S):
     """max(S) - S per problem, in S's own GPU library (one new array: the costs)."""
     if S.ndim == 2:
         return S.max() - S
-    top = S.reshape(S.shape[0], -1).max(**_axis_kw(S, 1))
-    return top.reshape(S.shape[0], 1, 1) - S
-
-
-def _axis_kw(S, axis):
-    return {"dim": axis} if type(S).__module__.startswith("torch") else {"axis": axis}
+    if type(S).__module__.startswith("torch"):
+        return S.amax(dim=(1, 2), keepdim=True) - S
+    return S.max(axis=(1, 2), keepdims=True) - S
 
 
 def fit_sinkhorn_kmeans(est, X, sample_weight):
