@@ -58,12 +58,13 @@ void run_typed(const SinkhornProblem& pb, const SinkhornParams& prm, SinkhornSta
         p.sr = pb.C.strides[1];
     }
     p.B = B, p.n = n, p.m = m;
-    p.eps = prm.eps, p.inv_eps = 1.0 / prm.eps, p.phi_a = prm.phi_a, p.phi_b = prm.phi_b;
+    p.eps = prm.eps, p.inv_eps = 1.0 / prm.eps, p.kappa = T(1.0 / prm.eps), p.phi_a = prm.phi_a,
+    p.phi_b = prm.phi_b;
     p.tol = prm.tol;
     p.relaxed = prm.phi_a < 1.0 || prm.phi_b < 1.0;
-    const bool fused = !pb.points && std::size_t(2 * m) * sizeof(double) + static_shared_bytes <=
-                                         default_shared_limit;
-    const std::size_t fused_shared = fused ? std::size_t(2 * m) * sizeof(double) : 0;
+    const bool fused =
+        !pb.points && std::size_t(2 * m) * sizeof(T) + static_shared_bytes <= default_shared_limit;
+    const std::size_t fused_shared = fused ? std::size_t(2 * m) * sizeof(T) : 0;
     p.nrch = blocks(n, pb.points ? k::threads : k::rows_per_chunk);
     p.ncch = pb.points ? 1 : p.nrch;
     p.ncb = blocks(m, k::threads);
@@ -72,6 +73,9 @@ void run_typed(const SinkhornProblem& pb, const SinkhornParams& prm, SinkhornSta
     for (std::size_t j = 0; j < mass_b.size(); ++j) mass_b[j] = std::exp(pb.log_b[j]);
     auto la = upload(pb.log_a, "log_a"), lb = upload(pb.log_b, "log_b");
     auto mb = upload(mass_b, "b");
+    std::vector<T> beta0(pb.log_b.size());
+    for (std::size_t j = 0; j < beta0.size(); ++j) beta0[j] = T(pb.log_b[j] + st.g[j] / prm.eps);
+    auto beta = upload(beta0, "beta");
     auto lav = upload(pb.log_av, "log_av"), lbv = upload(pb.log_bv, "log_bv");
     auto f = upload(st.f, "f"), g = upload(st.g, "g");
     auto fv = upload(st.fv, "fv"), gv = upload(st.gv, "gv");
@@ -95,7 +99,7 @@ void run_typed(const SinkhornProblem& pb, const SinkhornParams& prm, SinkhornSta
     check(cudaMemset(done.get(), 0, sizeof(int) * B), "cudaMemset");
     check(cudaMemset(n_done.get(), 0, sizeof(int)), "cudaMemset");
     check(cudaMemset(dg.get(), 0, sizeof(double) * B), "cudaMemset");
-    p.log_a = la.get(), p.log_b = lb.get(), p.mass_b = mb.get();
+    p.log_a = la.get(), p.log_b = lb.get(), p.mass_b = mb.get(), p.beta = beta.get();
     p.log_av = pb.log_av.empty() ? nullptr : lav.get();
     p.log_bv = pb.log_bv.empty() ? nullptr : lbv.get();
     p.f = f.get(), p.g = g.get(), p.gnew = gnew.get(), p.fv = fv.get(), p.gv = gv.get();

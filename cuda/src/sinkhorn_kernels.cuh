@@ -18,22 +18,21 @@ constexpr int max_dim = 16;          // point clouds: coordinates held in regist
 constexpr double log_zero = -1e30;   // log 0 as the CPU passes it
 constexpr unsigned full_warp = 0xffffffffu;
 
-// Exponential of a non-positive shifted exponent: float64, or float32 for float32 costs (as the
-// CPU's float32 path), the sum accumulated in float64 either way.
-template <class T>
-__device__ __forceinline__ double exp_term(double x) {
-    if constexpr (sizeof(T) == 4) return double(expf(float(x)));
-    else return exp(x);
-}
+// Per-entry arithmetic is in the cost's type W (float32 costs: float32 exponents and
+// exponentials, as the CPU's float32 path, and no conversion per entry); a thread's running
+// (max, sum) over a bounded run of entries (a row's stride, 8 or 128 rows, a tile of points) is
+// merged into float64 before it grows long.
+__device__ __forceinline__ float exp_w(float x) { return expf(x); }
+__device__ __forceinline__ double exp_w(double x) { return exp(x); }
 
-template <class T>
-__device__ __forceinline__ void lse_add(double& mx, double& s, double x) {
-    if (x == -INFINITY) return;
+template <class W>
+__device__ __forceinline__ void lse_add(W& mx, W& s, W x) {
+    if (x == W(-INFINITY)) return;
     if (x > mx) {
-        s = s * exp_term<T>(mx - x) + 1.0;
+        s = s * exp_w(mx - x) + W(1);
         mx = x;
     } else {
-        s += exp_term<T>(x - mx);
+        s += exp_w(x - mx);
     }
 }
 
@@ -84,6 +83,8 @@ struct Batch {
     long long B = 0, n = 0, m = 0;
     double eps = 1, inv_eps = 1, phi_a = 1, phi_b = 1;
     const double *log_a = nullptr, *log_b = nullptr, *mass_b = nullptr;  // mass_b = exp(log_b)
+    T* beta = nullptr;  // log b_j + g_j / eps in T (as the CPU's), updated with g
+    T kappa = 1;        // 1 / eps in T
     const double *log_av = nullptr, *log_bv = nullptr;  // null without a virtual row / column
     double *f = nullptr, *g = nullptr, *gnew = nullptr, *fv = nullptr, *gv = nullptr;
     // Row blocks (nrch per problem): largest change of f, LSE of alpha = log a + f / eps.
@@ -143,35 +144,39 @@ template <class T, bool Fused>
 __global__ void __launch_bounds__(threads) sweep_kernel(Batch<T> p, bool update_rows) {
     const long long b = blockIdx.y, ch = blockIdx.x;
     if (p.done[b]) return;
-    PARTITA_SHARED(double, alpha_sh, warps);
+    PARTITA_SHARED(T, alpha_sh, warps);
     PARTITA_SHARED(double, red_d, warps);
     PARTITA_SHARED(double, red_m, warps);
     PARTITA_SHARED(double, red_s, warps);
-    PARTITA_DYNAMIC_SHARED(double, colstate);  // Fused: [0, m) maxima, [m, 2 m) sums
+    PARTITA_DYNAMIC_SHARED(T, colstate);  // Fused: [0, m) maxima, [m, 2 m) sums of the block
     const int lane = threadIdx.x % 32, warp = threadIdx.x / 32;
     const long long n = p.n, m = p.m;
     const long long r0 = ch * rows_per_chunk,
                     r1 = r0 + rows_per_chunk < n ? r0 + rows_per_chunk : n;
     if (Fused) {
         for (long long j = threadIdx.x; j < m; j += threads) {
-            colstate[j] = -INFINITY;
-            colstate[m + j] = 0.0;
+            colstate[j] = T(-INFINITY);
+            colstate[m + j] = T(0);
         }
     }
     const double vcol = p.log_bv ? p.log_bv[b] + p.gv[b] * p.inv_eps : 0.0;
-    const double* lb = p.log_b + b * m;
-    const double* g = p.g + b * m;
+    const T* bt = p.beta + b * m;
     double dmax = 0.0, amx = -INFINITY, as = 0.0;
     for (long long t = r0; t < r1; t += warps) {
         const long long i = t + warp;
-        double al = -INFINITY;
+        T al_t = T(-INFINITY);
         if (i < r1) {
             const T* row = p.C + b * p.sb + i * p.sr;
             double fi = p.f[b * n + i];
             if (update_rows) {
                 double mx = -INFINITY, s = 0.0;
-                for (long long j = lane; j < m; j += 32)
-                    lse_add<T>(mx, s, lb[j] + (g[j] - double(row[j])) * p.inv_eps);
+                for (long long j0 = 0; j0 < m; j0 += 32 * 1024) {  // runs of 1024 per lane
+                    const long long j1 = j0 + 32 * 1024 < m ? j0 + 32 * 1024 : m;
+                    T mt = T(-INFINITY), st = T(0);
+                    for (long long j = j0 + lane; j < j1; j += 32)
+                        lse_add<T>(mt, st, bt[j] - row[j] * p.kappa);
+                    lse_merge(mx, s, double(mt), double(st));
+                }
                 warp_lse(mx, s);
                 if (p.log_bv) lse_merge(mx, s, vcol, 1.0);
                 const double fn = -p.phi_a * p.eps * lse_value(mx, s);
@@ -179,19 +184,20 @@ __global__ void __launch_bounds__(threads) sweep_kernel(Batch<T> p, bool update_
                 if (lane == 0) p.f[b * n + i] = fn;
                 fi = fn;
             }
-            al = p.log_a[b * n + i] + fi * p.inv_eps;
+            const double al = p.log_a[b * n + i] + fi * p.inv_eps;
+            al_t = T(al);
             lse_add<double>(amx, as, al);
         }
         if (Fused) {
-            if (lane == 0) alpha_sh[warp] = al;
+            if (lane == 0) alpha_sh[warp] = al_t;
             __syncthreads();
             const long long rows = r1 - t < warps ? r1 - t : warps;
             for (long long j = threadIdx.x; j < m; j += threads) {
-                double mx = colstate[j], s = colstate[m + j];
+                T mx = colstate[j], s = colstate[m + j];
                 for (long long r = 0; r < rows; ++r) {
-                    const double ar = alpha_sh[r];
-                    if (!(ar > log_zero / 2)) continue;  // a zero-weight row adds nothing
-                    lse_add<T>(mx, s, ar - double(p.C[b * p.sb + (t + r) * p.sr + j]) * p.inv_eps);
+                    const T ar = alpha_sh[r];
+                    if (!(ar > T(log_zero / 2))) continue;  // a zero-weight row adds nothing
+                    lse_add<T>(mx, s, ar - p.C[b * p.sb + (t + r) * p.sr + j] * p.kappa);
                 }
                 colstate[j] = mx;
                 colstate[m + j] = s;
@@ -218,8 +224,8 @@ __global__ void __launch_bounds__(threads) sweep_kernel(Batch<T> p, bool update_
         double* cm = p.colmax + (b * p.ncch + ch) * m;
         double* cs = p.colsum + (b * p.ncch + ch) * m;
         for (long long j = threadIdx.x; j < m; j += threads) {
-            cm[j] = colstate[j];
-            cs[j] = colstate[m + j];
+            cm[j] = double(colstate[j]);
+            cs[j] = double(colstate[m + j]);
         }
     }
 }
@@ -234,14 +240,14 @@ __global__ void __launch_bounds__(threads) column_kernel(Batch<T> p) {
     if (j >= p.m) return;
     const long long r0 = ch * rows_per_chunk;
     const long long r1 = r0 + rows_per_chunk < p.n ? r0 + rows_per_chunk : p.n;
-    double mx = -INFINITY, s = 0.0;
+    T mx = T(-INFINITY), s = T(0);
     for (long long i = r0; i < r1; ++i) {
         const double al = p.log_a[b * p.n + i] + p.f[b * p.n + i] * p.inv_eps;
         if (!(al > log_zero / 2)) continue;
-        lse_add<T>(mx, s, al - double(p.C[b * p.sb + i * p.sr + j]) * p.inv_eps);
+        lse_add<T>(mx, s, T(al) - p.C[b * p.sb + i * p.sr + j] * p.kappa);
     }
-    p.colmax[(b * p.ncch + ch) * p.m + j] = mx;
-    p.colsum[(b * p.ncch + ch) * p.m + j] = s;
+    p.colmax[(b * p.ncch + ch) * p.m + j] = double(mx);
+    p.colsum[(b * p.ncch + ch) * p.m + j] = double(s);
 }
 
 // Point clouds: for every point q of one side (thread q of block (x, b)), the exact LSE over the
@@ -255,7 +261,7 @@ __global__ void __launch_bounds__(threads) cloud_kernel(Batch<T> p, bool rows) {
     const long long b = blockIdx.y;
     if (p.done[b]) return;
     PARTITA_SHARED(T, tile, threads * max_dim);
-    PARTITA_SHARED(double, wt, threads);
+    PARTITA_SHARED(T, wt, threads);
     PARTITA_SHARED(double, red_d, threads);
     PARTITA_SHARED(double, red_m, threads);
     PARTITA_SHARED(double, red_s, threads);
@@ -275,13 +281,14 @@ __global__ void __launch_bounds__(threads) cloud_kernel(Batch<T> p, bool rows) {
         for (long long e = threadIdx.x; e < cnt * d; e += threads) tile[e] = O[o0 * d + e];
         if (threadIdx.x < cnt) {
             const long long o = o0 + threadIdx.x;
-            wt[threadIdx.x] = rows ? p.log_b[b * p.m + o] + p.g[b * p.m + o] * p.inv_eps
-                                   : p.log_a[b * p.n + o] + p.f[b * p.n + o] * p.inv_eps;
+            wt[threadIdx.x] =
+                rows ? p.beta[b * p.m + o] : T(p.log_a[b * p.n + o] + p.f[b * p.n + o] * p.inv_eps);
         }
         __syncthreads();
         if (q >= nq) continue;
+        T tm = T(-INFINITY), ts = T(0);  // this tile's terms, merged into (mx, s) after it
         for (long long o = 0; o < cnt; ++o) {
-            if (!rows && !(wt[o] > log_zero / 2)) continue;
+            if (!rows && !(wt[o] > T(log_zero / 2))) continue;
             T c = T(0);
 #pragma unroll
             for (int k = 0; k < max_dim; ++k) {
@@ -290,8 +297,9 @@ __global__ void __launch_bounds__(threads) cloud_kernel(Batch<T> p, bool rows) {
                     c += t * t;
                 }
             }
-            lse_add<T>(mx, s, wt[o] - double(c) * p.inv_eps);
+            lse_add<T>(tm, ts, wt[o] - c * p.kappa);
         }
+        lse_merge(mx, s, double(tm), double(ts));
     }
     if (!rows) {
         if (q < nq) {
@@ -454,13 +462,17 @@ __global__ void __launch_bounds__(threads) decide_kernel(Batch<T> p, long long i
     p.dg[b] = dg;
 }
 
-// g <- g_new for the problems that go on.
+// g <- g_new (and beta) for the problems that go on.
 template <class T>
 __global__ void __launch_bounds__(threads) apply_kernel(Batch<T> p) {
     const long long b = blockIdx.y;
     if (p.done[b]) return;
     const long long j = (long long)blockIdx.x * threads + threadIdx.x;
-    if (j < p.m) p.g[b * p.m + j] = p.gnew[b * p.m + j];
+    if (j < p.m) {
+        const double gn = p.gnew[b * p.m + j];
+        p.g[b * p.m + j] = gn;
+        p.beta[b * p.m + j] = T(p.log_b[b * p.m + j] + gn * p.inv_eps);
+    }
 }
 
 // After the row sweep (one thread per problem): the iteration count and, relaxed, the stopping
