@@ -36,11 +36,15 @@ __device__ __forceinline__ void lse_add(W& mx, W& s, W x) {
     }
 }
 
+// One exponential: the pair with the smaller maximum is rescaled to the larger.
 __device__ __forceinline__ void lse_merge(double& mx, double& s, double mo, double so) {
-    const double mn = fmax(mx, mo);
-    if (mn == -INFINITY) return;
-    s = s * exp(mx - mn) + so * exp(mo - mn);
-    mx = mn;
+    if (mo == -INFINITY) return;
+    if (mo > mx) {
+        s = s * exp(mx - mo) + so;
+        mx = mo;
+    } else {
+        s += so * exp(mo - mx);
+    }
 }
 
 // Butterfly merge of the warp's (mx, s); every lane gets lane 0's result (partners may differ
