@@ -183,8 +183,19 @@ def assert_same_solution(r, want, dtype, plan=True):
     np.testing.assert_array_equal(r.converged, want.converged)
 
 
-@pytest.mark.parametrize("backend", CUDA_BACKENDS)
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+# The emulator's three schedules for float64, forward only for float32 (the same code paths):
+# keeps the emulated suite short.
+SCHEDULES_BY_DTYPE = [
+    pytest.param(
+        backend.values[0], dtype, id=f"{backend.id}-{np.dtype(dtype).name}", marks=backend.marks
+    )
+    for backend in CUDA_BACKENDS
+    for dtype in (np.float64, np.float32)
+    if dtype == np.float64 or backend.id in ("emulated-forward", "cuda")
+]
+
+
+@pytest.mark.parametrize("backend, dtype", SCHEDULES_BY_DTYPE)
 @pytest.mark.parametrize("variant", list(VARIANTS))
 def test_sinkhorn_on_the_device_has_the_cpu_solvers_iterates(backend, device, dtype, variant):
     # A fixed number of iterations (tol=0), then every problem's potentials and plan.
@@ -273,8 +284,7 @@ def test_the_plan_is_written_into_a_device_array(backend, device):
     np.testing.assert_allclose(r.f, want.f[0], atol=1e-12)
 
 
-@pytest.mark.parametrize("backend", CUDA_BACKENDS)
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("backend, dtype", SCHEDULES_BY_DTYPE)
 @pytest.mark.parametrize("variant", ["balanced", "relaxed", "partial"])
 def test_point_clouds_give_the_stored_costs_solution(backend, device, dtype, variant):
     from partita.transport import sinkhorn_points
@@ -303,8 +313,7 @@ def test_point_clouds_of_more_than_a_tile(backend, device):
     assert_same_solution(r, want, np.float64, plan=False)
 
 
-@pytest.mark.parametrize("backend", CUDA_BACKENDS)
-@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("backend, dtype", SCHEDULES_BY_DTYPE)
 def test_equipartition_on_the_device(backend, device, dtype):
     from partita.transport import equipartition
 
@@ -353,3 +362,15 @@ def test_device_input_is_validated(backend, device):
         sinkhorn_points(np.ones((2, 17)), np.ones((3, 17)), reg=1.0, device="cuda")
     with pytest.raises(ValueError, match="sum"):
         sinkhorn(C[0], a[0], 2 * b[0], reg=1.0, device="cuda")
+
+
+def test_sinkhorn_kmeans_on_cuda_without_a_gpu_is_an_error():
+    from partita import SinkhornKMeans, _backend
+
+    if _backend.cuda_available():
+        pytest.skip("a GPU is usable here")
+    X = np.random.RandomState(0).rand(20, 2)
+    with pytest.raises(ValueError, match="device='cuda'"):
+        SinkhornKMeans(2, device="cuda").fit(X)
+    with pytest.raises(ValueError, match="device='cuda'"):
+        sinkhorn(np.ones((2, 2)), reg=1.0, device="cuda")

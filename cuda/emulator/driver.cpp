@@ -35,16 +35,16 @@ ArrayRef host_ref(const std::vector<T>& v, std::vector<std::int64_t> shape, DTyp
     return r;
 }
 
-// Batched Sinkhorn, stored costs and point clouds, with and without virtual points: after the
-// last f-update the rows of a balanced plan sum to a exactly (to rounding).
+// Batched Sinkhorn: stored float32 costs with virtual points, and float64 point clouds, whose
+// balanced plan's rows sum to a exactly (to rounding) after the last f-update.
 int run_sinkhorn(const std::vector<double>& C, const std::vector<float>& Cf, int B, int n, int m) {
     namespace tr = partita::cuda::transport;
     std::vector<double> pts(std::size_t(B) * (n + m) * 2);
     for (std::size_t i = 0; i < pts.size(); ++i) pts[i] = std::fmod(0.37 * double(i), 1.0);
     std::vector<double> plan(std::size_t(B) * n * m);
     std::vector<float> planf(plan.size());
-    for (int variant = 0; variant < 4; ++variant) {
-        const bool points = variant >= 3, single = variant % 3 == 1, partial = variant % 3 == 2;
+    for (int variant = 0; variant < 2; ++variant) {
+        const bool points = variant == 1, single = variant == 0, partial = variant == 0;
         tr::SinkhornProblem pb;
         pb.points = points;
         if (points) {
@@ -139,9 +139,9 @@ int run_kernels() {
                     }
                 }
         }
-        if (run_sinkhorn(C, Cf, B, n, m) != 0) return 1;
         if (partita_emu::selftest::fill_indices(100, false) != 4950) return 1;
     }
+    if (run_sinkhorn(C, Cf, B, n, m) != 0) return 1;  // once: the emulator's run is slow under ASan
     std::puts("kernels: ok");
     return 0;
 }
