@@ -343,6 +343,28 @@ def test_sinkhorn_kmeans_on_the_device(backend, device, params):
     np.testing.assert_array_equal(gpu.predict(X), gpu.labels_)
 
 
+@pytest.mark.parametrize("backend", EMULATED_BACKENDS[:1] + CUDA_BACKENDS[3:])
+@pytest.mark.parametrize("variant", ["balanced", "relaxed"])
+def test_reg_below_the_costs_precision_warns_and_reports_as_on_the_cpu(backend, device, variant):
+    # float32 costs up to 1e4 with reg 1e-2: the exponents carry ~0.06 of rounding (so the two
+    # plans differ by about that). Balanced: err becomes the plan's own marginal violation;
+    # relaxed: never converged.
+    C, a, b = batch(1, 5, 6, np.float32, seed=12)
+    C = C * np.float32(1e4)
+    kw = dict(reg=1e-2, max_iter=3, tol=1e-3, **VARIANTS[variant])
+    with pytest.warns(UserWarning, match="below the precision"):
+        want = sinkhorn(C, a, b, method="sinkhorn_log", **kw)
+    with pytest.warns(UserWarning, match="below the precision"):
+        r = sinkhorn(C, a, b, device="cuda", **kw)
+    np.testing.assert_array_equal(r.converged, want.converged)
+    if variant == "balanced":  # the violation of the plan as returned (not the CPU's plan's)
+        P = r.plan[0].astype(np.float64)
+        own = np.abs(P.sum(1) - a[0]).sum() + np.abs(P.sum(0) - b[0]).sum()
+        np.testing.assert_allclose(r.err, own, rtol=1e-6)
+    else:
+        assert not r.converged and not want.converged
+
+
 @pytest.mark.parametrize("backend", EMULATED_BACKENDS[:1])
 def test_device_input_is_validated(backend, device):
     from partita.transport import sinkhorn_points

@@ -230,6 +230,12 @@ def sinkhorn(C, a, b, *, reg, reg_m, mass, max_iter, tol, f0, g0, return_plan, m
     below = _warn_below_precision(top, cost.dtype, reg)
     plan = None
     if return_plan:
+        if not cost.on_device:  # a host plan: the CPU's check
+            _validation.check_fits_in_memory(
+                B * n * m * cost.dtype.itemsize,
+                f"the {B} x {n} x {m} plan",
+                "use return_plan=False and the potentials f, g",
+            )
         plan = _empty_like(C, (B, n, m), cost.dtype)
     rep = solve(mod, cost, None, A, Bm, reg, rho, mass, max_iter, tol, f, g, plan)
     if plan is not None and not batched:
