@@ -85,7 +85,7 @@ cuda_tests() {
 
 driver() {
     "$NVCC" -std=c++17 -arch=sm_90 -lineinfo -Icuda/include -Icuda/src -Icuda/emulator \
-        cuda/src/medoids.cu cuda/src/transport.cu cuda/emulator/selftest.cu cuda/emulator/driver.cpp \
+        cuda/src/medoids.cu cuda/src/transport.cu cuda/src/sinkhorn.cu cuda/emulator/selftest.cu cuda/emulator/driver.cpp \
         -o build/gpu/driver
 }
 
@@ -114,6 +114,7 @@ step sanitizer_synccheck_divergent_shuffle 30 sanitize synccheck divergent_shuff
 # The race that only the emulator's shuffled schedule finds: racecheck must find it too.
 step sanitizer_racecheck_two_sided_race 30 sanitize racecheck two_sided_race
 step bench 120 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_kernels.py "$WORK/bench.json"
+step bench_transport 150 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_transport.py "$WORK/bench_transport.json"
 
 # One JSON: the steps (a clean kernel run must give 0, a planted bug 99), the test counts and
 # failures, and the timings.

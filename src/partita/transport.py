@@ -52,7 +52,7 @@ from ._validation import (
     warn_if_distance_matrix,
 )
 
-__all__ = ["sinkhorn", "SinkhornResult", "SinkhornKMeans", "equipartition"]
+__all__ = ["sinkhorn", "SinkhornResult", "SinkhornKMeans", "equipartition", "sinkhorn_points"]
 
 _LOG_ZERO = -1e30  # log 0 as the kernel expects it (finite in float32 and float64)
 _NEWTON_MAX_COLUMNS = (
@@ -405,6 +405,7 @@ def sinkhorn(
     return_plan=True,
     method="auto",
     n_jobs=None,
+    device="cpu",
 ):
     """Entropic optimal transport by log-domain Sinkhorn scaling, one problem or a batch.
 
@@ -470,6 +471,10 @@ def sinkhorn(
           fits in a quarter of the available memory; otherwise the log domain.
     n_jobs : int or None, default=None
         Threads (None: all cores). Never changes the result.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        "cuda": the batched solver on the GPU (docs/algorithms.md, "Sinkhorn on the GPU"); a
+        CuPy or PyTorch GPU ``C`` is read in place and the plan returned in its library.
+        It warns ``GPUNotValidatedWarning``: it has run under the CPU emulator only.
 
     Returns
     -------
@@ -522,6 +527,23 @@ def sinkhorn(
     >>> np.round(r.plan, 4).tolist(), bool(r.converged)
     ([[0.5, 0.0], [0.0, 0.5]], True)
     """
+    if resolve_device(device, family="transport", estimator="sinkhorn") == "cuda":
+        from . import _transport_cuda
+
+        return _transport_cuda.sinkhorn(
+            C,
+            a,
+            b,
+            reg=reg,
+            reg_m=reg_m,
+            mass=mass,
+            max_iter=max_iter,
+            tol=tol,
+            f0=f0,
+            g0=g0,
+            return_plan=return_plan,
+            method=method,
+        )
     reg = _check_reg(reg)
     rho = _check_reg_m(reg_m)
     mass = _check_mass(mass)
@@ -581,7 +603,7 @@ def sinkhorn(
     )
 
 
-def equipartition(scores, *, reg=0.05, n_iter=3, n_jobs=None):
+def equipartition(scores, *, reg=0.05, n_iter=3, n_jobs=None, device="cpu"):
     """Equipartition pseudo-labels from a score matrix (SwAV / SeLa), by a few Sinkhorn steps.
 
     Reproduces SwAV's ``distributed_sinkhorn`` (Caron et al., 2020: ``epsilon=0.05``,
@@ -602,12 +624,19 @@ def equipartition(scores, *, reg=0.05, n_iter=3, n_jobs=None):
     n_iter : int, default=3
         Sinkhorn iterations (one column and one row normalisation each).
     n_jobs : int or None, default=None
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        "cuda": on the GPU (warns ``GPUNotValidatedWarning``); GPU scores (CuPy, PyTorch) stay
+        there and Q is returned in their library.
 
     Returns
     -------
     Q : ndarray of shape (N, K) (or (B, N, K)), float32 for float32 scores else float64
         Soft assignments; rows sum to 1 and columns to N / K (exactly, after enough iterations).
     """
+    if resolve_device(device, family="transport", estimator="equipartition") == "cuda":
+        from . import _transport_cuda
+
+        return _transport_cuda.equipartition(scores, reg=reg, n_iter=n_iter)
     S = np.asarray(as_numpy(scores))
     if S.ndim not in (2, 3) or S.size == 0:
         raise ValueError(f"scores must have shape (N, K) or (B, N, K), got {S.shape}")
@@ -994,6 +1023,10 @@ class SinkhornKMeans(
 
     def _fit(self, X, sample_weight):
         validate_params(self)
+        if resolve_device(self.device, family="transport", estimator=type(self).__name__) == "cuda":
+            from . import _transport_cuda
+
+            return _transport_cuda.fit_sinkhorn_kmeans(self, X, sample_weight)
         X = self._validate_X(X, reset=True)
         n, d = X.shape
         k, reg, reg_m, mass, cw = self._check_params(n, d)
@@ -1140,3 +1173,85 @@ class SinkhornKMeans(
         w = check_sample_weight(sample_weight, D.shape[0])
         ok = labels >= 0
         return -float(np.dot(w[ok], D[ok, labels[ok]]))
+
+
+def sinkhorn_points(
+    X,
+    Y,
+    a=None,
+    b=None,
+    *,
+    reg,
+    reg_m=None,
+    mass=None,
+    max_iter=1000,
+    tol=1e-9,
+    f0=None,
+    g0=None,
+    return_plan=False,
+    device="cpu",
+):
+    """:func:`sinkhorn` between two point clouds, on the cost C_ij = ||x_i - y_j||^2.
+
+    On the GPU (``device="cuda"``) the cost is recomputed in tiles at every pass and never
+    stored (docs/algorithms.md, "Sinkhorn on the GPU"), so problems whose cost does not fit in
+    memory can be solved; CuPy / PyTorch point clouds are read in place. On the CPU the cost is
+    built (float64 sums of squared differences) and :func:`sinkhorn` solves it.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d) or (B, n, d)
+        The row points (at most 16 coordinates on the GPU).
+    Y : array-like of shape (m, d) or (B, m, d)
+        The column points.
+    a, b : array-like, default uniform
+        Marginals, as in :func:`sinkhorn`.
+    reg : float
+        Entropic regularisation, in the units of the squared distances.
+    reg_m, mass, max_iter, tol, f0, g0 :
+        As in :func:`sinkhorn`.
+    return_plan : bool, default=False
+        Whether to build the n x m plan.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        "cuda" warns ``GPUNotValidatedWarning`` (it has run under the CPU emulator only).
+
+    Returns
+    -------
+    SinkhornResult
+        As :func:`sinkhorn`'s.
+    """
+    if resolve_device(device, family="transport", estimator="sinkhorn_points") == "cuda":
+        from . import _transport_cuda
+
+        return _transport_cuda.sinkhorn_points(
+            X,
+            Y,
+            a,
+            b,
+            reg=reg,
+            reg_m=reg_m,
+            mass=mass,
+            max_iter=max_iter,
+            tol=tol,
+            f0=f0,
+            g0=g0,
+            return_plan=return_plan,
+        )
+    P = np.asarray(as_numpy(X), dtype=np.float64)
+    Q = np.asarray(as_numpy(Y), dtype=np.float64)
+    if P.ndim not in (2, 3) or Q.ndim != P.ndim or P.shape[-1] != Q.shape[-1]:
+        raise ValueError(f"X {P.shape} and Y {Q.shape} must be (n, d) and (m, d) point sets")
+    C = ((P[..., :, None, :] - Q[..., None, :, :]) ** 2).sum(axis=-1)
+    return sinkhorn(
+        C,
+        a,
+        b,
+        reg=reg,
+        reg_m=reg_m,
+        mass=mass,
+        max_iter=max_iter,
+        tol=tol,
+        f0=f0,
+        g0=g0,
+        return_plan=return_plan,
+    )
