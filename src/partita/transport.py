@@ -672,7 +672,8 @@ class SinkhornKMeans(
     """k-means with an optimal-transport assignment step (balanced or size-constrained
     clustering, with an optional reject option).
 
-    Lloyd's iterations (docs/algorithms.md, "SinkhornKMeans"): (1) C_ij = ||x_i - c_j||^2;
+    Lloyd's iterations (docs/algorithms.md, "SinkhornKMeans"), in C++ up to 64 clusters:
+    (1) C_ij = ||x_i - c_j||^2;
     (2) solve the entropic
     OT between the samples (weights a = sample_weight / sum) and the clusters (weights
     b = cluster_weights, uniform by default) in C++, warm-started from the previous
@@ -722,12 +723,13 @@ class SinkhornKMeans(
         :func:`sinkhorn` otherwise.
     random_state : int, RandomState instance or None, default=None
     n_jobs : int or None, default=None
-        Threads of the Sinkhorn kernel (None: all cores). Never changes the result.
+        Threads of the compiled Lloyd iterations and of the Sinkhorn kernel (None: all cores).
+        Never changes the result.
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Only "cpu" has kernels so far; "cuda" raises ValueError.
     verbose : int, default=0
         Print every Lloyd iteration (centre shift, Sinkhorn iterations and marginal error) and
-        every run's result.
+        every run's result (the iterations of the compiled loop when it returns).
 
     Attributes
     ----------
