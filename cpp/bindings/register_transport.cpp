@@ -12,6 +12,7 @@
 #include "bindings.hpp"
 #include "partita/transport/newton.hpp"
 #include "partita/transport/sinkhorn.hpp"
+#include "partita/transport/sinkhorn_kmeans.hpp"
 
 namespace partita::bindings {
 
@@ -99,6 +100,77 @@ NewtonResult run_newton(const py::array& C, const py::array& a, const py::array&
     return without_gil([&] {
         InterruptCheck interrupt = python_interrupt_check();
         return semidual_newton(Cp, n, k, ap, lbp, gp, params, threads, interrupt);
+    });
+}
+
+// Points (n, d) and centres (k, d), both C-contiguous float64 with the same d.
+void check_points_and_centres(const MatrixView<double>& X, const MatrixView<double>& centres) {
+    require(X.rows >= 1 && X.cols >= 1, "X: expected at least one point and one feature");
+    require(centres.rows >= 1 && centres.cols == X.cols,
+            "centres: expected (k, d) with k >= 1 and X's d");
+}
+
+double* mutable_matrix(const py::array& a, const MatrixView<double>& view, const char* name) {
+    if (!a.writeable()) throw std::invalid_argument(std::string(name) + ": must be writeable");
+    return const_cast<double*>(view.data);
+}
+
+LloydResult run_lloyd(const py::array& X, const py::array& a, const py::array& log_b,
+                      const py::array& centres, const py::array& g,
+                      const py::object& previous_labels, const LloydParams& params) {
+    const MatrixView<double> Xv = matrix_view<double>(X, "X");
+    const MatrixView<double> cv = matrix_view<double>(centres, "centres");
+    check_points_and_centres(Xv, cv);
+    const index_t n = Xv.rows, k = cv.rows;
+    const double* ap = vector_data<double>(a, n, "a");
+    const double* lbp = vector_data<double>(log_b, k, "log_b");
+    double* cp = mutable_matrix(centres, cv, "centres");
+    double* gp = mutable_vector(g, k + (params.virtual_column ? 1 : 0), "g");
+    const std::int64_t* labels = nullptr;
+    if (!previous_labels.is_none())
+        labels = vector_data<std::int64_t>(previous_labels.cast<py::array>(), n, "previous_labels");
+    require(params.eps > 0, "eps must be positive");
+    require(params.rho > 0, "rho must be positive (inf for hard clusters)");
+    require(params.first_iteration >= 1, "first_iteration must be >= 1");
+    require(params.final_only || params.first_iteration <= params.max_iter,
+            "first_iteration must be at most max_iter (or final_only)");
+    require(params.newton_max_iter >= 0, "newton_max_iter must be >= 0");
+    const int threads = resolve_threads(params.n_threads);
+    return without_gil([&] {
+        InterruptCheck interrupt = python_interrupt_check();
+        return lloyd(Xv.data, n, Xv.cols, ap, lbp, k, cp, gp, labels, params, threads, interrupt);
+    });
+}
+
+py::array_t<double> run_centre_distances(const py::array& X, const py::array& centres,
+                                         int n_threads) {
+    const MatrixView<double> Xv = matrix_view<double>(X, "X");
+    const MatrixView<double> cv = matrix_view<double>(centres, "centres");
+    check_points_and_centres(Xv, cv);
+    py::array_t<double> D({Xv.rows, cv.rows});
+    double* out = D.mutable_data();
+    const int threads = resolve_threads(n_threads);
+    without_gil([&] {
+        InterruptCheck interrupt = python_interrupt_check();
+        const std::vector<double> cols = feature_tiles::feature_major(Xv.data, Xv.rows, Xv.cols);
+        centre_distances(cols.data(), Xv.rows, Xv.cols, cv.data, cv.rows, out, threads, interrupt);
+        return 0;
+    });
+    return D;
+}
+
+double run_update_centres(const py::array& X, const py::array& plan, const py::array& centres,
+                          int n_threads) {
+    const MatrixView<double> Xv = matrix_view<double>(X, "X");
+    const MatrixView<double> cv = matrix_view<double>(centres, "centres");
+    check_points_and_centres(Xv, cv);
+    const MatrixView<double> pv = matrix_view<double>(plan, "plan");
+    require(pv.rows == Xv.rows && pv.cols == cv.rows, "plan: expected (n, k)");
+    double* cp = mutable_matrix(centres, cv, "centres");
+    const int threads = resolve_threads(n_threads);
+    return without_gil([&] {
+        InterruptCheck interrupt = python_interrupt_check();
+        return update_centres(Xv.data, Xv.rows, Xv.cols, pv.data, cv.rows, cp, threads, interrupt);
     });
 }
 
@@ -216,6 +288,78 @@ void register_transport(py::module_& core) {
         .def_readonly("n_iter", &NewtonResult::n_iter)
         .def_readonly("err", &NewtonResult::err, "L1 norm of the gradient")
         .def_readonly("converged", &NewtonResult::converged);
+
+    py::class_<LloydParams>(m, "LloydParams", "Parameters of lloyd()")
+        .def(py::init<>())
+        .def_readwrite("eps", &LloydParams::eps)
+        .def_readwrite("rho", &LloydParams::rho, "KL relaxation of the cluster sizes; inf: hard")
+        .def_readwrite("virtual_column", &LloydParams::virtual_column,
+                       "a virtual cluster of cost 0 (mass < 1; the last potential)")
+        .def_readwrite("log_bv", &LloydParams::log_bv, "log mass of the virtual cluster")
+        .def_readwrite("first_iteration", &LloydParams::first_iteration,
+                       "the first Lloyd iteration to run (the caller ran the ones before)")
+        .def_readwrite("max_iter", &LloydParams::max_iter)
+        .def_readwrite("final_only", &LloydParams::final_only,
+                       "only the final assignment, with the given centres")
+        .def_readwrite("shift_tol", &LloydParams::shift_tol,
+                       "stop when the squared centre shift is at most this")
+        .def_readwrite("labels_rule", &LloydParams::labels_rule,
+                       "stop instead when the labels repeat")
+        .def_readwrite("newton_max_iter", &LloydParams::newton_max_iter)
+        .def_readwrite("assign_tol", &LloydParams::assign_tol)
+        .def_readwrite("n_threads", &LloydParams::n_threads);
+
+    py::class_<LloydResult>(m, "LloydResult")
+        .def_readonly("n_iter", &LloydResult::n_iter, "the last Lloyd iteration")
+        .def_readonly("converged", &LloydResult::converged, "the stopping rule was met")
+        .def_readonly("final", &LloydResult::final, "the last assignment is the final one")
+        .def_property_readonly(
+            "assignment",
+            [](const py::object& self) {
+                return py::cast(&self.cast<const LloydResult&>().assignment,
+                                py::return_value_policy::reference_internal, self);
+            },
+            "the last assignment (Newton's result)")
+        .def_property_readonly("costs",
+                               [](const py::object& self) {
+                                   const auto& r = self.cast<const LloydResult&>();
+                                   const py::ssize_t n = py::ssize_t(r.assignment.f.size());
+                                   return vector_view(self, r.costs,
+                                                      {n, py::ssize_t(r.costs.size()) / n});
+                               })
+        .def_property_readonly("labels",
+                               [](const py::object& self) -> py::object {
+                                   const auto& r = self.cast<const LloydResult&>();
+                                   if (r.labels.empty()) return py::none();
+                                   return vector_view(self, r.labels,
+                                                      {py::ssize_t(r.labels.size())});
+                               })
+        .def_property_readonly("shift",
+                               [](const py::object& self) {
+                                   const auto& r = self.cast<const LloydResult&>();
+                                   return vector_view(self, r.shift, {py::ssize_t(r.shift.size())});
+                               })
+        .def_property_readonly("steps",
+                               [](const py::object& self) {
+                                   const auto& r = self.cast<const LloydResult&>();
+                                   return vector_view(self, r.steps, {py::ssize_t(r.steps.size())});
+                               })
+        .def_property_readonly("err", [](const py::object& self) {
+            const auto& r = self.cast<const LloydResult&>();
+            return vector_view(self, r.err, {py::ssize_t(r.err.size())});
+        });
+
+    m.def("lloyd", &run_lloyd, py::arg("X"), py::arg("a"), py::arg("log_b"), py::arg("centres"),
+          py::arg("g"), py::arg("previous_labels"), py::arg("params"),
+          "SinkhornKMeans' Lloyd iterations on X (n, d) with Newton assignments; centres (k, d) "
+          "and g (k, +1 with the virtual cluster) are updated in place. Stops early when an "
+          "assignment does not converge (result.final False, the caller continues).");
+    m.def("centre_distances", &run_centre_distances, py::arg("X"), py::arg("centres"),
+          py::arg("n_threads"), "Squared distances (n, k) of X (n, d) to centres (k, d).");
+    m.def("update_centres", &run_update_centres, py::arg("X"), py::arg("plan"), py::arg("centres"),
+          py::arg("n_threads"),
+          "centres_j = plan[:, j] X / plan[:, j].sum() in place (columns with mass); returns the "
+          "squared shift.");
 
     m.def("semidual_newton", &run_newton, py::arg("C"), py::arg("a"), py::arg("log_b"),
           py::arg("g"), py::arg("params"),

@@ -1,5 +1,6 @@
 """partita._core.transport: batched log-domain Sinkhorn scaling and Newton's method on the
-semi-dual (cpp/include/partita/transport/). Python validates; these take C-contiguous arrays."""
+semi-dual, SinkhornKMeans' Lloyd iterations
+(cpp/include/partita/transport/). Python validates; these take C-contiguous arrays."""
 
 from typing import ClassVar
 
@@ -102,3 +103,78 @@ def semidual_newton(
 ) -> NewtonResult:
     """Entropic OT with hard rows (weights a) and few columns (costs C (n, k), log-masses log_b)
     by Newton's method on the semi-dual; g (k, +1 with the virtual column) is updated in place."""
+
+class LloydParams:
+    """Parameters of :func:`lloyd`."""
+
+    eps: float
+    rho: float
+    """KL relaxation of the cluster sizes; inf: hard."""
+    virtual_column: bool
+    """A virtual cluster of cost 0 (mass < 1; the last potential)."""
+    log_bv: float
+    """Log mass of the virtual cluster."""
+    first_iteration: int
+    """The first Lloyd iteration to run (the caller ran the ones before)."""
+    max_iter: int
+    final_only: bool
+    """Only the final assignment, with the given centres."""
+    shift_tol: float
+    """Stop when the squared centre shift is at most this."""
+    labels_rule: bool
+    """Stop instead when the labels repeat."""
+    newton_max_iter: int
+    assign_tol: float
+    n_threads: int
+    def __init__(self) -> None: ...
+
+class LloydResult:
+    @property
+    def n_iter(self) -> int:
+        """The last Lloyd iteration."""
+    @property
+    def converged(self) -> bool:
+        """The stopping rule was met."""
+    @property
+    def final(self) -> bool:
+        """The last assignment is the final one."""
+    @property
+    def assignment(self) -> NewtonResult:
+        """The last assignment (Newton's result)."""
+    @property
+    def costs(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def labels(self) -> npt.NDArray[np.int64] | None: ...
+    @property
+    def shift(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def steps(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def err(self) -> npt.NDArray[np.float64]: ...
+
+def lloyd(
+    X: npt.NDArray[np.float64],
+    a: npt.NDArray[np.float64],
+    log_b: npt.NDArray[np.float64],
+    centres: npt.NDArray[np.float64],
+    g: npt.NDArray[np.float64],
+    previous_labels: npt.NDArray[np.int64] | None,
+    params: LloydParams,
+) -> LloydResult:
+    """SinkhornKMeans' Lloyd iterations on X (n, d) with Newton assignments; centres (k, d) and g
+    (k, +1 with the virtual cluster) are updated in place. Stops early when an assignment does not
+    converge (result.final False, the caller continues)."""
+
+def centre_distances(
+    X: npt.NDArray[np.float64], centres: npt.NDArray[np.float64], n_threads: int
+) -> npt.NDArray[np.float64]:
+    """Squared distances (n, k) of X (n, d) to centres (k, d)."""
+
+def update_centres(
+    X: npt.NDArray[np.float64],
+    plan: npt.NDArray[np.float64],
+    centres: npt.NDArray[np.float64],
+    n_threads: int,
+) -> float:
+    """centres_j = plan[:, j] X / plan[:, j].sum() in place (columns with mass); returns the
+    squared shift."""
