@@ -390,8 +390,9 @@ def fit_sinkhorn_kmeans(est, X, sample_weight):
     a = w / total
     rng = check_random_state(est.random_state)
     X64 = np.asarray(X, dtype=np.float64)
+    threads = _backend.n_threads(est.n_jobs)
     mean = np.einsum("i,ij->j", a, X64)
-    scale = float(np.einsum("i,i->", a, T._sq_dist(X64, mean[None])[:, 0]))
+    scale = float(np.einsum("i,i->", a, T._sq_dist(X64, mean[None], threads)[:, 0]))
     scale = scale if scale > 0 else 1.0
     eps = reg * scale
     if not (reg >= T._MIN_RELATIVE_REG and eps >= T._MIN_RELATIVE_REG):
@@ -427,7 +428,7 @@ def fit_sinkhorn_kmeans(est, X, sample_weight):
         g_kl = f = labels = None
         n_iter, converged = 0, False
         for n_iter in range(1, int(est.max_iter) + 1):
-            D = T._sq_dist(X64, centres)
+            D = T._sq_dist(X64, centres, threads)
             P, g_plain, gv_plain, g_kl, f, rep = assign(D, g_kl, f)
             if est.tol == 0:
                 previous, labels = labels, est._labels(D, g_plain, gv_plain)
@@ -450,7 +451,7 @@ def fit_sinkhorn_kmeans(est, X, sample_weight):
             if shift <= tol_abs and est.tol > 0:
                 converged = True
                 break
-        D = T._sq_dist(X64, centres)
+        D = T._sq_dist(X64, centres, threads)
         P, g_plain, gv_plain, g_kl, f, rep = assign(D, g_kl, f)
         cost = float(np.einsum("ij,ij->", D, P))
         if est.verbose:
