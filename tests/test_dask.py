@@ -11,7 +11,8 @@ distributed = pytest.importorskip("distributed")
 
 import partita  # noqa: E402
 from partita import medoids as local_medoids  # noqa: E402
-from partita.dask import CLARA, ParallelPostFit  # noqa: E402
+from partita.dask import CLARA, ParallelPostFit, sinkhorn  # noqa: E402
+from partita.transport import sinkhorn as sinkhorn_local  # noqa: E402
 
 from conftest import assert_unfitted  # noqa: E402
 
@@ -232,16 +233,88 @@ def test_blocked_loss_order():
     assert est.inertia_ == total
 
 
-def test_clara_two_worker_processes():
-    X = blobs(1000, seed=12, dtype=np.float32)
-    w = some_weights(1000, 12)
-    params = dict(n_clusters=4, n_sampling=2, random_state=2)
-    local = partita.CLARA(**params).fit(X, sample_weight=w)
+# ---- sinkhorn -----------------------------------------------------------------------------------
+
+
+def transport_problem(n, m, seed, dtype=np.float64):
+    rng = np.random.RandomState(seed)
+    X, Y = rng.normal(size=(n, 2)), rng.normal(size=(m, 2))
+    C = ((X[:, None, :] - Y[None, :, :]) ** 2).sum(axis=2)
+    return C.astype(dtype), rng.uniform(0.5, 2.0, n), rng.uniform(0.5, 2.0, m)
+
+
+@pytest.mark.parametrize("chunking", CHUNKINGS)
+@pytest.mark.parametrize("reg_m", [None, 0.5], ids=["balanced", "relaxed"])
+def test_sinkhorn_equals_local(client, chunking, reg_m):
+    C, a, b = transport_problem(120, 7, 20)
+    b *= a.sum() / b.sum()
+    local = sinkhorn_local(C, a, b, reg=0.2, reg_m=reg_m, tol=1e-11)
+    Cd = da.from_array(C, chunks=(chunkings(120)[chunking], 7))
+    got = sinkhorn(Cd, da.from_array(a, chunks=50), b, reg=0.2, reg_m=reg_m, tol=1e-11)
+    assert (got.n_iter, got.converged) == (local.n_iter, local.converged)
+    np.testing.assert_allclose(got.f, local.f, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(got.g, local.g, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(got.err, local.err, rtol=1e-2, atol=1e-13)
+    assert isinstance(got.plan, da.Array)
+    np.testing.assert_allclose(got.plan.compute(), local.plan, rtol=1e-9, atol=1e-15)
+
+
+def test_sinkhorn_float32_warm_start_and_max_iter(client):
+    C, a, b = transport_problem(90, 5, 21, dtype=np.float32)
+    Cd = da.from_array(C, chunks=(31, 5))
+    local = sinkhorn_local(C, reg=0.5, max_iter=7, tol=0.0)
+    got = sinkhorn(Cd, reg=0.5, max_iter=7, tol=0.0)
+    assert got.n_iter == local.n_iter == 7 and not got.converged
+    assert got.plan.dtype == np.float32
+    # float32 costs: the local solver exponentiates in float32, this one in float64.
+    np.testing.assert_allclose(got.f, local.f, rtol=0, atol=1e-5)
+    warm = sinkhorn(Cd, reg=0.5, f0=local.f, g0=local.g, tol=1e-9)
+    assert warm.converged and warm.n_iter < sinkhorn(Cd, reg=0.5, tol=1e-9).n_iter
+
+
+def test_sinkhorn_without_a_client():
+    C, a, b = transport_problem(60, 4, 22)
+    local = sinkhorn_local(C, reg=0.3)
+    import dask
+
+    with dask.config.set(scheduler="threads"):
+        got = sinkhorn(da.from_array(C, chunks=(25, 4)), reg=0.3, return_plan=False)
+    assert got.plan is None and got.n_iter == local.n_iter
+    np.testing.assert_allclose(got.f, local.f, rtol=0, atol=1e-10)
+
+
+def test_sinkhorn_bad_input(client):
+    C, _, _ = transport_problem(30, 4, 23)
+    bad = C.copy()
+    bad[3, 1] = np.inf
+    for args, kwargs, match in [
+        ((da.from_array(bad, chunks=10),), dict(reg=0.1), "NaN or infinity"),
+        ((da.from_array(-C, chunks=10),), dict(reg=0.1), "non-negative"),
+        ((da.from_array(C, chunks=10),), dict(reg=0.0), "reg must be positive"),
+        ((da.from_array(C, chunks=10), np.ones(30), np.ones(4)), dict(reg=0.1), "sum"),
+        ((da.from_array(C, chunks=10), np.ones(29)), dict(reg=0.1), "a.shape"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            sinkhorn(*args, **kwargs)
+
+
+def test_two_worker_processes():
+    # One cluster of processes (slow to start): sinkhorn's ranks talk over sockets, CLARA's
+    # chunks are scored in other processes; both as the local estimators.
+    C, a, b = transport_problem(200, 6, 24)
+    local = sinkhorn_local(C, reg=0.1, tol=1e-10)
     with distributed.LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
     ) as cluster:
         with distributed.Client(cluster):
-            got = CLARA(**params).fit(
-                da.from_array(X, chunks=(301, 3)), sample_weight=da.from_array(w, chunks=301)
+            Cd = da.from_array(C, chunks=(50, 6))
+            got = sinkhorn(Cd, reg=0.1, tol=1e-10, return_plan=False)
+            X = C.astype(np.float32)
+            clara_local = partita.CLARA(4, n_sampling=2, random_state=2).fit(X, sample_weight=a)
+            clara = CLARA(4, n_sampling=2, random_state=2).fit(
+                da.from_array(X, chunks=(70, 6)), sample_weight=da.from_array(a, chunks=70)
             )
-            assert_same_clara(got, local)
+            assert_same_clara(clara, clara_local)
+    assert got.n_iter == local.n_iter
+    np.testing.assert_allclose(got.f, local.f, rtol=0, atol=1e-10)
+    np.testing.assert_allclose(got.g, local.g, rtol=0, atol=1e-10)

@@ -8,6 +8,9 @@ Needs ``dask[array,distributed]`` (``pip install "partita[dask]"``).
 :class:`CLARA`
     :class:`partita.CLARA` with the candidate medoids scored where the chunks live; the
     same medoids, labels and losses bit for bit.
+:func:`sinkhorn`
+    Sinkhorn scaling with the rows of the cost matrix on the workers, one long task per worker
+    exchanging the column sums directly (a small communicator interface, ``_comm``).
 """
 
 try:
@@ -19,5 +22,6 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 
 from ._medoids import CLARA
 from ._post_fit import ParallelPostFit
+from ._transport import sinkhorn
 
-__all__ = ["ParallelPostFit", "CLARA"]
+__all__ = ["ParallelPostFit", "CLARA", "sinkhorn"]
