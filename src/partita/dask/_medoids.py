@@ -1,7 +1,6 @@
 """CLARA on a Dask array: samples gathered to the client, candidate medoids scored on every
 chunk where it lives."""
 
-import os
 import time
 import types
 
@@ -20,16 +19,9 @@ _METRICS = ("euclidean", "l2", "sqeuclidean", "manhattan", "cityblock", "l1", "c
 
 
 def task_threads(n_jobs):
-    """OpenMP threads of one chunk task: n_jobs, or the cores shared by the worker's threads."""
-    if n_jobs is not None:
-        return n_threads(n_jobs)
-    try:
-        from distributed import get_worker
-
-        share = get_worker().state.nthreads
-    except (ImportError, ValueError, AttributeError):
-        share = 1
-    return max(1, (os.cpu_count() or 1) // max(1, share))
+    """OpenMP threads of one chunk task: n_jobs, or 1 when None (the workers' threads, one per
+    core in a default cluster, are the parallelism)."""
+    return 1 if n_jobs is None else n_threads(n_jobs)
 
 
 def _label_chunk(block, weights, first, medoids, medoid_rows, metric, n_jobs):
@@ -69,8 +61,8 @@ class CLARA(_local.CLARA):
 
     The parameters are those of :class:`partita.CLARA`; ``metric`` is one computed in C++
     (euclidean, sqeuclidean, manhattan, cosine, or their aliases), and ``n_jobs`` sets the
-    threads of the client's step and of every chunk task (None: the worker's cores shared by
-    its threads).
+    threads of the client's step and of every chunk task (None: all cores on the client, one
+    thread per task).
 
     Parameters
     ----------

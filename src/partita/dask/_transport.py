@@ -158,7 +158,7 @@ def sinkhorn(
     return_plan : bool, default=True
         Whether to return the plan, a Dask array chunked as C (computed when asked for).
     n_jobs : int or None, default=None
-        OpenMP threads of every worker's task (None: the worker's cores).
+        OpenMP threads of every worker's task (None: one).
 
     Returns
     -------
@@ -289,7 +289,12 @@ def _run(C, log_a, f, log_b, g, options):
         )
         for rank, worker in enumerate(workers)
     ]
-    results = client.gather(tasks)
+    try:
+        results = client.gather(tasks)
+    finally:
+        from distributed import Variable
+
+        Variable(name, client=client).delete()  # rank 0's address
     f_out = np.empty(len(log_a))
     for blocks, _ in results:
         for i, fi in blocks.items():
