@@ -319,3 +319,13 @@ def test_two_worker_processes():
     assert got.n_iter == local.n_iter
     np.testing.assert_allclose(got.f, local.f, rtol=0, atol=1e-10)
     np.testing.assert_allclose(got.g, local.g, rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["_post_fit", "_medoids", "_transport"])
+def test_docstring_examples(name):
+    # The classes live in private modules, which tests/test_docstrings.py does not walk.
+    import doctest
+    import importlib
+
+    module = importlib.import_module(f"partita.dask.{name}")
+    assert doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
