@@ -329,3 +329,42 @@ def test_docstring_examples(name):
 
     module = importlib.import_module(f"partita.dask.{name}")
     assert doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE).failed == 0
+
+
+def test_socket_comm_allgather_in_rank_order():
+    # Three ranks in threads: every rank gets every rank's object, in rank order, every round.
+    import socket
+    import threading
+
+    from partita.dask._comm import SerialComm, SocketComm
+
+    assert SerialComm().allgather("x") == ["x"]
+    address, results = {}, {}
+    published = threading.Event()
+
+    def publish(host, port):
+        address["at"] = (host, port)
+        published.set()
+
+    def lookup():
+        assert published.wait(30)
+        return address["at"]
+
+    def rank(r):
+        if r == 0:
+            comm = SocketComm(0, 3, server=socket.create_server(("127.0.0.1", 0)), publish=publish)
+        else:
+            comm = SocketComm(r, 3, lookup=lookup, timeout=30)
+        results[r] = [comm.allgather((r, round_, np.full(2, r))) for round_ in range(3)]
+        comm.close()
+
+    threads = [threading.Thread(target=rank, args=(r,)) for r in range(3)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert sorted(results) == [0, 1, 2]
+    for r in range(3):
+        for round_, got in enumerate(results[r]):
+            assert [(a, b) for a, b, _ in got] == [(0, round_), (1, round_), (2, round_)]
+            np.testing.assert_array_equal(np.stack([c for _, _, c in got])[:, 0], [0, 1, 2])
