@@ -8,6 +8,7 @@
 
 #include "bindings.hpp"
 #include "partita/distances.hpp"
+#include "partita/medoids/blocked_loss.hpp"
 #include "partita/medoids/build.hpp"
 #include "partita/medoids/clarans.hpp"
 #include "partita/medoids/optimise.hpp"
@@ -32,6 +33,12 @@ struct ClaransParams {
 struct Labelling {
     std::vector<std::int32_t> labels;
     double loss = 0.0;
+};
+
+// The labels of a range of points and its loss in fixed blocks, as `label_blocks` returns them.
+struct BlockLabelling {
+    std::vector<std::int32_t> labels;
+    BlockedLoss loss;
 };
 
 // Calls fn(source) with the source matching `obj`.
@@ -155,6 +162,18 @@ void register_types(py::module_& m) {
     py::class_<Labelling>(m, "Labelling", "Every point's nearest medoid.")
         .def_property_readonly("labels", [](const Labelling& r) { return to_numpy(r.labels); })
         .def_readonly("loss", &Labelling::loss, "weighted total distance to the nearest medoids");
+    py::class_<BlockLabelling>(m, "BlockLabelling",
+                               "Labels of a range of points and its loss cut at block multiples.")
+        .def_property_readonly("labels", [](const BlockLabelling& r) { return to_numpy(r.labels); })
+        .def_property_readonly(
+            "head", [](const BlockLabelling& r) { return to_numpy(r.loss.head); },
+            "weighted distances of the points before the first multiple of block")
+        .def_property_readonly(
+            "sums", [](const BlockLabelling& r) { return to_numpy(r.loss.sums); },
+            "sum of the weighted distances of every whole block")
+        .def_property_readonly(
+            "tail", [](const BlockLabelling& r) { return to_numpy(r.loss.tail); },
+            "weighted distances of the points after the last multiple of block");
     py::class_<ClaransParams>(m, "ClaransParams", "What CLARANS searches, and for how long.")
         .def(py::init([](index_t n_clusters, index_t n_local, index_t max_neighbors,
                          std::uint64_t seed) {
@@ -259,6 +278,43 @@ void register_optimisers(py::module_& m) {
         py::arg("source"), py::arg("medoids"), py::arg("weights"), py::arg("n_threads"),
         "Cluster of every point: the lowest slot among its nearest medoids (the labels the "
         "optimisers report), and the weighted loss.");
+
+    m.def(
+        "label_blocks",
+        [](const py::object& source, const py::array& medoids, const py::array& weights,
+           index_t n_points, index_t first, index_t block, int n_threads) {
+            const int threads = resolve_threads(n_threads);
+            const std::vector<index_t> med = index_vector(medoids, "medoids");
+            const index_t n = source_size(source);
+            check_indices(med.data(), index_t(med.size()), n, "medoids", false);
+            require(!med.empty(), "medoids: at least one is needed");
+            require(n_points >= 0 && n_points <= n, "n_points must be in [0, n]");
+            require(first >= 0 && block >= 1, "first must be >= 0 and block >= 1");
+            const double* w = vector_data<double>(weights, n, "weights");
+            return with_source(source, threads, [&](const auto& src) {
+                using T = typename std::decay_t<decltype(src)>::value_type;
+                return without_gil([&] {
+                    const Assignment<T> a = assign(src, med, threads);
+                    std::vector<std::int32_t> labels = lowest_slot_labels(src, med, a, threads);
+                    labels.resize(n_points);
+                    return BlockLabelling{std::move(labels),
+                                          blocked_loss(a.near_d.data(), w, n_points, first, block)};
+                });
+            });
+        },
+        py::arg("source"), py::arg("medoids"), py::arg("weights"), py::arg("n_points"),
+        py::arg("first"), py::arg("block"), py::arg("n_threads"),
+        "label() for the first n_points points of the source (the rest are extra medoid rows), "
+        "which are points first, first + 1, ... of a larger set; the loss cut at the multiples "
+        "of block.");
+
+    m.def(
+        "ordered_sum",
+        [](const py::array& values) {
+            const double* v = vector_data<double>(values, values.shape(0), "values");
+            return ordered_sum(v, index_t(values.shape(0)));
+        },
+        py::arg("values"), "Sequential sum from 0.0 in index order.");
 }
 
 void register_initialisations(py::module_& m) {

@@ -11,6 +11,7 @@
 
 #include "bindings.hpp"
 #include "partita/transport/newton.hpp"
+#include "partita/transport/row_blocks.hpp"
 #include "partita/transport/sinkhorn.hpp"
 #include "partita/transport/sinkhorn_kmeans.hpp"
 
@@ -184,6 +185,72 @@ py::array vector_view(const py::object& owner, const std::vector<T>& v,
 // The per-problem flags as a bool array (uint8 0 / 1 has bool's layout).
 py::array flags_view(const py::object& owner, const std::vector<std::uint8_t>& v) {
     return py::array(py::dtype::of<bool>(), {py::ssize_t(v.size())}, v.data(), owner);
+}
+
+// The steps of Sinkhorn scaling on one block of rows (row_blocks.hpp), for row blocks held by
+// different processes.
+template <class T>
+py::tuple column_pieces(const py::array& C, const py::array& log_a, const py::array& f, double eps,
+                        int n_threads) {
+    const MatrixView<T> c = matrix_view<T>(C, "C");
+    const double* la = vector_data<double>(log_a, c.rows, "log_a");
+    const double* pf = vector_data<double>(f, c.rows, "f");
+    py::array_t<double> mx(c.cols), s(c.cols);
+    double *pm = mx.mutable_data(), *ps = s.mutable_data();
+    const int threads = resolve_threads(n_threads);
+    without_gil([&] {
+        block_column_lse(c.data, c.rows, c.cols, la, pf, eps, pm, ps, threads);
+        return 0;
+    });
+    return py::make_tuple(mx, s);
+}
+
+template <class T>
+double row_update(const py::array& C, const py::array& log_b, const py::array& g, double eps,
+                  double phi, py::array& f, int n_threads) {
+    const MatrixView<T> c = matrix_view<T>(C, "C");
+    const double* lb = vector_data<double>(log_b, c.cols, "log_b");
+    const double* pg = vector_data<double>(g, c.cols, "g");
+    double* pf = const_cast<double*>(vector_data<double>(f, c.rows, "f"));
+    const int threads = resolve_threads(n_threads);
+    return without_gil(
+        [&] { return block_row_update(c.data, c.rows, c.cols, lb, pg, eps, phi, pf, threads); });
+}
+
+void register_row_blocks(py::module_& m) {
+    m.def(
+        "block_column_lse",
+        [](const py::array& C, const py::array& log_a, const py::array& f, double eps,
+           int n_threads) {
+            return is_float32(C) ? column_pieces<float>(C, log_a, f, eps, n_threads)
+                                 : column_pieces<double>(C, log_a, f, eps, n_threads);
+        },
+        py::arg("C"), py::arg("log_a"), py::arg("f"), py::arg("eps"), py::arg("n_threads"),
+        "Per column of the row block C (n, m): (max_i alpha_i - C_ij / eps, sum_i exp(alpha_i - "
+        "C_ij / eps - max)), alpha = log_a + f / eps.");
+    m.def(
+        "combine_column_lse",
+        [](const py::array& mx, const py::array& s) {
+            const MatrixView<double> M = matrix_view<double>(mx, "mx");
+            const MatrixView<double> S = matrix_view<double>(s, "s");
+            require(S.rows == M.rows && S.cols == M.cols, "mx and s must have the same shape");
+            py::array_t<double> lse(M.cols);
+            combine_column_lse(M.data, S.data, M.rows, M.cols, lse.mutable_data());
+            return lse;
+        },
+        py::arg("mx"), py::arg("s"),
+        "Column log-sum-exps of all rows from the (count, m) pieces of the blocks, in order.");
+    m.def(
+        "block_row_update",
+        [](const py::array& C, const py::array& log_b, const py::array& g, double eps, double phi,
+           py::array& f, int n_threads) {
+            return is_float32(C) ? row_update<float>(C, log_b, g, eps, phi, f, n_threads)
+                                 : row_update<double>(C, log_b, g, eps, phi, f, n_threads);
+        },
+        py::arg("C"), py::arg("log_b"), py::arg("g"), py::arg("eps"), py::arg("phi"), py::arg("f"),
+        py::arg("n_threads"),
+        "f_i <- -phi eps LSE_j(log_b_j + (g_j - C_ij) / eps) in place for the row block C; "
+        "returns the largest change of f.");
 }
 
 }  // namespace
@@ -366,6 +433,7 @@ void register_transport(py::module_& core) {
           "Entropic OT with hard rows (weights a) and few columns (costs C (n, k), log-masses "
           "log_b) by Newton's method on the semi-dual. g (k, +1 with the virtual column) is "
           "updated in place.");
+    register_row_blocks(m);
 }
 
 }  // namespace partita::bindings

@@ -289,6 +289,51 @@ def _random_seed(rng):
     return int(rng.randint(2**31 - 1)) * (2**31) + int(rng.randint(2**31 - 1))
 
 
+# Points per block of the CLARA loss (docs/algorithms.md, "Chunked loss").
+LOSS_BLOCK = 4096
+
+
+def _blocked_loss(parts, n):
+    """The loss of points [0, n) from ``label_blocks`` results of consecutive ranges, in order,
+    given as (first, result) pairs: the terms of a block split between ranges are joined and
+    summed, then the block sums are added in block order (docs/algorithms.md, "Chunked loss")."""
+    block_sums, pending = [], []
+
+    def add_terms(terms, stop):
+        pending.append(terms)
+        if stop % LOSS_BLOCK == 0 or stop == n:
+            block_sums.append(_kernels.ordered_sum(np.concatenate(pending)))
+            pending.clear()
+
+    for first, part in parts:
+        head, sums, tail = part.head, part.sums, part.tail
+        if len(head):
+            add_terms(head, first + len(head))
+        block_sums.extend(sums.tolist())
+        if len(tail):
+            stop = first + len(part.labels)
+            add_terms(tail, stop)
+    return _kernels.ordered_sum(np.asarray(block_sums, dtype=np.float64))
+
+
+def _clara_sample(rng, n, keep, size):
+    """Sorted indices of a CLARA sample: the medoids `keep` and size - len(keep) other points
+    drawn uniformly without replacement. Draws are rejected when repeated, so a round costs
+    O(size), not O(n), while the sample is at most half of the points."""
+    need = size - len(keep)
+    if 2 * size > n:
+        others = np.setdiff1d(np.arange(n), keep, assume_unique=True)
+        extra = rng.choice(others, need, replace=False)
+    else:
+        taken, extra = set(keep.tolist()), []
+        while len(extra) < need:
+            for i in rng.randint(0, n, size=need - len(extra)).tolist():
+                if i not in taken:
+                    taken.add(i)
+                    extra.append(i)
+    return np.sort(np.concatenate([keep, np.asarray(extra, dtype=np.int64)])).astype(np.int64)
+
+
 def _initial_medoids(init, source, n, k, weights, threads, rng):
     """Indices of the k initial medoids (validated when given as an array)."""
     if not isinstance(init, str):
@@ -729,8 +774,9 @@ class CLARA(_MedoidsBase):
     def _score(self, X, space, medoids, weights, threads):
         """Labels, nearest distances and weighted loss of all samples for the given medoids."""
         if space is not None:
-            nearest = _kernels.label(space, medoids, weights, threads)
-            return nearest.labels, nearest.loss
+            n = len(weights)
+            part = _kernels.label_blocks(space, medoids, weights, n, 0, LOSS_BLOCK, threads)
+            return part.labels, _blocked_loss([(0, part)], n)
         D = self._to_medoids(X, X, medoids)
         D[medoids, np.arange(len(medoids))] = 0
         labels = np.argmin(D, axis=1)  # ties to the lowest cluster (docs/algorithms.md, "Ties")
@@ -792,9 +838,7 @@ class CLARA(_MedoidsBase):
             t0 = time.perf_counter()
             # The sample: the best medoids so far, topped up with random other samples.
             keep = best.medoids if best is not None else np.empty(0, dtype=np.int64)
-            others = np.setdiff1d(np.arange(n), keep, assume_unique=True)
-            extra = rng.choice(others, size - len(keep), replace=False)
-            sample = np.sort(np.concatenate([keep, extra])).astype(np.int64)
+            sample = _clara_sample(rng, n, keep, size)
             D = self._sample_distances(X, space, sample, threads)
             w = np.ascontiguousarray(weights[sample])
             if w.sum() <= 0:

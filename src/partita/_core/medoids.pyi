@@ -67,6 +67,18 @@ class Labelling:
     @property
     def loss(self) -> float: ...
 
+class BlockLabelling:
+    """Labels of points first, first + 1, ... and their weighted distances cut at the multiples
+    of ``block`` (docs/algorithms.md, "Chunked loss")."""
+    @property
+    def labels(self) -> npt.NDArray[np.int32]: ...
+    @property
+    def head(self) -> npt.NDArray[np.float64]: ...  # terms before the first multiple of block
+    @property
+    def sums(self) -> npt.NDArray[np.float64]: ...  # one sequential sum per whole block
+    @property
+    def tail(self) -> npt.NDArray[np.float64]: ...  # terms after the last multiple of block
+
 class ClaransParams:
     """What CLARANS searches, and for how long."""
 
@@ -117,6 +129,21 @@ def assign(
 def label(
     source: Source, medoids: npt.NDArray[np.int64], weights: npt.NDArray[np.float64], n_threads: int
 ) -> Labelling: ...
+def label_blocks(
+    source: Source,
+    medoids: npt.NDArray[np.int64],
+    weights: npt.NDArray[np.float64],
+    n_points: int,
+    first: int,
+    block: int,
+    n_threads: int,
+) -> BlockLabelling:
+    """label() of the first n_points points of the source (the rest are medoid rows from
+    elsewhere), which are the points first, first + 1, ... of a larger set."""
+
+def ordered_sum(values: npt.NDArray[np.float64]) -> float:
+    """Sequential sum from 0.0 in index order."""
+
 def build(
     source: Source, k: int, weights: npt.NDArray[np.float64], n_threads: int
 ) -> npt.NDArray[np.int64]: ...

@@ -178,3 +178,29 @@ def update_centres(
 ) -> float:
     """centres_j = plan[:, j] X / plan[:, j].sum() in place (columns with mass); returns the
     squared shift."""
+
+def block_column_lse(
+    C: npt.NDArray[np.float32] | npt.NDArray[np.float64],
+    log_a: npt.NDArray[np.float64],
+    f: npt.NDArray[np.float64],
+    eps: float,
+    n_threads: int,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Per column of the row block C (n, m): the largest exponent max_i log_a_i + (f_i - C_ij)
+    / eps and the sum of the exponentials shifted by it, rows in order."""
+
+def combine_column_lse(
+    mx: npt.NDArray[np.float64], s: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Column log-sum-exps of all rows from the (count, m) pieces of the blocks, in order."""
+
+def block_row_update(
+    C: npt.NDArray[np.float32] | npt.NDArray[np.float64],
+    log_b: npt.NDArray[np.float64],
+    g: npt.NDArray[np.float64],
+    eps: float,
+    phi: float,
+    f: npt.NDArray[np.float64],
+    n_threads: int,
+) -> float:
+    """f_i <- -phi eps LSE_j(log_b_j + (g_j - C_ij) / eps) in place; the largest change of f."""
