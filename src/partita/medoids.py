@@ -26,7 +26,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _validation
-from ._backend import n_threads, resolve_device
+from ._backend import family_module, n_threads, resolve_device
 from ._core import common as _common
 from ._core import medoids as _kernels
 from ._validation import (
@@ -49,6 +49,8 @@ __all__ = ["KMedoids", "CLARA", "CLARANS"]
 _METHODS = ("fasterpam", "fastpam1", "pam", "alternate")
 _INITS = ("build", "lab", "k-medoids++", "random")
 _DISTANCE_MODES = ("auto", "matrix", "on-the-fly")
+_DEVICES = ("cpu", "cuda", "auto")
+_DEVICE_METHODS = ("fasterpam", "fastpam1")  # the swap schedules with device kernels
 
 # Metrics computed in C++, on the fly or into a matrix.
 _BUILTIN_METRICS = {
@@ -289,8 +291,9 @@ def _random_seed(rng):
     return int(rng.randint(2**31 - 1)) * (2**31) + int(rng.randint(2**31 - 1))
 
 
-def _initial_medoids(init, source, n, k, weights, threads, rng):
-    """Indices of the k initial medoids (validated when given as an array)."""
+def _initial_medoids(init, source, n, k, weights, threads, rng, kernels=_kernels):
+    """Indices of the k initial medoids (validated when given as an array), computed by
+    ``kernels`` (the CPU's, or a :class:`_DeviceKernels`)."""
     if not isinstance(init, str):
         medoids = np.asarray(as_numpy(init))
         if medoids.ndim != 1 or medoids.shape[0] != k:
@@ -309,14 +312,75 @@ def _initial_medoids(init, source, n, k, weights, threads, rng):
             raise ValueError("init indices must be distinct: a sample cannot be two medoids")
         return np.ascontiguousarray(medoids, dtype=np.int64)
     if init == "build":
-        return _kernels.build(source, k, weights, threads)
+        return kernels.build(source, k, weights, threads)
     if init == "lab":
         m = min(n, 10 + math.ceil(math.sqrt(n)))
         samples = np.stack([rng.choice(n, m, replace=False) for _ in range(k)])
-        return _kernels.lab(source, np.ascontiguousarray(samples, dtype=np.int64), weights, threads)
+        return kernels.lab(source, np.ascontiguousarray(samples, dtype=np.int64), weights, threads)
     if init == "k-medoids++":
-        return _kernels.kmedoids_plusplus(source, k, weights, _random_seed(rng), threads)
+        return kernels.kmedoids_plusplus(source, k, weights, _random_seed(rng), threads)
     return np.ascontiguousarray(rng.choice(n, k, replace=False), dtype=np.int64)  # random
+
+
+class _DeviceKernels:
+    """The k-medoids kernels of a CUDA module (``_cuda.medoids``) behind the signatures of the
+    CPU kernels: a source is ``(data, metric)``, a stored matrix with ``metric`` None or feature
+    rows whose distances the device computes on the fly. The device gives the CPU kernels'
+    results bit for bit (docs/algorithms.md, "k-medoids on a GPU"); ``n_threads`` is unused."""
+
+    def __init__(self, module):
+        self.module = module
+
+    def source(self, source, X, metric):
+        """The device source for what :func:`_distance_source` chose (a matrix or a
+        FeatureSpace on the rows of X)."""
+        if isinstance(source, np.ndarray):
+            return source, None
+        if isinstance(metric, str) and metric in _BUILTIN_METRICS:
+            return X, self.module.Metric.__members__[_BUILTIN_METRICS[metric].name]
+        raise ValueError(
+            "device='cuda' computes distances on the fly only for the built-in metrics "
+            f"({', '.join(sorted(_BUILTIN_METRICS))}); use distances='matrix' or device='cpu'"
+        )
+
+    @staticmethod
+    def check_method(method):
+        if method not in _DEVICE_METHODS:
+            raise ValueError(
+                f"device='cuda' runs method={' or '.join(map(repr, _DEVICE_METHODS))}, not "
+                f"{method!r}; use device='cpu'"
+            )
+
+    def build(self, source, k, weights, threads):
+        return self.module.build(*source, k, weights)
+
+    def lab(self, source, samples, weights, threads):
+        return self.module.lab(*source, samples, weights)
+
+    def kmedoids_plusplus(self, source, k, weights, seed, threads):
+        return self.module.kmedoids_plusplus(*source, k, weights, seed)
+
+    def optimise(self, source, medoids, weights, method, max_iter, threads):
+        method = self.module.Method.__members__[method.name]
+        return self.module.optimise(*source, medoids, weights, method, max_iter)
+
+    def label(self, source, medoids, weights, threads):
+        return self.module.label(*source, medoids, weights)
+
+    def clarans(self, source, weights, params, threads):
+        return self.module.clarans(
+            *source, weights, params.n_clusters, params.n_local, params.max_neighbors, params.seed
+        )
+
+
+def _kernels_for(device, estimator, method=None):
+    """The kernels an estimator's fit runs on: ``_core.medoids`` or the device's."""
+    resolved = resolve_device(device, family="medoids", estimator=estimator)
+    if resolved == "cpu" or (device == "auto" and method not in (None, *_DEVICE_METHODS)):
+        return _kernels
+    if method is not None:
+        _DeviceKernels.check_method(method)
+    return _DeviceKernels(family_module("medoids", "cuda"))
 
 
 class _MedoidsBase(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
@@ -445,8 +509,12 @@ class KMedoids(_MedoidsBase):
         Threads for the kernels. None: all cores unless limited by OMP_NUM_THREADS or
         threadpoolctl; -1: all cores. The result never depends on it.
     device : {"cpu", "cuda", "auto"}, default="cpu"
-        Where to run. The CUDA k-medoids kernels are not part of this release: "cuda" raises a
-        ValueError and "auto" runs on the CPU.
+        Where to run. ``"cuda"`` runs the initialisation and the swaps (``method="fasterpam"``
+        or ``"fastpam1"``) on a GPU, with the CPU's results bit for bit; distances come from
+        the stored matrix, or are computed on the GPU from the features (built-in metrics) when
+        ``distances`` is ``"on-the-fly"``. Its kernels have been tested on a CPU emulator of the
+        GPU only, and warn ``GPUNotValidatedWarning`` until they pass on a GPU. ``"auto"``: the
+        GPU when one is usable and the kernels accept this estimator, else the CPU.
     verbose : int, default=0
         Print the time and outcome of each stage (distances, initialisation, optimisation)
         and, for the optimisation, the swaps and loss of every pass (iteration).
@@ -501,7 +569,7 @@ class KMedoids(_MedoidsBase):
         "method": [Options(*_METHODS)],
         "init": [Options(*_INITS), "array-like"],
         "max_iter": [Integer(0)],
-        "device": [Options("cpu", "cuda", "auto")],
+        "device": [Options(*_DEVICES)],
         "distances": [Options(*_DISTANCE_MODES)],
     }
 
@@ -551,7 +619,7 @@ class KMedoids(_MedoidsBase):
 
     def _fit(self, X, sample_weight):
         validate_params(self)
-        resolve_device(self.device, family="medoids", estimator=type(self).__name__)
+        kernels = _kernels_for(self.device, type(self).__name__, self.method)
         threads = n_threads(self.n_jobs)
         if self.metric == "precomputed" and self.distances == "on-the-fly":
             raise ValueError("distances='on-the-fly' needs feature input, not metric='precomputed'")
@@ -569,6 +637,8 @@ class KMedoids(_MedoidsBase):
             X, self.metric, self.distances, self.n_jobs, threads, self.effective_metric_params_
         )
         self.distances_ = "matrix" if is_matrix else "on-the-fly"
+        if kernels is not _kernels:
+            source = kernels.source(source, X, self.metric)
         if self.verbose:
             print(
                 f"[KMedoids] distances ({self.distances_}, {n} samples, {X.dtype}): "
@@ -576,13 +646,13 @@ class KMedoids(_MedoidsBase):
             )
 
         t0 = time.perf_counter()
-        medoids = _initial_medoids(self.init, source, n, k, weights, threads, rng)
+        medoids = _initial_medoids(self.init, source, n, k, weights, threads, rng, kernels)
         if self.verbose:
             init = self.init if isinstance(self.init, str) else "given indices"
             print(f"[KMedoids] init {init}: {time.perf_counter() - t0:.3f} s")
 
         t0 = time.perf_counter()
-        result = _kernels.optimise(
+        result = kernels.optimise(
             source, medoids, weights, _method(self.method), int(self.max_iter), threads
         )
         if self.verbose:
@@ -637,6 +707,14 @@ class CLARA(_MedoidsBase):
         Seeds the sampling (and the random initialisations).
     n_jobs : int or None, default=None
         Threads for the kernels; the result never depends on it.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where to run. ``"cuda"``: every sample's initialisation and swaps
+        (``method="fasterpam"`` or ``"fastpam1"``) and the scoring of its medoids on all
+        samples run on a GPU, with the CPU's results bit for bit (built-in metrics computed
+        there from the features, or a precomputed matrix). Its
+        kernels have been tested on a CPU emulator of the GPU only, and warn
+        ``GPUNotValidatedWarning`` until they pass on a GPU. ``"auto"``: the GPU when one is
+        usable, else the CPU.
     verbose : int, default=0
         Print every round: its swaps inside the sample, its loss on all samples, the best so far.
 
@@ -673,6 +751,7 @@ class CLARA(_MedoidsBase):
         "method": [Options(*_METHODS)],
         "init": [Options(*_INITS)],
         "max_iter": [Integer(0)],
+        "device": [Options(*_DEVICES)],
     }
 
     def __init__(
@@ -688,6 +767,7 @@ class CLARA(_MedoidsBase):
         max_iter=300,
         random_state=None,
         n_jobs=None,
+        device="cpu",
         verbose=0,
     ):
         self.n_clusters = n_clusters
@@ -700,6 +780,7 @@ class CLARA(_MedoidsBase):
         self.max_iter = max_iter
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.device = device
         self.verbose = verbose
 
     def fit(self, X, y=None, sample_weight=None):
@@ -726,8 +807,22 @@ class CLARA(_MedoidsBase):
         _common.symmetrize_matrix(D, threads)
         return D
 
-    def _score(self, X, space, medoids, weights, threads):
-        """Labels, nearest distances and weighted loss of all samples for the given medoids."""
+    def _device_sample(self, device, X, space, sample, threads):
+        """The device source of a sample: its features when the device computes the metric,
+        else its distance matrix."""
+        if space is not None and self.metric in _BUILTIN_METRICS:
+            return device.source(space, np.ascontiguousarray(X[sample]), self.metric)
+        return self._sample_distances(X, space, sample, threads), None
+
+    def _score(self, X, space, medoids, weights, threads, device=None):
+        """Labels and weighted loss of all samples for the given medoids (on the device when
+        it computes the metric or reads the precomputed matrix)."""
+        if device is not None and self.metric == "precomputed":
+            nearest = device.label((X, None), medoids, weights, threads)
+            return nearest.labels, nearest.loss
+        if device is not None and space is not None and self.metric in _BUILTIN_METRICS:
+            nearest = device.label(device.source(space, X, self.metric), medoids, weights, threads)
+            return nearest.labels, nearest.loss
         if space is not None:
             nearest = _kernels.label(space, medoids, weights, threads)
             return nearest.labels, nearest.loss
@@ -756,6 +851,8 @@ class CLARA(_MedoidsBase):
                 f"{', '.join(map(repr, _INITS))}, not an array of indices"
             )
         validate_params(self)
+        kernels = _kernels_for(self.device, type(self).__name__, self.method)
+        device = None if kernels is _kernels else kernels
         n_sampling = int(self.n_sampling)
         threads = n_threads(self.n_jobs)
 
@@ -795,14 +892,17 @@ class CLARA(_MedoidsBase):
             others = np.setdiff1d(np.arange(n), keep, assume_unique=True)
             extra = rng.choice(others, size - len(keep), replace=False)
             sample = np.sort(np.concatenate([keep, extra])).astype(np.int64)
-            D = self._sample_distances(X, space, sample, threads)
+            if device is None:
+                D = self._sample_distances(X, space, sample, threads)
+            else:
+                D = self._device_sample(device, X, space, sample, threads)
             w = np.ascontiguousarray(weights[sample])
             if w.sum() <= 0:
                 w = np.ones_like(w)  # all-zero weights in a sample: any medoids are equal
-            local = _initial_medoids(self.init, D, size, k, w, threads, rng)
-            r = _kernels.optimise(D, local, w, _method(self.method), int(self.max_iter), threads)
+            local = _initial_medoids(self.init, D, size, k, w, threads, rng, kernels)
+            r = kernels.optimise(D, local, w, _method(self.method), int(self.max_iter), threads)
             medoids = sample[r.medoids]
-            labels, loss = self._score(X, space, medoids, weights, threads)
+            labels, loss = self._score(X, space, medoids, weights, threads, device)
             losses.append(loss)
             if best is None or loss < best.loss:
                 best = types.SimpleNamespace(
@@ -851,6 +951,13 @@ class CLARANS(_MedoidsBase):
     random_state : int, RandomState instance or None, default=None
     n_jobs : int or None, default=None
         Threads for the kernels; the result never depends on it.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where to run. ``"cuda"``: the candidates are scored and the swaps applied on a GPU,
+        with the CPU's results bit for bit (built-in metrics computed there from the features,
+        or a precomputed matrix). Its
+        kernels have been tested on a CPU emulator of the GPU only, and warn
+        ``GPUNotValidatedWarning`` until they pass on a GPU. ``"auto"``: the GPU when one is
+        usable, else the CPU.
     verbose : int, default=0
         Print a summary after the search (restarts, candidates, swaps, loss, time).
 
@@ -880,6 +987,7 @@ class CLARANS(_MedoidsBase):
         **_COMMON_CONSTRAINTS,
         "n_local": [Integer(1)],
         "max_neighbors": [None, Integer(1)],
+        "device": [Options(*_DEVICES)],
     }
 
     def __init__(
@@ -892,6 +1000,7 @@ class CLARANS(_MedoidsBase):
         max_neighbors=None,
         random_state=None,
         n_jobs=None,
+        device="cpu",
         verbose=0,
     ):
         self.n_clusters = n_clusters
@@ -901,6 +1010,7 @@ class CLARANS(_MedoidsBase):
         self.max_neighbors = max_neighbors
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.device = device
         self.verbose = verbose
 
     def fit(self, X, y=None, sample_weight=None):
@@ -909,6 +1019,7 @@ class CLARANS(_MedoidsBase):
 
     def _fit(self, X, sample_weight):
         validate_params(self)
+        kernels = _kernels_for(self.device, type(self).__name__)
         threads = n_threads(self.n_jobs)
         X = self._validate_X(X, reset=True)
         n = X.shape[0]
@@ -924,6 +1035,8 @@ class CLARANS(_MedoidsBase):
         source, _ = _distance_source(
             X, self.metric, "auto", self.n_jobs, threads, self.effective_metric_params_
         )
+        if kernels is not _kernels:
+            source = kernels.source(source, X, self.metric)
         t0 = time.perf_counter()
         params = _kernels.ClaransParams(
             n_clusters=k,
@@ -931,7 +1044,7 @@ class CLARANS(_MedoidsBase):
             max_neighbors=max_neighbors,
             seed=_random_seed(rng),
         )
-        result = _kernels.clarans(source, weights, params, threads)
+        result = kernels.clarans(source, weights, params, threads)
         self._set_result(X, result, k)
         if self.verbose:
             print(
