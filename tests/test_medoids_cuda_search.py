@@ -16,6 +16,9 @@ from partita.medoids import _DeviceKernels
 from oracles import medoids as oracle
 
 cpu = _core.medoids
+# The wide sweeps (metrics x dtypes x sizes) on one emulator schedule and the GPU; the schedules'
+# differences are exercised by the tests that take every backend.
+FORWARD_AND_GPU = [CUDA_BACKENDS[0], CUDA_BACKENDS[-1]]
 METRICS = ["euclidean", "sqeuclidean", "manhattan", "cosine"]
 
 
@@ -58,7 +61,7 @@ def assert_same_result(gpu, ref):
 @pytest.mark.parametrize("backend", CUDA_BACKENDS)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("method", ["fasterpam", "fastpam1"])
-@pytest.mark.parametrize("n, k", [(1, 1), (40, 1), (45, 3), (70, 6), (33, 32), (20, 20)])
+@pytest.mark.parametrize("n, k", [(1, 1), (40, 1), (45, 3), (61, 5), (33, 32), (20, 20)])
 def test_swaps_from_a_stored_matrix_are_the_cpus(backend, dtype, method, n, k):
     mod = backend.module()
     D = distance_matrix(points(n, 3, dtype, seed=n + k))
@@ -91,17 +94,17 @@ def test_the_eager_schedule_is_never_worse_than_cpu_fasterpam_and_best_swap_is_f
     # The device's two schedules against the CPU's FasterPAM from the same start: the eager one is
     # FasterPAM's own, the best-swap one FastPAM1's, so each equals its CPU twin exactly.
     mod = backend.module()
-    for seed in range(3):
-        D = distance_matrix(points(60, 2, np.float64, seed))
-        w = weights(60, seed)
-        med = np.random.default_rng(seed).permutation(60)[:4].astype(np.int64)
+    for seed in range(2):
+        D = distance_matrix(points(40, 2, np.float64, seed))
+        w = weights(40, seed)
+        med = np.random.default_rng(seed).permutation(40)[:4].astype(np.int64)
         eager = mod.medoids.optimise(D, None, med, w, mod.medoids.Method.fasterpam, 300)
         best = mod.medoids.optimise(D, None, med, w, mod.medoids.Method.fastpam1, 300)
         assert eager.loss <= cpu.optimise(D, med, w, cpu.Method.fasterpam, 300, 1).loss
         assert best.loss == cpu.optimise(D, med, w, cpu.Method.fastpam1, 300, 1).loss
 
 
-@pytest.mark.parametrize("backend", CUDA_BACKENDS)
+@pytest.mark.parametrize("backend", FORWARD_AND_GPU)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("metric", METRICS)
 def test_swaps_on_the_fly_are_the_cpus(backend, dtype, metric):
@@ -122,7 +125,7 @@ def test_swaps_on_the_fly_are_the_cpus(backend, dtype, metric):
     assert_same_result(on_the_fly, stored)
 
 
-@pytest.mark.parametrize("backend", CUDA_BACKENDS)
+@pytest.mark.parametrize("backend", FORWARD_AND_GPU)
 @pytest.mark.parametrize("max_iter", [0, 1, 2])
 def test_iteration_caps_are_the_cpus(backend, max_iter):
     mod = backend.module()
@@ -134,7 +137,7 @@ def test_iteration_caps_are_the_cpus(backend, max_iter):
         assert_same_result(gpu, cpu.optimise(D, med, w, getattr(cpu.Method, method), max_iter, 1))
 
 
-@pytest.mark.parametrize("backend", CUDA_BACKENDS)
+@pytest.mark.parametrize("backend", FORWARD_AND_GPU)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("source", ["stored", "tied", "euclidean", "cosine"])
 @pytest.mark.parametrize("k", [1, 7])
@@ -181,7 +184,7 @@ def test_clarans_is_the_cpus(backend, source, k):
     assert (gpu.loss, gpu.n_iter, gpu.n_swaps) == (ref.loss, ref.n_iter, ref.n_swaps)
 
 
-@pytest.mark.parametrize("backend", CUDA_BACKENDS)
+@pytest.mark.parametrize("backend", FORWARD_AND_GPU)
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
 @pytest.mark.parametrize("n, k", [(1, 1), (70, 5), (33, 33)])
 def test_label_scores_medoids_on_all_points_as_the_cpu(backend, dtype, n, k):

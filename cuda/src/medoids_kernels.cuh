@@ -36,57 +36,76 @@ __global__ void assign_points_kernel(Src src, const long long* __restrict__ med,
     seco_d[o] = sd;
 }
 
+// One warp per row of a scan (a candidate, a slot): its 32 lanes look at 32 consecutive points
+// at once (consecutive addresses), a ballot marks the points that contribute, and the warp then
+// takes them one by one in point order, every lane forming the same sum with the same roundings
+// (the CPU's vectorised scans do the same over vector lanes). Only the few contributing points
+// are sequential.
+constexpr int warps_per_block = 8;
+constexpr int scan_threads = 32 * warps_per_block;
+constexpr unsigned full_mask = 0xffffffffu;
+
 // removal[s] = sum over the points o of slot s, in order, of w_o (seco_d(o) - near_d(o)).
 template <class T>
 __global__ void removal_kernel(int k, long long n, const int* __restrict__ near_i,
                                const T* __restrict__ near_d, const T* __restrict__ seco_d,
                                const double* __restrict__ w, double* __restrict__ removal) {
-    const int s = blockIdx.x * blockDim.x + threadIdx.x;
-    if (s >= k) return;
+    const int s = blockIdx.x * warps_per_block + threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (s >= k) return;  // the whole warp
     double r = 0.0;
-    for (long long o = 0; o < n; ++o)
-        if (near_i[o] == s)
-            r = add_rn(r, mul_rn(w[o], sub_rn(double(seco_d[o]), double(near_d[o]))));
-    removal[s] = r;
+    for (long long o0 = 0; o0 < n; o0 += 32) {
+        const long long o = o0 + lane;
+        unsigned mask = __ballot_sync(full_mask, o < n && near_i[o] == s);
+        while (mask) {
+            const long long q = o0 + __ffs(mask) - 1;
+            mask &= mask - 1;
+            r = add_rn(r, mul_rn(w[q], sub_rn(double(seco_d[q]), double(near_d[q]))));
+        }
+    }
+    if (lane == 0) removal[s] = r;
 }
 
-// Scores candidate cand[c] for c < m (docs/algorithms.md, "Scoring a candidate"): ploss (k x m,
-// column c for candidate c) starts from the removal losses and receives, point by point in
-// order, each slot's loss change; change[c] is the best slot's change plus the shared gain.
+// Scores candidate cand[c] for c < m, one warp each (docs/algorithms.md, "Scoring a
+// candidate"): ploss (k x m, column c for candidate c) starts from the removal losses and
+// receives, point by point in order, each slot's loss change; change[c] is the best slot's change
+// plus the shared gain. Lane 0 alone writes ploss.
 template <class T, class Src>
 __global__ void score_kernel(Src src, const long long* __restrict__ cand, int m, long long n,
                              const int* __restrict__ near_i, const T* __restrict__ near_d,
                              const T* __restrict__ seco_d, const double* __restrict__ w,
                              const double* __restrict__ removal, int k, double* __restrict__ ploss,
                              double* __restrict__ change, int* __restrict__ slot) {
-    PARTITA_SHARED_2D(T, tile, tile_rows, tile_points + 1);
-    const int first = blockIdx.x * tile_rows, rows = m - first < tile_rows ? m - first : tile_rows;
-    const int c = first + threadIdx.x;
-    const bool active = threadIdx.x < rows;
+    const int c = blockIdx.x * warps_per_block + threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (c >= m) return;  // the whole warp
+    const long long j = cand[c];
     double* pl = ploss + c;
-    if (active)
-        for (int s = 0; s < k; ++s) pl[(long long)s * m] = removal[s];
+    for (int s = lane; s < k; s += 32) pl[(long long)s * m] = removal[s];
+    __syncwarp();
     double acc = 0.0;
-    for (long long o0 = 0; o0 < n; o0 += tile_points) {
-        const int count = n - o0 < tile_points ? int(n - o0) : tile_points;
-        src.fill_tile(tile, cand + first, rows, o0, count);
-        if (active)
-            for (int p = 0; p < count; ++p) {
-                const long long o = o0 + p;
-                const T d = tile[threadIdx.x][p];
-                if (!(d < seco_d[o])) continue;
-                const double dd = double(d), nd = double(near_d[o]), sd = double(seco_d[o]);
-                double& target = pl[(long long)near_i[o] * m];
-                if (d < near_d[o]) {
-                    acc = add_rn(acc, mul_rn(w[o], sub_rn(dd, nd)));
-                    target = add_rn(target, mul_rn(w[o], sub_rn(nd, sd)));
-                } else {
-                    target = add_rn(target, mul_rn(w[o], sub_rn(dd, sd)));
-                }
+    for (long long o0 = 0; o0 < n; o0 += 32) {
+        const long long o = o0 + lane;
+        const T d = o < n ? src.pair(j, o) : T(0);
+        unsigned mask = __ballot_sync(full_mask, o < n && d < seco_d[o]);
+        while (mask) {
+            const int p = __ffs(mask) - 1;
+            mask &= mask - 1;
+            const T dq = __shfl_sync(full_mask, d, p);
+            const long long q = o0 + p;
+            const double dd = double(dq), nd = double(near_d[q]), sd = double(seco_d[q]);
+            double change_q;
+            if (dq < near_d[q]) {
+                acc = add_rn(acc, mul_rn(w[q], sub_rn(dd, nd)));
+                change_q = mul_rn(w[q], sub_rn(nd, sd));
+            } else {
+                change_q = mul_rn(w[q], sub_rn(dd, sd));
             }
-        __syncthreads();  // the tile is refilled next
+            if (lane == 0) {
+                double& target = pl[(long long)near_i[q] * m];
+                target = add_rn(target, change_q);
+            }
+        }
     }
-    if (!active) return;
+    if (lane != 0) return;
     int b = 0;  // the first slot of the smallest loss change (strict <)
     for (int s = 1; s < k; ++s)
         if (pl[(long long)s * m] < pl[(long long)b * m]) b = s;
@@ -173,33 +192,30 @@ __global__ void labels_kernel(Src src, const long long* __restrict__ med, int k,
     labels[o] = label;
 }
 
-// Per row r = rows[c]: sums[c] = sum over o != r, in order, of w_o d(r, o) (k = 1, BUILD's
-// first medoid); with `near`, BUILD's gain -w_r near_r + sum over o != r with d(r, o) < near_o
-// of w_o (d(r, o) - near_o) (docs/algorithms.md, "BUILD").
+// Per row r = rows[c], one warp each: sums[c] = sum over o != r, in order, of w_o d(r, o)
+// (k = 1, BUILD's first medoid); with `near`, BUILD's gain -w_r near_r + sum over o != r with
+// d(r, o) < near_o of w_o (d(r, o) - near_o) (docs/algorithms.md, "BUILD").
 template <class T, class Src>
 __global__ void row_sums_kernel(Src src, const long long* __restrict__ rows, int m, long long n,
                                 const double* __restrict__ w, const double* __restrict__ near,
                                 double* __restrict__ out) {
-    PARTITA_SHARED_2D(T, tile, tile_rows, tile_points + 1);
-    const int first = blockIdx.x * tile_rows;
-    const int count_rows = m - first < tile_rows ? m - first : tile_rows;
-    const bool active = int(threadIdx.x) < count_rows;
-    const long long r = active ? rows[first + threadIdx.x] : -1;
-    double s = near && active ? mul_rn(-w[r], near[r]) : 0.0;
-    for (long long o0 = 0; o0 < n; o0 += tile_points) {
-        const int count = n - o0 < tile_points ? int(n - o0) : tile_points;
-        src.fill_tile(tile, rows + first, count_rows, o0, count);
-        if (active)
-            for (int p = 0; p < count; ++p) {
-                const long long o = o0 + p;
-                if (o == r) continue;
-                const double d = double(tile[threadIdx.x][p]);
-                if (!near) s = add_rn(s, mul_rn(w[o], d));
-                else if (d < near[o]) s = add_rn(s, mul_rn(w[o], sub_rn(d, near[o])));
-            }
-        __syncthreads();
+    const int c = blockIdx.x * warps_per_block + threadIdx.x / 32, lane = threadIdx.x % 32;
+    if (c >= m) return;  // the whole warp
+    const long long r = rows[c];
+    double s = near ? mul_rn(-w[r], near[r]) : 0.0;
+    for (long long o0 = 0; o0 < n; o0 += 32) {
+        const long long o = o0 + lane;
+        const double d = o < n ? double(src.pair(r, o)) : 0.0;
+        unsigned mask = __ballot_sync(full_mask, o < n && o != r && (!near || d < near[o]));
+        while (mask) {
+            const int p = __ffs(mask) - 1;
+            mask &= mask - 1;
+            const double dq = __shfl_sync(full_mask, d, p);
+            const long long q = o0 + p;
+            s = add_rn(s, mul_rn(w[q], near ? sub_rn(dq, near[q]) : dq));
+        }
     }
-    if (active) out[first + threadIdx.x] = s;
+    if (lane == 0) out[c] = s;
 }
 
 // near[o] = d(j, o) (first) or min(near[o], d(j, o)), as doubles.

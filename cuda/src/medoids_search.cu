@@ -81,8 +81,9 @@ public:
     }
 
     void update_removal() {
-        PARTITA_LAUNCH((removal_kernel<T>), blocks_for(k_, 128), 128, 0, nullptr)(
-            int(k_), n_, near_i_.get(), near_d_.get(), seco_d_.get(), w_.get(), removal_.get());
+        PARTITA_LAUNCH((removal_kernel<T>), blocks_for(k_, warps_per_block), scan_threads, 0,
+                       nullptr)(int(k_), n_, near_i_.get(), near_d_.get(), seco_d_.get(), w_.get(),
+                                removal_.get());
         sync("medoids.removal_kernel");
     }
 
@@ -100,9 +101,10 @@ public:
             slot_ = DeviceBuffer<int>(m, "candidate slots");
         }
         cand_.upload(cand.data(), m);
-        PARTITA_LAUNCH((score_kernel<T, Src>), blocks_for(m, tile_rows), tile_rows, 0, nullptr)(
-            src_, cand_.get(), int(m), n_, near_i_.get(), near_d_.get(), seco_d_.get(), w_.get(),
-            removal_.get(), int(k_), ploss_.get(), change_.get(), slot_.get());
+        PARTITA_LAUNCH((score_kernel<T, Src>), blocks_for(m, warps_per_block), scan_threads, 0,
+                       nullptr)(src_, cand_.get(), int(m), n_, near_i_.get(), near_d_.get(),
+                                seco_d_.get(), w_.get(), removal_.get(), int(k_), ploss_.get(),
+                                change_.get(), slot_.get());
         sync("medoids.score_kernel");
         change_.download(change.data(), m);
         slot_.download(slot.data(), m);
@@ -177,8 +179,8 @@ std::vector<double> row_sums(const Src& src, long long n, const std::vector<long
     DeviceBuffer<long long> r(m, "rows");
     r.upload(rows.data(), m);
     DeviceBuffer<double> sums(m, "row sums");
-    PARTITA_LAUNCH((row_sums_kernel<T, Src>), blocks_for(m, tile_rows), tile_rows, 0, nullptr)(
-        src, r.get(), int(m), n, w.get(), near, sums.get());
+    PARTITA_LAUNCH((row_sums_kernel<T, Src>), blocks_for(m, warps_per_block), scan_threads, 0,
+                   nullptr)(src, r.get(), int(m), n, w.get(), near, sums.get());
     sync("medoids.row_sums_kernel");
     sums.download(out.data(), m);
     return out;
