@@ -228,6 +228,21 @@ def test_search_rejects_bad_input(backend):
         mod.medoids.lab(D, None, np.array([[0, 10]]), w)
 
 
+@pytest.mark.parametrize("backend", CUDA_BACKENDS)
+def test_a_device_copy_reads_as_the_host_array(backend):
+    mod = backend.module()
+    D = distance_matrix(points(30, 2, np.float64, seed=8))
+    padded = np.zeros((30, 35))
+    padded[:, :30] = D
+    w = weights(30, seed=8)
+    med = np.array([4, 0, 17], dtype=np.int64)
+    copy = mod.medoids.to_device(padded[:, :30])
+    assert copy.ref.on_device and list(copy.ref.strides) == [35, 1]
+    gpu = mod.medoids.optimise(copy.ref, None, med, w, mod.medoids.Method.fasterpam, 50)
+    assert_same_result(gpu, cpu.optimise(D, med, w, cpu.Method.fasterpam, 50, 1))
+    del copy
+
+
 # ---- the estimators with device="cuda", the emulated module standing in for the GPU's -------
 
 
@@ -277,6 +292,7 @@ def test_kmedoids_on_cuda_is_the_cpu_fit(emulated_gpu, init, metric, distances, 
     ref = fit_on(KMedoids(**est.get_params()), "cpu", X, sample_weight=w)
     assert_same_fit(gpu, ref)
     assert gpu.converged_ == ref.converged_
+    assert emulated_gpu.allocated_bytes() == 0  # the fit's device copies are gone with it
 
 
 @pytest.mark.cuda_emulated

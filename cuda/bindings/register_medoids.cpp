@@ -49,6 +49,17 @@ void register_search(py::module_& m) {
         .def_property_readonly("pass_loss", [](const Result& r) { return to_numpy(r.pass_loss); })
         .def_property_readonly("pass_swaps",
                                [](const Result& r) { return to_numpy(r.pass_swaps); });
+    py::class_<medoids::DeviceCopy>(m, "DeviceCopy", py::module_local(),
+                                    "A host array copied to device memory once; keep this object "
+                                    "alive while its ref is used.")
+        .def_property_readonly("ref", [](const medoids::DeviceCopy& c) { return c.ref; });
+    m.def(
+        "to_device",
+        [](const py::object& data) {
+            const ArrayRef a = array_ref(data, "data");
+            return without_gil([&] { return medoids::to_device(a); });
+        },
+        py::arg("data"), "Copy a float32/float64 matrix or feature array to the device once.");
     py::class_<Labelling>(m, "Labelling", py::module_local(), "Every point's nearest medoid.")
         .def_property_readonly("labels", [](const Labelling& l) { return to_numpy(l.labels); })
         .def_readonly("loss", &Labelling::loss);

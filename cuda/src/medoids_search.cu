@@ -5,6 +5,7 @@
 #include <cmath>
 #include <cstdint>
 #include <limits>
+#include <memory>
 #include <random>
 #include <stdexcept>
 #include <string>
@@ -554,13 +555,18 @@ auto with_typed_source(const DistanceSource& s, F&& f) {
         DeviceInput<T> X(a, "the features");
         return f(FeatureDistances<T>{X.get(), ld, int(d), s.metric}, n);
     }
+    const std::size_t span = std::size_t((n - 1) * ld + d);
+    std::vector<T> host;
+    const T* base = static_cast<const T*>(a.data);
+    if (a.on_device) {  // one copy of the whole span, not one per row
+        host.resize(span);
+        check(cudaMemcpy(host.data(), base, span * sizeof(T), cudaMemcpyDeviceToHost), "download");
+        base = host.data();
+    }
     std::vector<T> rows(n * d);  // unit rows, contiguous
     for (long long i = 0; i < n; ++i) {
         T* dst = rows.data() + i * d;
-        const T* src = static_cast<const T*>(a.data) + i * ld;
-        if (a.on_device)
-            check(cudaMemcpy(dst, src, d * sizeof(T), cudaMemcpyDeviceToHost), "download");
-        else std::copy(src, src + d, dst);
+        std::copy(base + i * ld, base + i * ld + d, dst);
         unit_normalise(dst, d);
     }
     DeviceBuffer<T> X(n * d, "the unit-normalised features");
@@ -604,6 +610,24 @@ void check_k(long long k, long long n) {
 }
 
 }  // namespace
+
+DeviceCopy to_device(const ArrayRef& a) {
+    if (a.on_device) return {a, nullptr};
+    if (a.dtype != DType::float32 && a.dtype != DType::float64)
+        throw std::invalid_argument("to_device: expected float32 or float64");
+    if (a.shape.size() != 2 || !a.rows_contiguous())
+        throw std::invalid_argument("to_device: expected a 2-d array with contiguous rows");
+    std::size_t span = a.size() ? 1 : 0;
+    for (std::size_t i = 0; i < a.shape.size() && span; ++i)
+        span += std::size_t(a.shape[i] - 1) * std::size_t(a.strides[i]);
+    const std::size_t bytes = span * itemsize(a.dtype);
+    auto buffer = std::make_shared<DeviceBuffer<char>>(bytes, "the device copy");
+    buffer->upload(static_cast<const char*>(a.data), bytes);
+    DeviceCopy c{a, buffer};
+    c.ref.data = buffer->get();
+    c.ref.on_device = true;
+    return c;
+}
 
 Result optimise(const DistanceSource& source, std::vector<std::int64_t> medoids,
                 const std::vector<double>& weights, Method method, std::int64_t max_iter,

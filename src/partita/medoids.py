@@ -330,14 +330,23 @@ class _DeviceKernels:
 
     def __init__(self, module):
         self.module = module
+        self._copies = {}  # id of a host array -> (the array, its device copy), for one fit
+
+    def _on_device(self, data):
+        """A reference to a device copy of ``data``, made once per array and fit."""
+        key = id(data)
+        if key not in self._copies:
+            self._copies[key] = (data, self.module.to_device(data))
+        return self._copies[key][1].ref
 
     def source(self, source, X, metric):
         """The device source for what :func:`_distance_source` chose (a matrix or a
-        FeatureSpace on the rows of X)."""
+        FeatureSpace on the rows of X), copied to the device once."""
         if isinstance(source, np.ndarray):
-            return source, None
+            return self._on_device(source), None
         if isinstance(metric, str) and metric in _BUILTIN_METRICS:
-            return X, self.module.Metric.__members__[_BUILTIN_METRICS[metric].name]
+            data = X if metric == "cosine" else self._on_device(X)  # cosine: normalised per call
+            return data, self.module.Metric.__members__[_BUILTIN_METRICS[metric].name]
         raise ValueError(
             "device='cuda' computes distances on the fly only for the built-in metrics "
             f"({', '.join(sorted(_BUILTIN_METRICS))}); use distances='matrix' or device='cpu'"
@@ -818,7 +827,7 @@ class CLARA(_MedoidsBase):
         """Labels and weighted loss of all samples for the given medoids (on the device when
         it computes the metric or reads the precomputed matrix)."""
         if device is not None and self.metric == "precomputed":
-            nearest = device.label((X, None), medoids, weights, threads)
+            nearest = device.label(device.source(X, X, None), medoids, weights, threads)
             return nearest.labels, nearest.loss
         if device is not None and space is not None and self.metric in _BUILTIN_METRICS:
             nearest = device.label(device.source(space, X, self.metric), medoids, weights, threads)

@@ -87,6 +87,12 @@ class Labelling:
 
 Data = npt.NDArray[np.floating] | ArrayRef
 
+class DeviceCopy:
+    """A host array copied to device memory once; keep it alive while ``ref`` is used."""
+    @property
+    def ref(self) -> ArrayRef: ...
+
+def to_device(data: Data) -> DeviceCopy: ...
 def optimise(
     data: Data,
     metric: Metric | None,

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <vector>
 
 #include "partita/cuda/arrays.hpp"
@@ -34,6 +35,15 @@ struct DistanceSource {
     bool on_the_fly = false;
     Metric metric = Metric::euclidean;
 };
+
+// A host array copied to device memory once (rows padding included), alive as long as `owner`:
+// the estimators upload their matrix or features once for all the kernels of a fit. A device
+// array is returned as it is.
+struct DeviceCopy {
+    ArrayRef ref;
+    std::shared_ptr<void> owner;
+};
+DeviceCopy to_device(const ArrayRef& a);
 
 // The swap schedules (docs/algorithms.md, "k-medoids on a GPU").
 enum class Method : int { fasterpam = 0, fastpam1 = 1 };
