@@ -392,6 +392,17 @@ def _kernels_for(device, estimator, method=None):
     return _DeviceKernels(family_module("medoids", "cuda"))
 
 
+def _device_source(kernels, source, X, metric, device):
+    """(source, kernels) for the device, or the CPU's own with ``device="auto"`` when the
+    distances cannot go to the device (a numba metric on the fly)."""
+    try:
+        return kernels.source(source, X, metric), kernels
+    except ValueError:
+        if device != "auto":
+            raise
+        return source, _kernels
+
+
 class _MedoidsBase(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
     """What every k-medoids estimator shares: validation, the fitted attributes, and the use of
     the medoids on new data (transform, predict, score)."""
@@ -647,7 +658,7 @@ class KMedoids(_MedoidsBase):
         )
         self.distances_ = "matrix" if is_matrix else "on-the-fly"
         if kernels is not _kernels:
-            source = kernels.source(source, X, self.metric)
+            source, kernels = _device_source(kernels, source, X, self.metric, self.device)
         if self.verbose:
             print(
                 f"[KMedoids] distances ({self.distances_}, {n} samples, {X.dtype}): "
@@ -1045,7 +1056,7 @@ class CLARANS(_MedoidsBase):
             X, self.metric, "auto", self.n_jobs, threads, self.effective_metric_params_
         )
         if kernels is not _kernels:
-            source = kernels.source(source, X, self.metric)
+            source, kernels = _device_source(kernels, source, X, self.metric, self.device)
         t0 = time.perf_counter()
         params = _kernels.ClaransParams(
             n_clusters=k,
