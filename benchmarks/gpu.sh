@@ -116,9 +116,10 @@ step sanitizer_synccheck_divergent_shuffle 30 sanitize synccheck divergent_shuff
 step sanitizer_racecheck_two_sided_race 30 sanitize racecheck two_sided_race
 step bench 120 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_kernels.py "$WORK/bench.json"
 step bench_medoids 150 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_medoids.py "$WORK/bench_medoids.json"
-# The k-medoids search kernels under memcheck and racecheck, through their `cuda` tests.
+# The k-medoids search kernels under memcheck and racecheck, through their `cuda` tests (a
+# clean run exits 0: the step names end in _kernels).
 for tool in memcheck racecheck; do
-    step "sanitizer_${tool}_medoids_search" 60 env PYTHONPATH=src "$SANITIZER" --tool "$tool" \
+    step "sanitizer_${tool}_medoids_search_kernels" 60 env PYTHONPATH=src "$SANITIZER" --tool "$tool" \
         --error-exitcode 99 "$PY" -m pytest -q -p no:cacheprovider -x -m cuda \
         tests/test_medoids_cuda_search.py -k "stored_matrix or on_the_fly or label or build"
 done
