@@ -834,15 +834,19 @@ class CLARA(_MedoidsBase):
             return device.source(space, np.ascontiguousarray(X[sample]), self.metric)
         return self._sample_distances(X, space, sample, threads), None
 
-    def _score(self, X, space, medoids, weights, threads, device=None):
-        """Labels and weighted loss of all samples for the given medoids (on the device when
-        it computes the metric or reads the precomputed matrix)."""
-        if device is not None and self.metric == "precomputed":
+    def _device_score(self, device, X, space, medoids, weights, threads):
+        """As :meth:`_score`, on the device when it computes the metric or reads the
+        precomputed matrix; else on the CPU."""
+        if self.metric == "precomputed":
             nearest = device.label(device.source(X, X, None), medoids, weights, threads)
             return nearest.labels, nearest.loss
-        if device is not None and space is not None and self.metric in _BUILTIN_METRICS:
+        if space is not None and self.metric in _BUILTIN_METRICS:
             nearest = device.label(device.source(space, X, self.metric), medoids, weights, threads)
             return nearest.labels, nearest.loss
+        return self._score(X, space, medoids, weights, threads)
+
+    def _score(self, X, space, medoids, weights, threads):
+        """Labels, nearest distances and weighted loss of all samples for the given medoids."""
         if space is not None:
             nearest = _kernels.label(space, medoids, weights, threads)
             return nearest.labels, nearest.loss
@@ -922,7 +926,10 @@ class CLARA(_MedoidsBase):
             local = _initial_medoids(self.init, D, size, k, w, threads, rng, kernels)
             r = kernels.optimise(D, local, w, _method(self.method), int(self.max_iter), threads)
             medoids = sample[r.medoids]
-            labels, loss = self._score(X, space, medoids, weights, threads, device)
+            if device is None:
+                labels, loss = self._score(X, space, medoids, weights, threads)
+            else:
+                labels, loss = self._device_score(device, X, space, medoids, weights, threads)
             losses.append(loss)
             if best is None or loss < best.loss:
                 best = types.SimpleNamespace(
