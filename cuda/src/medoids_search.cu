@@ -35,8 +35,13 @@ void poll_or_throw(const InterruptPoll& poll) {
 }
 
 // The candidate blocks of the eager schedule: as large as this after a swap, doubling up to
-// max_block while no candidate improves (the result does not depend on them).
-constexpr long long first_block = 1024, max_block = 32768;
+// max_block while no candidate improves (the result does not depend on them). A scan of a stored
+// matrix is bound by its critical path (n/32 warp steps) until about as many warps as the GPU
+// holds (132 SMs x 64 on an H200), so its first block fills the GPU; on the fly every candidate
+// costs n*d arithmetic, and a smaller first block discards less after a swap.
+template <class Src>
+constexpr long long first_block = Src::stored ? 8192 : 1024;
+constexpr long long max_block = 65536;
 
 // Every point's state on the device, and the scans that read it.
 template <class T, class Src>
@@ -248,7 +253,7 @@ Result fasterpam(Engine<T, Src>& e, long long max_iter, const InterruptPoll& pol
     const long long n = e.n();
     double loss = e.loss();
     e.update_removal();
-    long long last_swap = n, n_swaps = 0, iter = 0, block = first_block;
+    long long last_swap = n, n_swaps = 0, iter = 0, block = first_block<Src>;
     bool converged = false;
     std::vector<double> pass_loss, change;
     std::vector<std::int64_t> pass_swaps;
@@ -274,7 +279,7 @@ Result fasterpam(Engine<T, Src>& e, long long max_iter, const InterruptPoll& pol
                 loss = e.apply(slot[hit], cand[hit]);
                 e.update_removal();
                 j = cand[hit] + 1;
-                block = first_block;
+                block = first_block<Src>;
             } else {
                 block = std::min(block * 2, max_block);
             }

@@ -40,6 +40,7 @@ struct StoredDistances {
     const T* D;
     long long ld;  // row stride in elements
     using value_type = T;
+    static constexpr bool stored = true;
 
     __device__ __forceinline__ T pair(long long i, long long j) const { return D[i * ld + j]; }
 };
@@ -54,6 +55,7 @@ struct FeatureDistances {
     int d;
     Metric metric;
     using value_type = T;
+    static constexpr bool stored = false;
 
     __device__ __forceinline__ T term(T a, T b) const {
         switch (metric) {
