@@ -243,6 +243,23 @@ def test_a_device_copy_reads_as_the_host_array(backend):
     del copy
 
 
+@pytest.mark.parametrize("backend", EMULATED_BACKENDS[:1])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("metric", METRICS)
+def test_the_device_distance_matrix_is_the_cpus(backend, dtype, metric):
+    # The emulator's device memory is host memory: the matrix made there can be read back.
+    import ctypes
+
+    mod = backend.module()
+    X = points(35, 6, dtype, seed=9)
+    X[4] = X[8]
+    copy = mod.medoids.distance_matrix(X, getattr(mod.medoids.Metric, metric))
+    item = ctypes.c_double if dtype == np.float64 else ctypes.c_float
+    D = np.ctypeslib.as_array(ctypes.cast(copy.ref.data, ctypes.POINTER(item)), shape=(35, 35))
+    np.testing.assert_array_equal(D, feature_space(X, metric).distance_matrix(1))
+    del copy
+
+
 # ---- the estimators with device="cuda", the emulated module standing in for the GPU's -------
 
 

@@ -60,6 +60,14 @@ void register_search(py::module_& m) {
             return without_gil([&] { return medoids::to_device(a); });
         },
         py::arg("data"), "Copy a float32/float64 matrix or feature array to the device once.");
+    m.def(
+        "distance_matrix",
+        [](const py::object& X, medoids::Metric metric) {
+            const auto src = distance_source(X, py::cast(metric));
+            return without_gil([&] { return medoids::distance_matrix(src); });
+        },
+        py::arg("X"), py::arg("metric"),
+        "The n x n distance matrix of feature rows, computed and kept on the device.");
     py::class_<Labelling>(m, "Labelling", py::module_local(), "Every point's nearest medoid.")
         .def_property_readonly("labels", [](const Labelling& l) { return to_numpy(l.labels); })
         .def_readonly("loss", &Labelling::loss);

@@ -634,6 +634,29 @@ DeviceCopy to_device(const ArrayRef& a) {
     return c;
 }
 
+DeviceCopy distance_matrix(const DistanceSource& source) {
+    if (!source.on_the_fly) throw std::invalid_argument("distance_matrix: expected features");
+    const std::vector<double> unit(std::size_t(std::max<std::int64_t>(source.data.dim(0), 0)), 1.0);
+    return with_source(source, unit, [&](auto src, long long n) {
+        using T = typename decltype(src)::value_type;
+        auto matrix = std::make_shared<DeviceBuffer<T>>(std::size_t(n) * n, "the distance matrix");
+        DeviceBuffer<long long> rows(n, "rows");
+        rows.upload(iota(n).data(), n);
+        PARTITA_LAUNCH((pairs_kernel<T, decltype(src)>), blocks_for(n * n, point_threads),
+                       point_threads, 0,
+                       nullptr)(src, rows.get(), int(n), nullptr, n, matrix->get());
+        sync("medoids.pairs_kernel");
+        DeviceCopy c;
+        c.ref.data = matrix->get();
+        c.ref.dtype = source.data.dtype;
+        c.ref.on_device = true;
+        c.ref.shape = {n, n};
+        c.ref.strides = {n, 1};
+        c.owner = matrix;
+        return c;
+    });
+}
+
 Result optimise(const DistanceSource& source, std::vector<std::int64_t> medoids,
                 const std::vector<double>& weights, Method method, std::int64_t max_iter,
                 const InterruptPoll& poll) {

@@ -208,9 +208,10 @@ def _matrix_bytes(n, dtype):
     return n * n * np.dtype(dtype).itemsize
 
 
-def _distance_source(X, metric, mode, n_jobs, threads, metric_params):
-    """Where the kernels read distances: the precomputed matrix, a matrix computed here, or a
-    FeatureSpace computing rows on the fly. Returns (source, is_matrix)."""
+def _distance_source(X, metric, mode, n_jobs, threads, metric_params, device=None):
+    """Where the kernels read distances: the precomputed matrix, a matrix computed here (on
+    the ``device`` for its metrics), or a FeatureSpace computing rows on the fly. Returns
+    (source, is_matrix)."""
     n = X.shape[0]
     if metric == "precomputed":
         check_precomputed_distances(X, threads)
@@ -235,6 +236,8 @@ def _distance_source(X, metric, mode, n_jobs, threads, metric_params):
         if metric not in _BUILTIN_METRICS:
             _spot_check_metric(space, X, metric, threads)
         return space, False
+    if device is not None and metric in _BUILTIN_METRICS:
+        return device.distance_matrix(X, metric), True  # made and kept on the GPU
     check_fits_in_memory(
         size,
         f"the {n} x {n} {np.dtype(X.dtype).name} distance matrix",
@@ -339,9 +342,18 @@ class _DeviceKernels:
             self._copies[key] = (data, self.module.to_device(data))
         return self._copies[key][1].ref
 
+    def distance_matrix(self, X, metric):
+        """The source of a built-in metric's n x n matrix, computed and kept on the device."""
+        enum = self.module.Metric.__members__[_BUILTIN_METRICS[metric].name]
+        copy = self.module.distance_matrix(X if metric == "cosine" else self._on_device(X), enum)
+        self._copies[id(copy)] = (copy, copy)
+        return copy.ref, None
+
     def source(self, source, X, metric):
         """The device source for what :func:`_distance_source` chose (a matrix or a
         FeatureSpace on the rows of X), copied to the device once."""
+        if isinstance(source, tuple):  # already on the device
+            return source
         if isinstance(source, np.ndarray):
             return self._on_device(source), None
         if isinstance(metric, str) and metric in _BUILTIN_METRICS:
@@ -653,8 +665,15 @@ class KMedoids(_MedoidsBase):
 
         t0 = time.perf_counter()
         self.effective_metric_params_ = _effective_metric_params(X, self.metric, self.metric_params)
+        device = None if kernels is _kernels else kernels
         source, is_matrix = _distance_source(
-            X, self.metric, self.distances, self.n_jobs, threads, self.effective_metric_params_
+            X,
+            self.metric,
+            self.distances,
+            self.n_jobs,
+            threads,
+            self.effective_metric_params_,
+            device,
         )
         self.distances_ = "matrix" if is_matrix else "on-the-fly"
         if kernels is not _kernels:
@@ -1059,8 +1078,9 @@ class CLARANS(_MedoidsBase):
         else:
             max_neighbors = int(self.max_neighbors)
         self.effective_metric_params_ = _effective_metric_params(X, self.metric, self.metric_params)
+        device = None if kernels is _kernels else kernels
         source, _ = _distance_source(
-            X, self.metric, "auto", self.n_jobs, threads, self.effective_metric_params_
+            X, self.metric, "auto", self.n_jobs, threads, self.effective_metric_params_, device
         )
         if kernels is not _kernels:
             source, kernels = _device_source(kernels, source, X, self.metric, self.device)

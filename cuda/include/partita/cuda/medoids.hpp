@@ -44,6 +44,9 @@ struct DeviceCopy {
     std::shared_ptr<void> owner;
 };
 DeviceCopy to_device(const ArrayRef& a);
+// The n x n matrix of the features' distances (source.on_the_fly), computed and kept on the
+// device: the CPU's FeatureSpace::distance_matrix bit for bit.
+DeviceCopy distance_matrix(const DistanceSource& source);
 
 // The swap schedules (docs/algorithms.md, "k-medoids on a GPU").
 enum class Method : int { fasterpam = 0, fastpam1 = 1 };
