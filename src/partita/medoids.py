@@ -26,7 +26,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _validation
-from ._backend import n_threads, resolve_device
+from ._backend import family_module, n_threads, resolve_device
 from ._core import common as _common
 from ._core import medoids as _kernels
 from ._validation import (
@@ -49,6 +49,8 @@ __all__ = ["KMedoids", "CLARA", "CLARANS"]
 _METHODS = ("fasterpam", "fastpam1", "pam", "alternate")
 _INITS = ("build", "lab", "k-medoids++", "random")
 _DISTANCE_MODES = ("auto", "matrix", "on-the-fly")
+_DEVICES = ("cpu", "cuda", "auto")
+_DEVICE_METHODS = ("fasterpam", "fastpam1")  # the swap schedules with device kernels
 
 # Metrics computed in C++, on the fly or into a matrix.
 _BUILTIN_METRICS = {
@@ -206,9 +208,10 @@ def _matrix_bytes(n, dtype):
     return n * n * np.dtype(dtype).itemsize
 
 
-def _distance_source(X, metric, mode, n_jobs, threads, metric_params):
-    """Where the kernels read distances: the precomputed matrix, a matrix computed here, or a
-    FeatureSpace computing rows on the fly. Returns (source, is_matrix)."""
+def _distance_source(X, metric, mode, n_jobs, threads, metric_params, device=None):
+    """Where the kernels read distances: the precomputed matrix, a matrix computed here (on
+    the ``device`` for its metrics), or a FeatureSpace computing rows on the fly. Returns
+    (source, is_matrix)."""
     n = X.shape[0]
     if metric == "precomputed":
         check_precomputed_distances(X, threads)
@@ -233,6 +236,8 @@ def _distance_source(X, metric, mode, n_jobs, threads, metric_params):
         if metric not in _BUILTIN_METRICS:
             _spot_check_metric(space, X, metric, threads)
         return space, False
+    if device is not None and metric in _BUILTIN_METRICS:
+        return device.distance_matrix(X, metric), True  # made and kept on the GPU
     check_fits_in_memory(
         size,
         f"the {n} x {n} {np.dtype(X.dtype).name} distance matrix",
@@ -334,8 +339,9 @@ def _clara_sample(rng, n, keep, size):
     return np.sort(np.concatenate([keep, np.asarray(extra, dtype=np.int64)])).astype(np.int64)
 
 
-def _initial_medoids(init, source, n, k, weights, threads, rng):
-    """Indices of the k initial medoids (validated when given as an array)."""
+def _initial_medoids(init, source, n, k, weights, threads, rng, kernels=_kernels):
+    """Indices of the k initial medoids (validated when given as an array), computed by
+    ``kernels`` (the CPU's, or a :class:`_DeviceKernels`)."""
     if not isinstance(init, str):
         medoids = np.asarray(as_numpy(init))
         if medoids.ndim != 1 or medoids.shape[0] != k:
@@ -354,14 +360,104 @@ def _initial_medoids(init, source, n, k, weights, threads, rng):
             raise ValueError("init indices must be distinct: a sample cannot be two medoids")
         return np.ascontiguousarray(medoids, dtype=np.int64)
     if init == "build":
-        return _kernels.build(source, k, weights, threads)
+        return kernels.build(source, k, weights, threads)
     if init == "lab":
         m = min(n, 10 + math.ceil(math.sqrt(n)))
         samples = np.stack([rng.choice(n, m, replace=False) for _ in range(k)])
-        return _kernels.lab(source, np.ascontiguousarray(samples, dtype=np.int64), weights, threads)
+        return kernels.lab(source, np.ascontiguousarray(samples, dtype=np.int64), weights, threads)
     if init == "k-medoids++":
-        return _kernels.kmedoids_plusplus(source, k, weights, _random_seed(rng), threads)
+        return kernels.kmedoids_plusplus(source, k, weights, _random_seed(rng), threads)
     return np.ascontiguousarray(rng.choice(n, k, replace=False), dtype=np.int64)  # random
+
+
+class _DeviceKernels:
+    """The k-medoids kernels of a CUDA module (``_cuda.medoids``) behind the signatures of the
+    CPU kernels: a source is ``(data, metric)``, a stored matrix with ``metric`` None or feature
+    rows whose distances the device computes on the fly. The device gives the CPU kernels'
+    results bit for bit (docs/algorithms.md, "k-medoids on a GPU"); ``n_threads`` is unused."""
+
+    def __init__(self, module):
+        self.module = module
+        self._copies = {}  # id of a host array -> (the array, its device copy), for one fit
+
+    def _on_device(self, data):
+        """A reference to a device copy of ``data``, made once per array and fit."""
+        key = id(data)
+        if key not in self._copies:
+            self._copies[key] = (data, self.module.to_device(data))
+        return self._copies[key][1].ref
+
+    def distance_matrix(self, X, metric):
+        """The source of a built-in metric's n x n matrix, computed and kept on the device."""
+        enum = self.module.Metric.__members__[_BUILTIN_METRICS[metric].name]
+        copy = self.module.distance_matrix(X if metric == "cosine" else self._on_device(X), enum)
+        self._copies[id(copy)] = (copy, copy)
+        return copy.ref, None
+
+    def source(self, source, X, metric):
+        """The device source for what :func:`_distance_source` chose (a matrix or a
+        FeatureSpace on the rows of X), copied to the device once."""
+        if isinstance(source, tuple):  # already on the device
+            return source
+        if isinstance(source, np.ndarray):
+            return self._on_device(source), None
+        if isinstance(metric, str) and metric in _BUILTIN_METRICS:
+            data = X if metric == "cosine" else self._on_device(X)  # cosine: normalised per call
+            return data, self.module.Metric.__members__[_BUILTIN_METRICS[metric].name]
+        raise ValueError(
+            "device='cuda' computes distances on the fly only for the built-in metrics "
+            f"({', '.join(sorted(_BUILTIN_METRICS))}); use distances='matrix' or device='cpu'"
+        )
+
+    @staticmethod
+    def check_method(method):
+        if method not in _DEVICE_METHODS:
+            raise ValueError(
+                f"device='cuda' runs method={' or '.join(map(repr, _DEVICE_METHODS))}, not "
+                f"{method!r}; use device='cpu'"
+            )
+
+    def build(self, source, k, weights, threads):
+        return self.module.build(*source, k, weights)
+
+    def lab(self, source, samples, weights, threads):
+        return self.module.lab(*source, samples, weights)
+
+    def kmedoids_plusplus(self, source, k, weights, seed, threads):
+        return self.module.kmedoids_plusplus(*source, k, weights, seed)
+
+    def optimise(self, source, medoids, weights, method, max_iter, threads):
+        method = self.module.Method.__members__[method.name]
+        return self.module.optimise(*source, medoids, weights, method, max_iter)
+
+    def label(self, source, medoids, weights, threads):
+        return self.module.label(*source, medoids, weights)
+
+    def clarans(self, source, weights, params, threads):
+        return self.module.clarans(
+            *source, weights, params.n_clusters, params.n_local, params.max_neighbors, params.seed
+        )
+
+
+def _kernels_for(device, estimator, method=None):
+    """The kernels an estimator's fit runs on: ``_core.medoids`` or the device's."""
+    resolved = resolve_device(device, family="medoids", estimator=estimator)
+    if resolved == "cpu" or (device == "auto" and method not in (None, *_DEVICE_METHODS)):
+        return _kernels
+    if method is not None:
+        _DeviceKernels.check_method(method)
+    return _DeviceKernels(family_module("medoids", "cuda"))
+
+
+def _device_source(kernels, source, X, metric, device):
+    """(source, kernels) for the device, or the CPU's own with ``device="auto"`` when the
+    distances cannot go to the device (a numba metric on the fly)."""
+    try:
+        return kernels.source(source, X, metric), kernels
+    except ValueError:
+        if device != "auto":
+            raise
+        return source, _kernels
 
 
 class _MedoidsBase(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
@@ -490,8 +586,12 @@ class KMedoids(_MedoidsBase):
         Threads for the kernels. None: all cores unless limited by OMP_NUM_THREADS or
         threadpoolctl; -1: all cores. The result never depends on it.
     device : {"cpu", "cuda", "auto"}, default="cpu"
-        Where to run. The CUDA k-medoids kernels are not part of this release: "cuda" raises a
-        ValueError and "auto" runs on the CPU.
+        Where to run. ``"cuda"`` runs the initialisation and the swaps (``method="fasterpam"``
+        or ``"fastpam1"``) on a GPU, with the CPU's results bit for bit; distances come from
+        the stored matrix, or are computed on the GPU from the features (built-in metrics) when
+        ``distances`` is ``"on-the-fly"``. Its kernels have been tested on a CPU emulator of the
+        GPU only, and warn ``GPUNotValidatedWarning`` until they pass on a GPU. ``"auto"``: the
+        GPU when one is usable and the kernels accept this estimator, else the CPU.
     verbose : int, default=0
         Print the time and outcome of each stage (distances, initialisation, optimisation)
         and, for the optimisation, the swaps and loss of every pass (iteration).
@@ -546,7 +646,7 @@ class KMedoids(_MedoidsBase):
         "method": [Options(*_METHODS)],
         "init": [Options(*_INITS), "array-like"],
         "max_iter": [Integer(0)],
-        "device": [Options("cpu", "cuda", "auto")],
+        "device": [Options(*_DEVICES)],
         "distances": [Options(*_DISTANCE_MODES)],
     }
 
@@ -596,7 +696,7 @@ class KMedoids(_MedoidsBase):
 
     def _fit(self, X, sample_weight):
         validate_params(self)
-        resolve_device(self.device, family="medoids", estimator=type(self).__name__)
+        kernels = _kernels_for(self.device, type(self).__name__, self.method)
         threads = n_threads(self.n_jobs)
         if self.metric == "precomputed" and self.distances == "on-the-fly":
             raise ValueError("distances='on-the-fly' needs feature input, not metric='precomputed'")
@@ -610,10 +710,19 @@ class KMedoids(_MedoidsBase):
 
         t0 = time.perf_counter()
         self.effective_metric_params_ = _effective_metric_params(X, self.metric, self.metric_params)
+        device = None if kernels is _kernels else kernels
         source, is_matrix = _distance_source(
-            X, self.metric, self.distances, self.n_jobs, threads, self.effective_metric_params_
+            X,
+            self.metric,
+            self.distances,
+            self.n_jobs,
+            threads,
+            self.effective_metric_params_,
+            device,
         )
         self.distances_ = "matrix" if is_matrix else "on-the-fly"
+        if kernels is not _kernels:
+            source, kernels = _device_source(kernels, source, X, self.metric, self.device)
         if self.verbose:
             print(
                 f"[KMedoids] distances ({self.distances_}, {n} samples, {X.dtype}): "
@@ -621,13 +730,13 @@ class KMedoids(_MedoidsBase):
             )
 
         t0 = time.perf_counter()
-        medoids = _initial_medoids(self.init, source, n, k, weights, threads, rng)
+        medoids = _initial_medoids(self.init, source, n, k, weights, threads, rng, kernels)
         if self.verbose:
             init = self.init if isinstance(self.init, str) else "given indices"
             print(f"[KMedoids] init {init}: {time.perf_counter() - t0:.3f} s")
 
         t0 = time.perf_counter()
-        result = _kernels.optimise(
+        result = kernels.optimise(
             source, medoids, weights, _method(self.method), int(self.max_iter), threads
         )
         if self.verbose:
@@ -682,6 +791,14 @@ class CLARA(_MedoidsBase):
         Seeds the sampling (and the random initialisations).
     n_jobs : int or None, default=None
         Threads for the kernels; the result never depends on it.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where to run. ``"cuda"``: every sample's initialisation and swaps
+        (``method="fasterpam"`` or ``"fastpam1"``) and the scoring of its medoids on all
+        samples run on a GPU, with the CPU's results bit for bit (built-in metrics computed
+        there from the features, or a precomputed matrix). Its
+        kernels have been tested on a CPU emulator of the GPU only, and warn
+        ``GPUNotValidatedWarning`` until they pass on a GPU. ``"auto"``: the GPU when one is
+        usable, else the CPU.
     verbose : int, default=0
         Print every round: its swaps inside the sample, its loss on all samples, the best so far.
 
@@ -718,6 +835,7 @@ class CLARA(_MedoidsBase):
         "method": [Options(*_METHODS)],
         "init": [Options(*_INITS)],
         "max_iter": [Integer(0)],
+        "device": [Options(*_DEVICES)],
     }
 
     def __init__(
@@ -733,6 +851,7 @@ class CLARA(_MedoidsBase):
         max_iter=300,
         random_state=None,
         n_jobs=None,
+        device="cpu",
         verbose=0,
     ):
         self.n_clusters = n_clusters
@@ -745,6 +864,7 @@ class CLARA(_MedoidsBase):
         self.max_iter = max_iter
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.device = device
         self.verbose = verbose
 
     def fit(self, X, y=None, sample_weight=None):
@@ -770,6 +890,24 @@ class CLARA(_MedoidsBase):
         )
         _common.symmetrize_matrix(D, threads)
         return D
+
+    def _device_sample(self, device, X, space, sample, threads):
+        """The device source of a sample: its features when the device computes the metric,
+        else its distance matrix."""
+        if space is not None and self.metric in _BUILTIN_METRICS:
+            return device.source(space, np.ascontiguousarray(X[sample]), self.metric)
+        return self._sample_distances(X, space, sample, threads), None
+
+    def _device_score(self, device, X, space, medoids, weights, threads):
+        """As :meth:`_score`, on the device when it computes the metric or reads the
+        precomputed matrix; else on the CPU."""
+        if self.metric == "precomputed":
+            nearest = device.label(device.source(X, X, None), medoids, weights, threads)
+            return nearest.labels, nearest.loss
+        if space is not None and self.metric in _BUILTIN_METRICS:
+            nearest = device.label(device.source(space, X, self.metric), medoids, weights, threads)
+            return nearest.labels, nearest.loss
+        return self._score(X, space, medoids, weights, threads)
 
     def _score(self, X, space, medoids, weights, threads):
         """Labels, nearest distances and weighted loss of all samples for the given medoids."""
@@ -802,6 +940,8 @@ class CLARA(_MedoidsBase):
                 f"{', '.join(map(repr, _INITS))}, not an array of indices"
             )
         validate_params(self)
+        kernels = _kernels_for(self.device, type(self).__name__, self.method)
+        device = None if kernels is _kernels else kernels
         n_sampling = int(self.n_sampling)
         threads = n_threads(self.n_jobs)
 
@@ -839,14 +979,20 @@ class CLARA(_MedoidsBase):
             # The sample: the best medoids so far, topped up with random other samples.
             keep = best.medoids if best is not None else np.empty(0, dtype=np.int64)
             sample = _clara_sample(rng, n, keep, size)
-            D = self._sample_distances(X, space, sample, threads)
+            if device is None:
+                D = self._sample_distances(X, space, sample, threads)
+            else:
+                D = self._device_sample(device, X, space, sample, threads)
             w = np.ascontiguousarray(weights[sample])
             if w.sum() <= 0:
                 w = np.ones_like(w)  # all-zero weights in a sample: any medoids are equal
-            local = _initial_medoids(self.init, D, size, k, w, threads, rng)
-            r = _kernels.optimise(D, local, w, _method(self.method), int(self.max_iter), threads)
+            local = _initial_medoids(self.init, D, size, k, w, threads, rng, kernels)
+            r = kernels.optimise(D, local, w, _method(self.method), int(self.max_iter), threads)
             medoids = sample[r.medoids]
-            labels, loss = self._score(X, space, medoids, weights, threads)
+            if device is None:
+                labels, loss = self._score(X, space, medoids, weights, threads)
+            else:
+                labels, loss = self._device_score(device, X, space, medoids, weights, threads)
             losses.append(loss)
             if best is None or loss < best.loss:
                 best = types.SimpleNamespace(
@@ -895,6 +1041,13 @@ class CLARANS(_MedoidsBase):
     random_state : int, RandomState instance or None, default=None
     n_jobs : int or None, default=None
         Threads for the kernels; the result never depends on it.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where to run. ``"cuda"``: the candidates are scored and the swaps applied on a GPU,
+        with the CPU's results bit for bit (built-in metrics computed there from the features,
+        or a precomputed matrix). Its
+        kernels have been tested on a CPU emulator of the GPU only, and warn
+        ``GPUNotValidatedWarning`` until they pass on a GPU. ``"auto"``: the GPU when one is
+        usable, else the CPU.
     verbose : int, default=0
         Print a summary after the search (restarts, candidates, swaps, loss, time).
 
@@ -924,6 +1077,7 @@ class CLARANS(_MedoidsBase):
         **_COMMON_CONSTRAINTS,
         "n_local": [Integer(1)],
         "max_neighbors": [None, Integer(1)],
+        "device": [Options(*_DEVICES)],
     }
 
     def __init__(
@@ -936,6 +1090,7 @@ class CLARANS(_MedoidsBase):
         max_neighbors=None,
         random_state=None,
         n_jobs=None,
+        device="cpu",
         verbose=0,
     ):
         self.n_clusters = n_clusters
@@ -945,6 +1100,7 @@ class CLARANS(_MedoidsBase):
         self.max_neighbors = max_neighbors
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.device = device
         self.verbose = verbose
 
     def fit(self, X, y=None, sample_weight=None):
@@ -953,6 +1109,7 @@ class CLARANS(_MedoidsBase):
 
     def _fit(self, X, sample_weight):
         validate_params(self)
+        kernels = _kernels_for(self.device, type(self).__name__)
         threads = n_threads(self.n_jobs)
         X = self._validate_X(X, reset=True)
         n = X.shape[0]
@@ -965,9 +1122,12 @@ class CLARANS(_MedoidsBase):
         else:
             max_neighbors = int(self.max_neighbors)
         self.effective_metric_params_ = _effective_metric_params(X, self.metric, self.metric_params)
+        device = None if kernels is _kernels else kernels
         source, _ = _distance_source(
-            X, self.metric, "auto", self.n_jobs, threads, self.effective_metric_params_
+            X, self.metric, "auto", self.n_jobs, threads, self.effective_metric_params_, device
         )
+        if kernels is not _kernels:
+            source, kernels = _device_source(kernels, source, X, self.metric, self.device)
         t0 = time.perf_counter()
         params = _kernels.ClaransParams(
             n_clusters=k,
@@ -975,7 +1135,7 @@ class CLARANS(_MedoidsBase):
             max_neighbors=max_neighbors,
             seed=_random_seed(rng),
         )
-        result = _kernels.clarans(source, weights, params, threads)
+        result = kernels.clarans(source, weights, params, threads)
         self._set_result(X, result, k)
         if self.verbose:
             print(
