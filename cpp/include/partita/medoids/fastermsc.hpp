@@ -38,9 +38,12 @@ Result fastermsc_two(const Src& src, std::vector<index_t> med, const double* w, 
                      int n_threads, InterruptCheck& interrupt) {
     TwoMedoids<T> s(src.size());
     double loss = msc2_assign(src, med, w, s);
+    std::vector<double> scratch(std::size_t(n_threads) * 2 * src.size());
     PassLog log = eager_passes(
         src, loss, max_iter, n_threads, interrupt, [&](index_t j) { return med[s.label[j]] == j; },
-        [&](const T* row, index_t) { return msc2_score(row, s, w); },
+        [&](const T* row, index_t t) {
+            return msc2_score(row, s, w, &scratch[t * 2 * src.size()]);
+        },
         [&](double value) { return value < loss; },
         [&](std::int32_t b, index_t j, const T* row) { return msc2_apply(med, s, w, b, j, row); },
         eager_block<Src>(n_threads));
@@ -55,10 +58,11 @@ PassLog fastermsc_passes(const Src& src, std::vector<index_t>& med, ThreeNearest
     const index_t k = index_t(med.size());
     msc_removal(s, w, removal);
     const index_t block = eager_block<Src>(n_threads);
-    std::vector<double> ploss(std::size_t(block) * k);
+    const index_t scratch = msc_scratch(src.size(), k);
+    std::vector<double> ploss(std::size_t(n_threads) * scratch);
     return eager_passes(
         src, loss, max_iter, n_threads, interrupt, [&](index_t j) { return med[s.near_i[j]] == j; },
-        [&](const T* row, index_t c) { return msc_score(row, s, w, removal, &ploss[c * k]); },
+        [&](const T* row, index_t c) { return msc_score(row, s, w, removal, &ploss[c * scratch]); },
         [](double gain) { return gain > 0.0; },
         [&](std::int32_t b, index_t j, const T* row) {
             const double l = msc_apply(src, med, s, w, b, j, row, n_threads);

@@ -19,7 +19,8 @@ Result fastmsc(const Src& src, std::vector<index_t> med, const double* w, index_
     ThreeNearest<T> s(two ? 0 : n);
     TwoMedoids<T> s2(two ? n : 0);
     double loss = two ? msc2_assign(src, med, w, s2) : msc_assign(src, med, w, s, n_threads);
-    std::vector<double> removal(k), ploss(std::size_t(n_threads) * k);
+    const index_t scratch = two ? 2 * n : msc_scratch(n, k);
+    std::vector<double> removal(k), ploss(std::size_t(n_threads) * scratch);
     std::vector<std::pair<double, std::int32_t>> scored;
     std::vector<char> valid;
     std::vector<T> buffer;
@@ -32,7 +33,8 @@ Result fastmsc(const Src& src, std::vector<index_t> med, const double* w, index_
         score_all(
             src, n_threads, interrupt, is_medoid,
             [&](const T* r, index_t t) {
-                return two ? msc2_score(r, s2, w) : msc_score(r, s, w, removal, &ploss[t * k]);
+                return two ? msc2_score(r, s2, w, &ploss[t * scratch])
+                           : msc_score(r, s, w, removal, &ploss[t * scratch]);
             },
             scored, valid);
         // Best: the largest gain (k >= 3) or the lowest loss (k = 2), the first on ties.

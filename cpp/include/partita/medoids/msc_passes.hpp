@@ -24,7 +24,7 @@ struct PassLog {
 // Eager passes (docs/algorithms.md, "FasterMSC"): in every pass the points are visited in index
 // order, stopping at the last one swapped in; a non-medoid whose score improves is swapped in
 // at once. Stops after a pass without swaps or without a lower loss, or after max_iter passes.
-//   is_medoid(j), score(row, c) -> (value, slot) with c < the block size (scratch index),
+//   is_medoid(j), score(row, t) -> (value, slot) with t the scoring thread (scratch index),
 //   improves(value), apply(slot, j, row) -> new loss.
 template <class Src, class IsMedoid, class Score, class Improves, class Apply,
           class T = typename Src::value_type>
@@ -61,7 +61,8 @@ PassLog eager_passes(const Src& src, double& loss, index_t max_iter, int n_threa
                     if (!is_medoid(q)) cand[m++] = q;
                 if (m == 0) break;
 #pragma omp parallel for num_threads(n_threads) schedule(static, 1) if (parallel && m > 1)
-                for (index_t c = 0; c < m; ++c) scored[c] = score(rows[cand[c] - j], c);
+                for (index_t c = 0; c < m; ++c)
+                    scored[c] = score(rows[cand[c] - j], omp_get_thread_num());
                 index_t hit = -1;
                 for (index_t c = 0; c < m && hit < 0; ++c)
                     if (improves(scored[c].first)) hit = c;

@@ -13,6 +13,13 @@
 #include "partita/medoids/sources.hpp"
 #include "partita/medoids/state.hpp"
 
+// Lets GCC turn the selects around the divisions into vector blends; the values are the same.
+#if defined(__GNUC__) && !defined(__clang__)
+#define PARTITA_SELECTS __attribute__((optimize("no-trapping-math")))
+#else
+#define PARTITA_SELECTS
+#endif
+
 namespace partita::medoids {
 
 // a / b, or 0 when either is 0 (a point on its medoid, or two medoids at one point).
@@ -26,13 +33,18 @@ template <class T>
 struct ThreeNearest {
     std::vector<std::int32_t> near_i, seco_i, third_i;
     std::vector<T> near_d, seco_d, third_d;
+    // near/second, second/third and near/third of every point, as msc_removal last saw them.
+    std::vector<double> r_ns, r_st, r_nt;
     explicit ThreeNearest(index_t n)
         : near_i(n, 0),
           seco_i(n, -1),
           third_i(n, -1),
           near_d(n, T(0)),
           seco_d(n, T(0)),
-          third_d(n, T(0)) {}
+          third_d(n, T(0)),
+          r_ns(n),
+          r_st(n),
+          r_nt(n) {}
 };
 
 // Weighted sum of near/second ratios, sequential in the point index (the reference's fold).
@@ -76,57 +88,78 @@ double msc_assign(const Src& src, const std::vector<index_t>& med, const double*
     return msc_loss(s, w);
 }
 
-// gain[i]: what removing slot i changes in the loss (negated), for every slot.
+// gain[i]: what removing slot i changes in the loss (negated), for every slot; also caches the
+// point ratios the scores use.
 template <class T>
-void msc_removal(const ThreeNearest<T>& s, const double* w, std::vector<double>& gain) {
+void msc_removal(ThreeNearest<T>& s, const double* w, std::vector<double>& gain) {
     std::fill(gain.begin(), gain.end(), 0.0);
     for (std::size_t o = 0; o < s.near_d.size(); ++o) {
         const T dn = s.near_d[o], ds = s.seco_d[o], dt = s.third_d[o];
-        gain[s.near_i[o]] += w[o] * (msc_ratio(dn, ds) - msc_ratio(ds, dt));
-        gain[s.seco_i[o]] += w[o] * (msc_ratio(dn, ds) - msc_ratio(dn, dt));
+        const double ns = msc_ratio(dn, ds), st = msc_ratio(ds, dt), nt = msc_ratio(dn, dt);
+        s.r_ns[o] = ns, s.r_st[o] = st, s.r_nt[o] = nt;
+        gain[s.near_i[o]] += w[o] * (ns - st);
+        gain[s.seco_i[o]] += w[o] * (ns - nt);
+    }
+}
+
+// Scratch doubles one candidate's score needs.
+inline index_t msc_scratch(index_t n, index_t k) { return 3 * n + k; }
+
+// What point o adds to the shared gain (ta), to its nearest slot's (tn) and to its second's (ts)
+// when the candidate with row `row` comes in; 0 for a point farther than its third medoid.
+// Branch-free, so that the divisions vectorise; each term is the reference's expression.
+template <class T>
+PARTITA_MULTIVERSION PARTITA_SELECTS void msc_terms(const T* __restrict row,
+                                                    const ThreeNearest<T>& s,
+                                                    const double* __restrict w,
+                                                    double* __restrict ta, double* __restrict tn,
+                                                    double* __restrict ts) {
+    const index_t n = index_t(s.near_d.size());
+    const T* __restrict nd = s.near_d.data();
+    const T* __restrict sd = s.seco_d.data();
+    const T* __restrict td = s.third_d.data();
+    const double* __restrict ns = s.r_ns.data();
+    const double* __restrict st = s.r_st.data();
+    const double* __restrict nt = s.r_nt.data();
+    for (index_t o = 0; o < n; ++o) {
+        const T near_plus = nd[o] + row[o];  // in T, as the reference adds distances
+        const double d = row[o], a = nd[o], b = sd[o], c = td[o], sum = near_plus;
+        // 1 or 0: nearer than the second (cases 1, 2), only nearer than the third (case 3).
+        const double m12 = d < b ? 1.0 : 0.0, m3 = (d < c ? 1.0 : 0.0) - m12;
+        // x: doj/near when nearer than the nearest, else near/doj.
+        const double xn = d < a ? d : a, xd = d < a ? a : d;
+        const double xq = xn / xd;
+        const double x = ((xn == 0.0) | (xd == 0.0)) ? 0.0 : xq;
+        // y: second/doj in case 3, else (near + doj)/second.
+        const double yn = m3 > 0.0 ? b : sum, yd = m3 > 0.0 ? d : b;
+        const double yq = yn / yd;
+        const double y = ((yn == 0.0) | (yd == 0.0)) ? 0.0 : yq;
+        const double wo = w[o];
+        // Every term is finite, and exactly one mask is 1 where the point contributes.
+        ta[o] = m12 * (wo * (ns[o] - x));
+        tn[o] = m12 * (wo * (x + st[o] - y)) + m3 * (wo * (st[o] - y));
+        ts[o] = m12 * (wo * (nt[o] - ns[o])) + m3 * (wo * (nt[o] - x));
     }
 }
 
 // Best slot to give to the candidate whose distance row is `row`, and the gain (> 0 improves)
-// of that swap (docs/algorithms.md, "Scoring a medoid silhouette swap"). k >= 3; `ploss` holds
-// k doubles of scratch. Points farther than their third medoid change nothing and are skipped
-// a block at a time.
+// of that swap (docs/algorithms.md, "Scoring a medoid silhouette swap"). k >= 3; `scratch`
+// holds msc_scratch(n, k) doubles. The terms are summed in point order, as the reference does.
 template <class T>
-PARTITA_MULTIVERSION std::pair<double, std::int32_t> msc_score(const T* __restrict row,
-                                                               const ThreeNearest<T>& s,
-                                                               const double* __restrict w,
-                                                               const std::vector<double>& removal,
-                                                               double* __restrict ploss) {
+std::pair<double, std::int32_t> msc_score(const T* row, const ThreeNearest<T>& s, const double* w,
+                                          const std::vector<double>& removal, double* scratch) {
     const index_t n = index_t(s.near_d.size()), k = index_t(removal.size());
+    double* ploss = scratch;
+    double *ta = scratch + k, *tn = ta + n, *ts = tn + n;
+    msc_terms(row, s, w, ta, tn, ts);
     for (index_t i = 0; i < k; ++i) ploss[i] = removal[i];
-    const T* __restrict third = s.third_d.data();
+    const std::int32_t* ni = s.near_i.data();
+    const std::int32_t* si = s.seco_i.data();
     double acc = 0.0;
-    constexpr index_t kBlock = 16;
-    for (index_t o0 = 0; o0 < n; o0 += kBlock) {
-        const index_t o1 = std::min(n, o0 + kBlock);
-        bool any = false;
-        for (index_t o = o0; o < o1; ++o) any |= row[o] < third[o];
-        if (!any) continue;
-        for (index_t o = o0; o < o1; ++o) {
-            const T doj = row[o];
-            if (!(doj < third[o])) continue;
-            const T dn = s.near_d[o], ds = s.seco_d[o], dt = third[o];
-            const double wo = w[o];
-            if (doj < dn) {
-                acc += wo * (msc_ratio(dn, ds) - msc_ratio(doj, dn));
-                ploss[s.near_i[o]] +=
-                    wo * (msc_ratio(doj, dn) + msc_ratio(ds, dt) - msc_ratio(T(dn + doj), ds));
-                ploss[s.seco_i[o]] += wo * (msc_ratio(dn, dt) - msc_ratio(dn, ds));
-            } else if (doj < ds) {
-                acc += wo * (msc_ratio(dn, ds) - msc_ratio(dn, doj));
-                ploss[s.near_i[o]] +=
-                    wo * (msc_ratio(dn, doj) + msc_ratio(ds, dt) - msc_ratio(T(dn + doj), ds));
-                ploss[s.seco_i[o]] += wo * (msc_ratio(dn, dt) - msc_ratio(dn, ds));
-            } else {
-                ploss[s.near_i[o]] += wo * (msc_ratio(ds, dt) - msc_ratio(ds, doj));
-                ploss[s.seco_i[o]] += wo * (msc_ratio(dn, dt) - msc_ratio(dn, doj));
-            }
-        }
+    for (index_t o = 0; o < n; ++o) {
+        acc += ta[o];
+        ploss[ni[o]] += tn[o];
+        ploss[si[o]] += ts[o];
     }
     std::int32_t b = 0;  // the first largest
     for (index_t i = 1; i < k; ++i)
@@ -230,18 +263,30 @@ double msc2_assign(const Src& src, const std::vector<index_t>& med, const double
 }
 
 // The loss after giving slot 0 or slot 1 to the candidate with row `row`: the better slot and
-// its loss (the first on ties).
+// its loss (the first on ties). The terms are formed branch-free into `scratch` (2n doubles),
+// then summed in point order.
 template <class T>
-PARTITA_MULTIVERSION std::pair<double, std::int32_t> msc2_score(const T* __restrict row,
-                                                                const TwoMedoids<T>& s,
-                                                                const double* __restrict w) {
-    double p0 = 0.0, p1 = 0.0;
-    const index_t n = index_t(s.d0.size());
+PARTITA_MULTIVERSION PARTITA_SELECTS void msc2_terms(const T* __restrict row,
+                                                     const T* __restrict d0, const T* __restrict d1,
+                                                     const double* __restrict w, index_t n,
+                                                     double* __restrict t0, double* __restrict t1) {
     for (index_t o = 0; o < n; ++o) {
-        const T d = row[o], a = s.d0[o], b = s.d1[o];
-        p0 += w[o] * (d < b ? msc_ratio(d, b) : msc_ratio(b, d));
-        p1 += w[o] * (d < a ? msc_ratio(d, a) : msc_ratio(a, d));
+        const double d = row[o], a = d0[o], b = d1[o];
+        const double n0 = d < b ? d : b, q0 = d < b ? b : d;
+        const double n1 = d < a ? d : a, q1 = d < a ? a : d;
+        const double r0 = n0 / q0, r1 = n1 / q1;
+        t0[o] = w[o] * (((n0 == 0.0) | (q0 == 0.0)) ? 0.0 : r0);
+        t1[o] = w[o] * (((n1 == 0.0) | (q1 == 0.0)) ? 0.0 : r1);
     }
+}
+
+template <class T>
+std::pair<double, std::int32_t> msc2_score(const T* row, const TwoMedoids<T>& s, const double* w,
+                                           double* scratch) {
+    const index_t n = index_t(s.d0.size());
+    msc2_terms(row, s.d0.data(), s.d1.data(), w, n, scratch, scratch + n);
+    double p0 = 0.0, p1 = 0.0;
+    for (index_t o = 0; o < n; ++o) p0 += scratch[o], p1 += scratch[n + o];
     return p1 < p0 ? std::pair<double, std::int32_t>{p1, 1}
                    : std::pair<double, std::int32_t>{p0, 0};
 }
