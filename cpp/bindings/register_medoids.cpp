@@ -200,8 +200,6 @@ void register_optimisers(py::module_& m) {
             check_count(index_t(med.size()), n, "the number of medoids");
             check_indices(med.data(), index_t(med.size()), n, "medoids", true);
             require(max_iter >= 0, "max_iter must be >= 0");
-            require(med.size() >= 2 || (method != Method::fastermsc && method != Method::fastmsc),
-                    "the medoid silhouette methods need at least two medoids");
             const double* w = vector_data<double>(weights, n, "weights");
             return with_source(source, threads, [&](const auto& src) {
                 return without_gil([&] {

@@ -453,8 +453,7 @@ class KMedoids(_MedoidsBase):
         best-swap schedule in O(n^2) per swap; ``"pam"``: the classic O(k n^2) SWAP, for
         reference; ``"alternate"``: k-means-style Voronoi iteration (fast, usually worse).
         ``"fastermsc"`` and ``"fastmsc"`` maximise the medoid silhouette instead of minimising
-        the total distance (see :func:`partita.metrics.medoid_silhouette`; n_clusters >= 2):
-        eager swaps, O(n^2) per pass, or the best swap per iteration. With the same initial
+        the total distance (see :func:`partita.metrics.medoid_silhouette`): eager swaps, O(n^2) per pass, or the best swap per iteration. With the same initial
         medoids they give the medoids, silhouette and swap counts of the ``kmedoids``
         package's ``fastermsc`` and ``fastmsc``.
     init : {"build", "lab", "k-medoids++", "random"} or array of shape (n_clusters,), \
@@ -504,7 +503,8 @@ class KMedoids(_MedoidsBase):
         Medoid changes made by the optimisation.
     medoid_silhouette_ : float
         Only with ``method="fastermsc"`` or ``"fastmsc"``: the weighted average medoid
-        silhouette of the medoids, the objective they maximise.
+        silhouette of the medoids, the objective they maximise (0 for n_clusters=1, where it
+        is undefined and the medoid is the sample of least total distance).
     converged_ : bool
         Whether the optimisation ended because a pass found nothing left to improve; False
         when it stopped at ``max_iter`` (with a ConvergenceWarning) or max_iter was 0.
@@ -590,11 +590,6 @@ class KMedoids(_MedoidsBase):
         X = self._validate_X(X, reset=True)
         n = X.shape[0]
         k = check_n_clusters(self.n_clusters, n)
-        if self.method in _MSC_METHODS and k < 2:
-            raise ValueError(
-                f"method={self.method!r} maximises the medoid silhouette, which needs "
-                f"n_clusters >= 2, got {k}"
-            )
         weights = check_sample_weight(sample_weight, n)
         check_weight_scale(weights, small=False)  # the weighted loss must stay finite
         rng = check_random_state(self.random_state)
@@ -1055,10 +1050,13 @@ class DynMSC(_MedoidsBase):
     --------
     >>> import numpy as np
     >>> from partita import DynMSC
-    >>> X = np.array([[0.0], [0.1], [0.2], [5.0], [5.1], [9.0], [9.2]])
-    >>> est = DynMSC(min_clusters=2, max_clusters=4).fit(X)
-    >>> est.n_clusters_, est.labels_.tolist()
-    (3, [0, 0, 0, 1, 1, 2, 2])
+    >>> X = np.concatenate([np.linspace(0, 1, 10), np.linspace(10, 11, 10),
+    ...                     np.linspace(20, 21, 10)])[:, None]
+    >>> est = DynMSC(min_clusters=2, max_clusters=5).fit(X)
+    >>> est.n_clusters_, np.bincount(est.labels_).tolist()
+    (3, [10, 10, 10])
+    >>> est.medoid_silhouettes_.round(3).tolist()
+    [0.818, 0.972, 0.89, 0.884]
     """
 
     _parameter_constraints = {

@@ -93,7 +93,7 @@ def silhouette(
     >>> from partita.metrics import silhouette
     >>> X = np.array([[0.0], [0.1], [5.0], [5.2]])
     >>> round(silhouette(X, [0, 0, 1, 1]), 4)
-    0.9704
+    0.9703
     """
     _check_distances(distances, metric)
     X = _check_X(X, metric)
@@ -171,7 +171,7 @@ def medoid_silhouette(
     >>> from partita.metrics import medoid_silhouette
     >>> X = np.array([[0.0], [0.1], [5.0], [5.2]])
     >>> round(medoid_silhouette(X, [0, 2]), 4)
-    0.9951
+    0.9853
     """
     X = _check_X(X, metric)
     n = X.shape[0]

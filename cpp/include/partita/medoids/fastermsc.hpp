@@ -72,12 +72,24 @@ PassLog fastermsc_passes(const Src& src, std::vector<index_t>& med, ThreeNearest
         block);
 }
 
-// Runs FasterMSC from `med` (k >= 2) to convergence or max_iter passes; loss = the weighted
-// average medoid silhouette.
+// k = 1: the medoid silhouette is undefined (reported as 0); the medoid is the point of the
+// smallest total distance, as the reference chooses it.
+template <class Src>
+Result msc_single(const Src& src, index_t incumbent, const double* w, index_t max_iter,
+                  int n_threads) {
+    Result r = single_medoid(src, incumbent, w, max_iter, n_threads);
+    r.loss = 0.0;
+    for (double& l : r.pass_loss) l = 0.0;
+    return r;
+}
+
+// Runs FasterMSC from `med` to convergence or max_iter passes; loss = the weighted average
+// medoid silhouette.
 template <class Src, class T = typename Src::value_type>
 Result fastermsc(const Src& src, std::vector<index_t> med, const double* w, index_t max_iter,
                  int n_threads, InterruptCheck& interrupt) {
     const index_t k = index_t(med.size());
+    if (k == 1) return msc_single(src, med[0], w, max_iter, n_threads);
     if (k == 2) return fastermsc_two(src, std::move(med), w, max_iter, n_threads, interrupt);
     ThreeNearest<T> s(src.size());
     double loss = msc_assign(src, med, w, s, n_threads);

@@ -9,12 +9,13 @@
 
 namespace partita::medoids {
 
-// Runs FastMSC from `med` (k >= 2): every iteration scores every non-medoid and applies the
+// Runs FastMSC from `med`: every iteration scores every non-medoid and applies the
 // best swap (the first on ties), for at most max_iter iterations.
 template <class Src, class T = typename Src::value_type>
 Result fastmsc(const Src& src, std::vector<index_t> med, const double* w, index_t max_iter,
                int n_threads, InterruptCheck& interrupt) {
     const index_t n = src.size(), k = index_t(med.size());
+    if (k == 1) return msc_single(src, med[0], w, max_iter, n_threads);
     const bool two = k == 2;
     ThreeNearest<T> s(two ? 0 : n);
     TwoMedoids<T> s2(two ? n : 0);
