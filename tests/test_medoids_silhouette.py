@@ -40,7 +40,7 @@ def start(n, k, seed):
 
 
 @pytest.mark.parametrize("dtype", [np.float64, np.float32])
-@pytest.mark.parametrize("method", ["fastermsc", "fastmsc"])
+@pytest.mark.parametrize("method", ["fastermsc", "fastmsc", "pammedsil"])
 @pytest.mark.parametrize(("n", "k", "seed"), [(60, 2, 0), (80, 3, 1), (150, 7, 2), (120, 12, 3)])
 def test_same_result_as_kmedoids(method, dtype, n, k, seed):
     D = distance_matrix(blobs(n, seed), dtype)
@@ -53,7 +53,33 @@ def test_same_result_as_kmedoids(method, dtype, n, k, seed):
     assert km.n_iter_ == ref.n_iter
 
 
-@pytest.mark.parametrize("method", ["fastermsc", "fastmsc"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize(("n", "k", "seed"), [(25, 2, 0), (30, 3, 1), (24, 5, 2)])
+def test_pamsil_same_result_as_kmedoids(dtype, n, k, seed):
+    D = distance_matrix(blobs(n, seed), dtype)
+    m0 = start(n, k, seed)
+    ref = kmedoids.pamsil(D, m0.astype(np.uintp), max_iter=100)
+    km = KMedoids(k, metric="precomputed", method="pamsil", init=m0, max_iter=100).fit(D)
+    assert km.medoid_indices_.tolist() == list(ref.medoids)
+    assert km.medoid_silhouette_ == ref.loss  # the exact silhouette
+    assert km.n_swaps_ == ref.n_swap
+    assert km.n_iter_ == ref.n_iter
+    assert ref.loss == pytest.approx(silhouette_score(D, km.labels_, metric="precomputed"))
+
+
+def test_pammedsil_makes_the_swaps_of_fastmsc():
+    D = distance_matrix(blobs(100, 4), np.float32)
+    w = np.random.default_rng(4).uniform(0.5, 2.0, 100)
+    fits = [
+        KMedoids(4, metric="precomputed", method=m, random_state=0).fit(D, sample_weight=w)
+        for m in ("fastmsc", "pammedsil")
+    ]
+    assert np.array_equal(fits[0].medoid_indices_, fits[1].medoid_indices_)
+    assert fits[0].n_swaps_ == fits[1].n_swaps_
+    assert fits[0].medoid_silhouette_ == pytest.approx(fits[1].medoid_silhouette_, abs=1e-12)
+
+
+@pytest.mark.parametrize("method", ["fastermsc", "fastmsc", "pammedsil", "pamsil"])
 def test_one_cluster_is_the_medoid_of_least_total_distance(method):
     D = distance_matrix(blobs(40, 5))
     ref = getattr(kmedoids, method)(D, np.array([7], dtype=np.uintp))
@@ -226,9 +252,6 @@ def test_parallel_candidate_blocks_keep_the_sequential_schedule():
     assert np.array_equal(runs[0].medoids, runs[1].medoids)
     assert runs[0].loss == runs[1].loss
     assert runs[0].n_swaps == runs[1].n_swaps
-    dyn = [_kernels.dynmsc(D, m0, 4, w, 1, t) for t in (1, 2)]
-    assert np.array_equal(dyn[0].losses, dyn[1].losses)
-    assert np.array_equal(dyn[0].best.medoids, dyn[1].best.medoids)
 
 
 def test_dynmsc_weights_on_the_fly_and_verbose(capsys):

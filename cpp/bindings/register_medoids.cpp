@@ -135,7 +135,9 @@ void register_types(py::module_& m) {
         .value("pam", Method::pam)
         .value("alternate", Method::alternate)
         .value("fastermsc", Method::fastermsc, "eager medoid silhouette swaps")
-        .value("fastmsc", Method::fastmsc, "the best medoid silhouette swap per iteration");
+        .value("fastmsc", Method::fastmsc, "the best medoid silhouette swap per iteration")
+        .value("pammedsil", Method::pammedsil, "the best medoid silhouette swap, O(k n^2) each")
+        .value("pamsil", Method::pamsil, "the best swap by the exact silhouette, O(k n^3) each");
 
     py::class_<Result>(m, "Result", "Medoids found by an optimiser.")
         .def_property_readonly(

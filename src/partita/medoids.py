@@ -48,7 +48,7 @@ __all__ = ["KMedoids", "CLARA", "CLARANS", "DynMSC"]
 
 _METHODS = ("fasterpam", "fastpam1", "pam", "alternate")
 # KMedoids only: the methods that maximise the medoid silhouette (docs/algorithms.md, "FasterMSC").
-_MSC_METHODS = ("fastermsc", "fastmsc")
+_MSC_METHODS = ("fastermsc", "fastmsc", "pammedsil", "pamsil")
 _INITS = ("build", "lab", "k-medoids++", "random")
 _DISTANCE_MODES = ("auto", "matrix", "on-the-fly")
 
@@ -267,6 +267,8 @@ _PASS_NAMES = {
     "alternate": "iteration",
     "fastermsc": "pass",
     "fastmsc": "iteration",
+    "pammedsil": "iteration",
+    "pamsil": "iteration",
 }
 
 
@@ -447,15 +449,19 @@ class KMedoids(_MedoidsBase):
         ``"mahalanobis"``, ``V`` and ``VI`` default to the ddof=1 variances and the inverse
         covariance of the training data, estimated once in ``fit`` and used by ``predict``,
         ``transform`` and ``score`` too (stored in ``effective_metric_params_``).
-    method : {"fasterpam", "fastpam1", "pam", "alternate", "fastermsc", "fastmsc"}, \
-            default="fasterpam"
+    method : {"fasterpam", "fastpam1", "pam", "alternate", "fastermsc", "fastmsc", "pammedsil", \
+            "pamsil"}, default="fasterpam"
         ``"fasterpam"``: eager swaps, O(n^2) per pass, the fastest; ``"fastpam1"``: PAM's
         best-swap schedule in O(n^2) per swap; ``"pam"``: the classic O(k n^2) SWAP, for
         reference; ``"alternate"``: k-means-style Voronoi iteration (fast, usually worse).
         ``"fastermsc"`` and ``"fastmsc"`` maximise the medoid silhouette instead of minimising
-        the total distance (see :func:`partita.metrics.medoid_silhouette`): eager swaps, O(n^2) per pass, or the best swap per iteration. With the same initial
-        medoids they give the medoids, silhouette and swap counts of the ``kmedoids``
-        package's ``fastermsc`` and ``fastmsc``.
+        the total distance (see :func:`partita.metrics.medoid_silhouette`): eager swaps,
+        O(n^2) per pass, or the best swap per iteration. With the same initial medoids they
+        give the medoids, silhouette and swap counts of the ``kmedoids`` package's
+        ``fastermsc`` and ``fastmsc``. ``"pammedsil"`` (the medoid silhouette's best swap
+        summed directly, O(k n^2) per swap, the swaps of ``"fastmsc"``) and ``"pamsil"`` (the
+        best swap by the exact silhouette, O(k n^3) per swap, tiny data only) are the original
+        algorithms, for reference.
     init : {"build", "lab", "k-medoids++", "random"} or array of shape (n_clusters,), \
             default="build"
         ``"build"``: PAM's greedy BUILD (deterministic, O(k n^2), the best start);
@@ -502,9 +508,10 @@ class KMedoids(_MedoidsBase):
     n_swaps_ : int
         Medoid changes made by the optimisation.
     medoid_silhouette_ : float
-        Only with ``method="fastermsc"`` or ``"fastmsc"``: the weighted average medoid
-        silhouette of the medoids, the objective they maximise (0 for n_clusters=1, where it
-        is undefined and the medoid is the sample of least total distance).
+        Only with the silhouette methods: the weighted average medoid silhouette of the medoids
+        (``"pamsil"``: the exact silhouette of the labels), the objective they maximise (0 for
+        n_clusters=1, where it is undefined and the medoid is the sample of least total
+        distance).
     converged_ : bool
         Whether the optimisation ended because a pass found nothing left to improve; False
         when it stopped at ``max_iter`` (with a ConvergenceWarning) or max_iter was 0.

@@ -33,7 +33,7 @@ Result fastmsc(const Src& src, std::vector<index_t> med, const double* w, index_
         if (!two) msc_removal(s, w, removal);
         score_all(
             src, n_threads, interrupt, is_medoid,
-            [&](const T* r, index_t t) {
+            [&](const T* r, index_t, index_t t) {
                 return two ? msc2_score(r, s2, w, &ploss[t * scratch])
                            : msc_score(r, s, w, removal, &ploss[t * scratch]);
             },

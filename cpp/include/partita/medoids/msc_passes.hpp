@@ -93,7 +93,8 @@ index_t eager_block(int n_threads) {
     return Src::stored ? 16 * index_t(n_threads) : std::max<index_t>(row_block<Src>(), n_threads);
 }
 
-// Scores every non-medoid against the same state, in parallel, into `scored` (index order).
+// Scores every non-medoid against the same state, in parallel, into `scored` (index order):
+// score(row, j, thread) -> (value, slot).
 template <class Src, class IsMedoid, class Score, class T = typename Src::value_type>
 void score_all(const Src& src, int n_threads, InterruptCheck& interrupt, IsMedoid is_medoid,
                Score score, std::vector<std::pair<double, std::int32_t>>& scored,
@@ -114,7 +115,7 @@ void score_all(const Src& src, int n_threads, InterruptCheck& interrupt, IsMedoi
         for (index_t c = 0; c < count; ++c) {
             const index_t jj = j0 + c;
             if (is_medoid(jj)) continue;
-            scored[jj] = score(rows[c], omp_get_thread_num());
+            scored[jj] = score(rows[c], jj, omp_get_thread_num());
             valid[jj] = 1;
         }
         interrupt();

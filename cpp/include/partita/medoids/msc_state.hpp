@@ -153,10 +153,21 @@ std::pair<double, std::int32_t> msc_score(const T* row, const ThreeNearest<T>& s
     double *ta = scratch + k, *tn = ta + n, *ts = tn + n;
     msc_terms(row, s, w, ta, tn, ts);
     for (index_t i = 0; i < k; ++i) ploss[i] = removal[i];
+    // Only the points nearer to j than to their third medoid add anything; they are listed
+    // first (branch-free), then their terms added in point order.
+    thread_local std::vector<std::int32_t> idx;
+    idx.resize(n);
+    const T* td = s.third_d.data();
+    index_t count = 0;
+    for (index_t o = 0; o < n; ++o) {
+        idx[count] = std::int32_t(o);
+        count += row[o] < td[o];
+    }
     const std::int32_t* ni = s.near_i.data();
     const std::int32_t* si = s.seco_i.data();
     double acc = 0.0;
-    for (index_t o = 0; o < n; ++o) {
+    for (index_t c = 0; c < count; ++c) {
+        const std::int32_t o = idx[c];
         acc += ta[o];
         ploss[ni[o]] += tn[o];
         ploss[si[o]] += ts[o];
