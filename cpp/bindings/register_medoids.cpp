@@ -250,14 +250,18 @@ void register_optimisers(py::module_& m) {
                 require(lab[i] >= 0 && lab[i] < n_clusters, "labels must be in [0, n_clusters)");
             const double* w = vector_data<double>(weights, n, "weights");
             return with_source(source, threads, [&](const auto& src) {
-                return without_gil([&] {
+                SilhouetteResult r = without_gil([&] {
                     InterruptCheck interrupt = python_interrupt_check();
                     return silhouette(src, lab, n_clusters, w, samples, threads, interrupt);
                 });
+                require(r.valid, "the distances must be finite and non-negative");
+                return r;
             });
         },
         py::arg("source"), py::arg("labels"), py::arg("n_clusters"), py::arg("weights"),
-        py::arg("samples"), py::arg("n_threads"), "The exact silhouette of a labelling.");
+        py::arg("samples"), py::arg("n_threads"),
+        "The exact silhouette of a labelling; ValueError when a distance read is negative, NaN "
+        "or infinite (rows are read as given: no symmetry is needed).");
 
     m.def(
         "medoid_silhouette",

@@ -20,7 +20,14 @@ _DISTANCE_MODES = ("auto", "matrix", "on-the-fly")
 
 
 def _check_X(X, metric):
-    X = check_array(as_numpy(X), dtype=[np.float64, np.float32], order="C", ensure_min_samples=2)
+    # A precomputed matrix is checked for NaN / inf in the same C++ pass as its symmetry.
+    X = check_array(
+        as_numpy(X),
+        dtype=[np.float64, np.float32],
+        order="C",
+        ensure_min_samples=2,
+        ensure_all_finite=metric != "precomputed",
+    )
     if metric not in ("precomputed", "cosine"):
         check_feature_range(X)
     return X
@@ -59,7 +66,8 @@ def silhouette(
     Parameters
     ----------
     X : array-like of shape (n_samples, n_features), or (n_samples, n_samples) when
-        ``metric="precomputed"``
+        ``metric="precomputed"`` (finite and non-negative; row i holds the distances of
+        sample i, its diagonal entry is not read)
     labels : array-like of shape (n_samples,)
         Cluster of every sample (any hashable values); 2 to n_samples - 1 distinct ones.
     metric : str or callable, default="euclidean"
@@ -111,7 +119,16 @@ def silhouette(
     check_weight_scale(weights, small=False)
     threads = n_threads(n_jobs)
     params = _effective_metric_params(X, metric, metric_params)
-    source, _ = _distance_source(X, metric, distances, n_jobs, threads, params)
+    if metric == "precomputed":
+        # Row i is read as d(i, .): no symmetry or diagonal is needed, and the kernel refuses
+        # negative and non-finite entries in its own pass (one read of the matrix, not two).
+        if X.shape[0] != X.shape[1]:
+            raise ValueError(
+                f"metric='precomputed' needs a square distance matrix, got shape {X.shape}"
+            )
+        source = X
+    else:
+        source, _ = _distance_source(X, metric, distances, n_jobs, threads, params)
     r = _kernels.silhouette(
         source,
         np.ascontiguousarray(codes, dtype=np.int32),

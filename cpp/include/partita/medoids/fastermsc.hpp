@@ -44,6 +44,9 @@ Result fastermsc_two(const Src& src, std::vector<index_t> med, const double* w, 
         [&](const T* row, index_t t) {
             return msc2_score(row, s, w, &scratch[t * 2 * src.size()]);
         },
+        [&](const T* const* rows, index_t m, std::pair<double, std::int32_t>* out) {
+            for (index_t c = 0; c < m; ++c) out[c] = msc2_score(rows[c], s, w, scratch.data());
+        },
         [&](double value) { return value < loss; },
         [&](std::int32_t b, index_t j, const T* row) { return msc2_apply(med, s, w, b, j, row); },
         eager_block<Src>(n_threads));
@@ -60,9 +63,13 @@ PassLog fastermsc_passes(const Src& src, std::vector<index_t>& med, ThreeNearest
     const index_t block = eager_block<Src>(n_threads);
     const index_t scratch = msc_scratch(src.size(), k);
     std::vector<double> ploss(std::size_t(n_threads) * scratch);
+    std::vector<double> many(std::size_t(msc_score_ways) * scratch);
     return eager_passes(
         src, loss, max_iter, n_threads, interrupt, [&](index_t j) { return med[s.near_i[j]] == j; },
         [&](const T* row, index_t c) { return msc_score(row, s, w, removal, &ploss[c * scratch]); },
+        [&](const T* const* rows, index_t m, std::pair<double, std::int32_t>* out) {
+            msc_score_many(rows, m, s, w, removal, many.data(), out);
+        },
         [](double gain) { return gain > 0.0; },
         [&](std::int32_t b, index_t j, const T* row) {
             const double l = msc_apply(src, med, s, w, b, j, row, n_threads);

@@ -14,6 +14,9 @@
 
 namespace partita::medoids {
 
+// Candidates scored together on one thread from a stored matrix.
+inline constexpr index_t kSerialBlock = 4;
+
 struct PassLog {
     index_t n_iter = 0, n_swaps = 0;
     bool converged = false;
@@ -25,23 +28,25 @@ struct PassLog {
 // order, stopping at the last one swapped in; a non-medoid whose score improves is swapped in
 // at once. Stops after a pass without swaps or without a lower loss, or after max_iter passes.
 //   is_medoid(j), score(row, t) -> (value, slot) with t the scoring thread (scratch index),
-//   improves(value), apply(slot, j, row) -> new loss.
-template <class Src, class IsMedoid, class Score, class Improves, class Apply,
+//   score_many(rows, m, out): m candidates on this thread, improves(value),
+//   apply(slot, j, row) -> new loss.
+template <class Src, class IsMedoid, class Score, class ScoreMany, class Improves, class Apply,
           class T = typename Src::value_type>
 PassLog eager_passes(const Src& src, double& loss, index_t max_iter, int n_threads,
-                     InterruptCheck& interrupt, IsMedoid is_medoid, Score score, Improves improves,
-                     Apply apply, index_t max_block) {
+                     InterruptCheck& interrupt, IsMedoid is_medoid, Score score,
+                     ScoreMany score_many, Improves improves, Apply apply, index_t max_block) {
     const index_t n = src.size();
     PassLog log;
     index_t last_swap = n;
-    // A stored matrix scores one candidate at a time on one thread; otherwise a block at once,
-    // grown while nothing is found (late passes), reset after a swap.
+    // A stored matrix scores a few candidates at a time on one thread; otherwise a block at
+    // once, grown while nothing is found (late passes), reset after a swap.
     const bool parallel = n_threads > 1 && n >= 4096;
-    const index_t base = Src::stored ? (parallel ? n_threads : 1) : max_block;
+    const index_t base = Src::stored ? (parallel ? n_threads : kSerialBlock) : max_block;
     index_t block = base;
     std::vector<T> buffer;
     std::vector<const T*> rows;
     std::vector<index_t> js, cand(max_block);
+    std::vector<const T*> cand_rows(max_block);
     std::vector<std::pair<double, std::int32_t>> scored(max_block);
     while (log.n_iter < max_iter) {
         ++log.n_iter;
@@ -60,9 +65,14 @@ PassLog eager_passes(const Src& src, double& loss, index_t max_iter, int n_threa
                 for (index_t q = p; q < end; ++q)
                     if (!is_medoid(q)) cand[m++] = q;
                 if (m == 0) break;
-#pragma omp parallel for num_threads(n_threads) schedule(static, 1) if (parallel && m > 1)
-                for (index_t c = 0; c < m; ++c)
-                    scored[c] = score(rows[cand[c] - j], omp_get_thread_num());
+                if (parallel && m > 1) {
+#pragma omp parallel for num_threads(n_threads) schedule(static, 1)
+                    for (index_t c = 0; c < m; ++c)
+                        scored[c] = score(rows[cand[c] - j], omp_get_thread_num());
+                } else {
+                    for (index_t c = 0; c < m; ++c) cand_rows[c] = rows[cand[c] - j];
+                    score_many(cand_rows.data(), m, scored.data());
+                }
                 index_t hit = -1;
                 for (index_t c = 0; c < m && hit < 0; ++c)
                     if (improves(scored[c].first)) hit = c;
@@ -87,10 +97,11 @@ PassLog eager_passes(const Src& src, double& loss, index_t max_iter, int n_threa
     return log;
 }
 
-// The scratch rows an eager schedule needs: blocks of candidates scored at once.
+// The most candidates an eager schedule scores at once.
 template <class Src>
 index_t eager_block(int n_threads) {
-    return Src::stored ? 16 * index_t(n_threads) : std::max<index_t>(row_block<Src>(), n_threads);
+    return Src::stored ? std::max<index_t>(16 * index_t(n_threads), kSerialBlock)
+                       : std::max<index_t>(row_block<Src>(), n_threads);
 }
 
 // Scores every non-medoid against the same state, in parallel, into `scored` (index order):

@@ -178,6 +178,63 @@ std::pair<double, std::int32_t> msc_score(const T* row, const ThreeNearest<T>& s
     return {ploss[b] + acc, b};
 }
 
+// Candidates whose sums msc_score_many interleaves.
+inline constexpr index_t msc_score_ways = 4;
+
+// msc_score for m candidates at once, on one thread: each candidate's terms are summed in its
+// own point order, but the sums of up to four candidates are interleaved, so that additions to
+// the same slot (of one candidate) do not wait on each other. `scratch` holds
+// msc_score_ways * msc_scratch(n, k) doubles.
+template <class T>
+void msc_score_many(const T* const* rows, index_t m, const ThreeNearest<T>& s, const double* w,
+                    const std::vector<double>& removal, double* scratch,
+                    std::pair<double, std::int32_t>* out) {
+    constexpr index_t kWays = msc_score_ways;
+    const index_t n = index_t(s.near_d.size()), k = index_t(removal.size());
+    const index_t stride = msc_scratch(n, k);
+    thread_local std::vector<std::int32_t> idx;
+    idx.resize(std::size_t(kWays) * n);
+    const T* td = s.third_d.data();
+    const std::int32_t* ni = s.near_i.data();
+    const std::int32_t* si = s.seco_i.data();
+    for (index_t c0 = 0; c0 < m; c0 += kWays) {
+        const index_t ways = std::min(kWays, m - c0);
+        index_t count[kWays] = {0, 0, 0, 0}, longest = 0;
+        double acc[kWays] = {0.0, 0.0, 0.0, 0.0};
+        double *ploss[kWays], *ta[kWays], *tn[kWays], *ts[kWays];
+        for (index_t b = 0; b < ways; ++b) {
+            double* base = scratch + b * stride;
+            ploss[b] = base, ta[b] = base + k, tn[b] = ta[b] + n, ts[b] = tn[b] + n;
+            const T* row = rows[c0 + b];
+            msc_terms(row, s, w, ta[b], tn[b], ts[b]);
+            for (index_t i = 0; i < k; ++i) ploss[b][i] = removal[i];
+            std::int32_t* list = &idx[b * n];
+            index_t c = 0;
+            for (index_t o = 0; o < n; ++o) {
+                list[c] = std::int32_t(o);
+                c += row[o] < td[o];
+            }
+            count[b] = c;
+            longest = std::max(longest, c);
+        }
+        for (index_t c = 0; c < longest; ++c) {
+            for (index_t b = 0; b < ways; ++b) {
+                if (c >= count[b]) continue;
+                const std::int32_t o = idx[b * n + c];
+                acc[b] += ta[b][o];
+                ploss[b][ni[o]] += tn[b][o];
+                ploss[b][si[o]] += ts[b][o];
+            }
+        }
+        for (index_t b = 0; b < ways; ++b) {
+            std::int32_t best = 0;  // the first largest
+            for (index_t i = 1; i < k; ++i)
+                if (ploss[b][i] > ploss[b][best]) best = std::int32_t(i);
+            out[c0 + b] = {ploss[b][best] + acc[b], best};
+        }
+    }
+}
+
 // Third nearest slot of point o among all slots but n, s and b, seeded with (b, d).
 template <class Src, class T = typename Src::value_type>
 inline void msc_rescan_third(const Src& src, const std::vector<index_t>& med, index_t o,
