@@ -44,9 +44,11 @@ from ._validation import (
     warn_if_distance_matrix,
 )
 
-__all__ = ["KMedoids", "CLARA", "CLARANS"]
+__all__ = ["KMedoids", "CLARA", "CLARANS", "DynMSC"]
 
 _METHODS = ("fasterpam", "fastpam1", "pam", "alternate")
+# KMedoids only: the methods that maximise the medoid silhouette (docs/algorithms.md, "FasterMSC").
+_MSC_METHODS = ("fastermsc", "fastmsc", "pammedsil", "pamsil")
 _INITS = ("build", "lab", "k-medoids++", "random")
 _DISTANCE_MODES = ("auto", "matrix", "on-the-fly")
 _DEVICES = ("cpu", "cuda", "auto")
@@ -268,6 +270,10 @@ _PASS_NAMES = {
     "fastpam1": "iteration",
     "pam": "iteration",
     "alternate": "iteration",
+    "fastermsc": "pass",
+    "fastmsc": "iteration",
+    "pammedsil": "iteration",
+    "pamsil": "iteration",
 }
 
 
@@ -275,7 +281,7 @@ def _warn_if_not_converged(result, method, max_iter, where=""):
     """ConvergenceWarning when max_iter ended the search before a pass found nothing left to
     improve (max_iter=0 asks for no search, and gets no warning)."""
     if max_iter > 0 and not result.converged:
-        unit = "passes" if method == "fasterpam" else "iterations"
+        unit = "passes" if method in ("fasterpam", "fastermsc") else "iterations"
         warnings.warn(
             f"{method} stopped after max_iter={max_iter} {unit}{where} before converging; "
             "increase max_iter",
@@ -287,6 +293,24 @@ def _warn_if_not_converged(result, method, max_iter, where=""):
 def _method(name):
     """The compiled optimiser named by the ``method`` parameter."""
     return _kernels.Method.__members__[name]
+
+
+def _silhouette_result(result, source, weights, threads):
+    """A medoid silhouette optimiser's result with the labels and loss every KMedoids reports
+    (the lowest of equally near medoids, the weighted total distance); the silhouette it
+    maximised is kept as ``medoid_silhouette``."""
+    labelling = _kernels.label(source, result.medoids, weights, threads)
+    return types.SimpleNamespace(
+        medoids=result.medoids,
+        labels=labelling.labels,
+        loss=labelling.loss,
+        medoid_silhouette=float(result.loss),
+        n_iter=result.n_iter,
+        n_swaps=result.n_swaps,
+        converged=result.converged,
+        pass_loss=result.pass_loss,
+        pass_swaps=result.pass_swaps,
+    )
 
 
 def _random_seed(rng):
@@ -566,10 +590,19 @@ class KMedoids(_MedoidsBase):
         ``"mahalanobis"``, ``V`` and ``VI`` default to the ddof=1 variances and the inverse
         covariance of the training data, estimated once in ``fit`` and used by ``predict``,
         ``transform`` and ``score`` too (stored in ``effective_metric_params_``).
-    method : {"fasterpam", "fastpam1", "pam", "alternate"}, default="fasterpam"
+    method : {"fasterpam", "fastpam1", "pam", "alternate", "fastermsc", "fastmsc", "pammedsil", \
+            "pamsil"}, default="fasterpam"
         ``"fasterpam"``: eager swaps, O(n^2) per pass, the fastest; ``"fastpam1"``: PAM's
         best-swap schedule in O(n^2) per swap; ``"pam"``: the classic O(k n^2) SWAP, for
         reference; ``"alternate"``: k-means-style Voronoi iteration (fast, usually worse).
+        ``"fastermsc"`` and ``"fastmsc"`` maximise the medoid silhouette instead of minimising
+        the total distance (see :func:`partita.metrics.medoid_silhouette`): eager swaps,
+        O(n^2) per pass, or the best swap per iteration. With the same initial medoids they
+        give the medoids, silhouette and swap counts of the ``kmedoids`` package's
+        ``fastermsc`` and ``fastmsc``. ``"pammedsil"`` (the medoid silhouette's best swap
+        summed directly, O(k n^2) per swap, the swaps of ``"fastmsc"``) and ``"pamsil"`` (the
+        best swap by the exact silhouette, O(k n^3) per swap, tiny data only) are the original
+        algorithms, for reference.
     init : {"build", "lab", "k-medoids++", "random"} or array of shape (n_clusters,), \
             default="build"
         ``"build"``: PAM's greedy BUILD (deterministic, O(k n^2), the best start);
@@ -619,6 +652,11 @@ class KMedoids(_MedoidsBase):
         Passes (fasterpam), iterations (fastpam1, pam) or rounds (alternate) run.
     n_swaps_ : int
         Medoid changes made by the optimisation.
+    medoid_silhouette_ : float
+        Only with the silhouette methods: the weighted average medoid silhouette of the medoids
+        (``"pamsil"``: the exact silhouette of the labels), the objective they maximise (0 for
+        n_clusters=1, where it is undefined and the medoid is the sample of least total
+        distance).
     converged_ : bool
         Whether the optimisation ended because a pass found nothing left to improve; False
         when it stopped at ``max_iter`` (with a ConvergenceWarning) or max_iter was 0.
@@ -643,7 +681,7 @@ class KMedoids(_MedoidsBase):
 
     _parameter_constraints = {
         **_COMMON_CONSTRAINTS,
-        "method": [Options(*_METHODS)],
+        "method": [Options(*_METHODS, *_MSC_METHODS)],
         "init": [Options(*_INITS), "array-like"],
         "max_iter": [Integer(0)],
         "device": [Options(*_DEVICES)],
@@ -739,6 +777,9 @@ class KMedoids(_MedoidsBase):
         result = kernels.optimise(
             source, medoids, weights, _method(self.method), int(self.max_iter), threads
         )
+        if self.method in _MSC_METHODS:
+            result = _silhouette_result(result, source, weights, threads)
+            self.medoid_silhouette_ = result.medoid_silhouette
         if self.verbose:
             name = _PASS_NAMES[self.method]
             for i, (loss, swaps) in enumerate(zip(result.pass_loss, result.pass_swaps)):
@@ -1143,4 +1184,195 @@ class CLARANS(_MedoidsBase):
                 f"examined {self.n_iter_} candidates, {self.n_swaps_} swaps, loss "
                 f"{self.inertia_:.6g}, {time.perf_counter() - t0:.3f} s"
             )
+        return self
+
+
+class DynMSC(_MedoidsBase):
+    """The number of clusters chosen by the medoid silhouette, in one run (DynMSC).
+
+    Starting from ``max_clusters`` initial medoids, FasterMSC maximises the medoid silhouette
+    (:func:`partita.metrics.medoid_silhouette`); then the medoid whose removal costs least is
+    removed and FasterMSC continues from the remaining ones, down to ``min_clusters``. The
+    clustering with the highest medoid silhouette is kept. Every k after the first starts from
+    a good solution, so the whole range costs little more than one FasterMSC run. With the same
+    initial medoids, the result (medoids, silhouettes of every k, iterations, swaps) is that of
+    the ``kmedoids`` package's ``dynmsc``.
+
+    Parameters
+    ----------
+    min_clusters : int, default=2
+        Smallest number of clusters tried (>= 2).
+    max_clusters : int, default=10
+        Largest number of clusters tried (>= min_clusters, <= n_samples).
+    metric : str or callable, default="euclidean"
+        As for :class:`KMedoids`: ``"precomputed"``, a metric computed in C++ (``"euclidean"``,
+        ``"sqeuclidean"``, ``"manhattan"``, ``"cosine"``), any scikit-learn metric name, a
+        callable, or a numba-jitted function.
+    metric_params : dict or None, default=None
+        Keyword arguments of a scikit-learn / scipy metric.
+    init : {"build", "lab", "k-medoids++", "random"} or array of shape (max_clusters,), \\
+            default="build"
+        How the ``max_clusters`` initial medoids are chosen, as for :class:`KMedoids`.
+    max_iter : int, default=300
+        Maximum number of FasterMSC passes for every k.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the "lab", "k-medoids++" and "random" initialisations.
+    n_jobs : int or None, default=None
+        Threads for the kernels. None: all cores unless limited by OMP_NUM_THREADS or
+        threadpoolctl; -1: all cores. The result never depends on it.
+    verbose : int, default=0
+        Print the time of each stage and the medoid silhouette of every k.
+    distances : {"auto", "matrix", "on-the-fly"}, default="auto"
+        Where the distances come from for feature input, as for :class:`KMedoids`.
+
+    Attributes
+    ----------
+    n_clusters_ : int
+        The chosen number of clusters.
+    medoid_indices_ : ndarray of shape (n_clusters_,)
+        Index of the medoid of each cluster in the training data.
+    cluster_centers_ : ndarray of shape (n_clusters_, n_features) or None
+        The medoids' feature vectors (None with ``metric="precomputed"``).
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of every training sample: its nearest medoid, ties to the lowest cluster.
+    inertia_ : float
+        Weighted total distance of the samples to their medoids.
+    medoid_silhouette_ : float
+        Weighted average medoid silhouette of the chosen clustering.
+    k_values_ : ndarray of shape (max_clusters - min_clusters + 1,)
+        The numbers of clusters tried, ascending.
+    medoid_silhouettes_ : ndarray of shape (max_clusters - min_clusters + 1,)
+        Medoid silhouette reached for every k of ``k_values_`` (for a plot of k).
+    n_iter_ : int
+        FasterMSC passes, summed over every k.
+    n_swaps_ : int
+        Medoid changes, summed over every k.
+    converged_ : bool
+        Whether the chosen k's search ended because a pass found nothing left to improve.
+    effective_metric_params_ : dict
+        The keyword arguments the metric was computed with.
+    distances_ : str
+        ``"matrix"`` or ``"on-the-fly"``: where the distances came from.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined when X has feature names that are all strings.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from partita import DynMSC
+    >>> X = np.concatenate([np.linspace(0, 1, 10), np.linspace(10, 11, 10),
+    ...                     np.linspace(20, 21, 10)])[:, None]
+    >>> est = DynMSC(min_clusters=2, max_clusters=5).fit(X)
+    >>> est.n_clusters_, np.bincount(est.labels_).tolist()
+    (3, [10, 10, 10])
+    >>> est.medoid_silhouettes_.round(3).tolist()
+    [0.818, 0.972, 0.89, 0.884]
+    """
+
+    _parameter_constraints = {
+        "min_clusters": [Integer(2)],
+        "max_clusters": [Integer(2)],
+        "metric": [_MetricName(), "callable"],
+        "metric_params": [None, "dict"],
+        "init": [Options(*_INITS), "array-like"],
+        "max_iter": [Integer(0)],
+        "random_state": ["random_state"],
+        "n_jobs": [None, Integer()],
+        "verbose": [Integer(0)],
+        "distances": [Options(*_DISTANCE_MODES)],
+    }
+
+    def __init__(
+        self,
+        min_clusters=2,
+        max_clusters=10,
+        *,
+        metric="euclidean",
+        metric_params=None,
+        init="build",
+        max_iter=300,
+        random_state=None,
+        n_jobs=None,
+        verbose=0,
+        distances="auto",
+    ):
+        self.min_clusters = min_clusters
+        self.max_clusters = max_clusters
+        self.metric = metric
+        self.metric_params = metric_params
+        self.init = init
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.distances = distances
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Find the number of clusters and the medoids.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or (n_samples, n_samples) when
+            ``metric="precomputed"``
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of every sample in the medoid silhouette (and in BUILD, LAB,
+            k-medoids++).
+
+        Returns
+        -------
+        self
+        """
+        return fit_or_leave_unfitted(self, self._fit, X, sample_weight)
+
+    def _fit(self, X, sample_weight):
+        validate_params(self)
+        threads = n_threads(self.n_jobs)
+        if self.metric == "precomputed" and self.distances == "on-the-fly":
+            raise ValueError("distances='on-the-fly' needs feature input, not metric='precomputed'")
+        if self.min_clusters > self.max_clusters:
+            raise ValueError(
+                f"min_clusters={self.min_clusters} must be <= max_clusters={self.max_clusters}"
+            )
+        X = self._validate_X(X, reset=True)
+        n = X.shape[0]
+        if self.max_clusters > n:
+            raise ValueError(
+                f"max_clusters={self.max_clusters} must be <= n_samples={n}: there are fewer "
+                "samples than clusters"
+            )
+        k_min, k_max = int(self.min_clusters), int(self.max_clusters)
+        weights = check_sample_weight(sample_weight, n)
+        check_weight_scale(weights, small=False)
+        rng = check_random_state(self.random_state)
+
+        t0 = time.perf_counter()
+        self.effective_metric_params_ = _effective_metric_params(X, self.metric, self.metric_params)
+        source, is_matrix = _distance_source(
+            X, self.metric, self.distances, self.n_jobs, threads, self.effective_metric_params_
+        )
+        self.distances_ = "matrix" if is_matrix else "on-the-fly"
+        medoids = _initial_medoids(self.init, source, n, k_max, weights, threads, rng)
+        if self.verbose:
+            print(f"[DynMSC] distances and init: {time.perf_counter() - t0:.3f} s")
+
+        t0 = time.perf_counter()
+        dyn = _kernels.dynmsc(source, medoids, k_min, weights, int(self.max_iter), threads)
+        best = dyn.best
+        self.k_values_ = np.arange(k_min, k_max + 1, dtype=np.int64)
+        self.medoid_silhouettes_ = np.asarray(dyn.losses, dtype=np.float64)
+        if self.verbose:
+            for k, value in zip(self.k_values_, self.medoid_silhouettes_):
+                print(f"[DynMSC] k={k}: medoid silhouette {value:.6g}")
+            print(
+                f"[DynMSC] {best.n_iter} passes, {best.n_swaps} swaps, "
+                f"{time.perf_counter() - t0:.3f} s"
+            )
+        result = _silhouette_result(best, source, weights, threads)
+        k = int(np.asarray(best.medoids).shape[0])
+        self.n_clusters_ = k
+        self.medoid_silhouette_ = result.medoid_silhouette
+        self.converged_ = bool(best.converged)
+        self._set_result(X, result, k)
         return self

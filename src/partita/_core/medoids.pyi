@@ -1,5 +1,6 @@
 """k-medoids kernels (cpp/include/partita/medoids/): BUILD, LAB, k-medoids++, FasterPAM, FastPAM1,
-PAM, alternate, CLARANS. A ``source`` is a C-contiguous float32 / float64 n x n distance matrix
+PAM, alternate, CLARANS; medoid silhouette: FasterMSC, FastMSC, DynMSC, the silhouette and the
+medoid silhouette. A ``source`` is a C-contiguous float32 / float64 n x n distance matrix
 or a FeatureSpace32 / FeatureSpace64 computing distance rows on the fly. ``n_threads`` 0 means
 all threads; no result depends on it."""
 
@@ -32,6 +33,8 @@ class Method:
     fastpam1: ClassVar[Method]
     pam: ClassVar[Method]
     alternate: ClassVar[Method]
+    fastermsc: ClassVar[Method]  # eager medoid silhouette swaps (Result.loss: the silhouette)
+    fastmsc: ClassVar[Method]  # the best medoid silhouette swap per iteration
     __members__: ClassVar[dict[str, Method]]
     def __init__(self, value: int) -> None: ...
     def __int__(self) -> int: ...
@@ -48,7 +51,7 @@ class Result:
     @property
     def labels(self) -> npt.NDArray[np.int32]: ...  # nearest medoid slot, the lowest on ties
     @property
-    def loss(self) -> float: ...  # weighted total distance to the nearest medoids
+    def loss(self) -> float: ...  # weighted total distance (msc methods: medoid silhouette)
     @property
     def n_iter(self) -> int: ...  # passes, swaps or candidates examined
     @property
@@ -59,6 +62,20 @@ class Result:
     def pass_loss(self) -> npt.NDArray[np.float64]: ...  # loss after every pass (iteration)
     @property
     def pass_swaps(self) -> npt.NDArray[np.int64]: ...  # medoid changes in every pass
+
+class DynResult:
+    """DynMSC: the best k's clustering and every k's score."""
+    @property
+    def best(self) -> Result: ...  # n_iter and n_swaps summed over every k
+    @property
+    def losses(self) -> npt.NDArray[np.float64]: ...  # medoid silhouette, k = k_min .. k_max
+
+class SilhouetteResult:
+    """A silhouette and its per-point values."""
+    @property
+    def mean(self) -> float: ...  # weighted mean over the points
+    @property
+    def samples(self) -> npt.NDArray[np.float64]: ...  # empty unless asked for
 
 class Labelling:
     """Every point's nearest medoid."""
@@ -120,6 +137,29 @@ def optimise(
     max_iter: int,
     n_threads: int,
 ) -> Result: ...
+def dynmsc(
+    source: Source,
+    medoids: npt.NDArray[np.int64],
+    k_min: int,
+    weights: npt.NDArray[np.float64],
+    max_iter: int,
+    n_threads: int,
+) -> DynResult: ...
+def silhouette(
+    source: Source,
+    labels: npt.NDArray[np.int32],
+    n_clusters: int,
+    weights: npt.NDArray[np.float64],
+    samples: bool,
+    n_threads: int,
+) -> SilhouetteResult: ...
+def medoid_silhouette(
+    source: Source,
+    medoids: npt.NDArray[np.int64],
+    weights: npt.NDArray[np.float64],
+    samples: bool,
+    n_threads: int,
+) -> SilhouetteResult: ...
 def clarans(
     source: Source, weights: npt.NDArray[np.float64], params: ClaransParams, n_threads: int
 ) -> Result: ...
