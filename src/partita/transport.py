@@ -297,6 +297,9 @@ _STAGE_TOL = 1e-2
 # work, a few tenths of a second) at most _NEWTON_TAIL_MAX_WORK.
 _NEWTON_TAIL_MAX_UNKNOWNS = 512
 _NEWTON_TAIL_MAX_WORK = 2.0**28
+# "auto" takes more than _NEWTON_MAX_COLUMNS unknowns only from this max(C) / reg on: a step
+# then costs hundreds of Sinkhorn iterations, which moderately hard problems do not need.
+_VERY_HARD_RATIO = 1e3
 
 
 def _check_switch(value, name):
@@ -308,7 +311,8 @@ def _check_switch(value, name):
 
 
 def _acceleration(epsilon_scaling, newton, C3, A, reg, rho, tol, warm_start):
-    """The AccelerationParams of a sinkhorn call, or None for plain Sinkhorn. "auto": both when
+    """The AccelerationParams of a sinkhorn call (docs/algorithms.md, "Epsilon-scaling" and
+    "Newton tail"), or None for plain Sinkhorn. "auto": both when
     max(C) / reg >= _HARD_RATIO and tol > 0 (a fixed iteration count stays plain Sinkhorn);
     epsilon-scaling only without a warm start (which the first stages would discard)."""
     top = float(C3.max())
@@ -325,7 +329,10 @@ def _acceleration(epsilon_scaling, newton, C3, A, reg, rho, tol, warm_start):
         acc.stage_max_iter = _STAGE_MAX_ITER
         relaxed = not (math.isinf(rho[0]) and math.isinf(rho[1]))
         acc.stage_tol = _STAGE_TOL * (1.0 if relaxed else float(A.sum(axis=1).min()))
-    acc.newton_max_columns = _NEWTON_TAIL_MAX_UNKNOWNS if use_newton else 0
+    unknowns = _NEWTON_TAIL_MAX_UNKNOWNS
+    if newton == "auto" and top < _VERY_HARD_RATIO * reg:
+        unknowns = _NEWTON_MAX_COLUMNS
+    acc.newton_max_columns = unknowns if use_newton else 0
     acc.newton_max_work = _NEWTON_TAIL_MAX_WORK
     return acc
 
@@ -538,7 +545,8 @@ def sinkhorn(
         k <= 512 points (counting partial transport's virtual point) with (other side) x k^2 <=
         2^28, the side of the unknowns: rows hard for the columns as unknowns, columns hard for
         the rows; all masses positive. A step costs O(k^2) per point of the other side (counted
-        as one iteration). "auto": when max(C) / reg >= 100 and tol > 0.
+        as one iteration). "auto": when max(C) / reg >= 100 and tol > 0, for k <= 64 below
+        max(C) / reg = 1000.
     n_jobs : int or None, default=None
         Threads (None: all cores). Never changes the result.
 
@@ -575,6 +583,9 @@ def sinkhorn(
     ``unbalanced(a, b, M, reg,``    ``mass=...``
     ``reg_m)``
     ``warmstart=(log_u, log_v)``    ``f0=reg * (log_u - log a)``, ``g0=reg * (log_v - log b)``
+    ``sinkhorn_epsilon_scaling``    ``epsilon_scaling=True`` (on by default when max(C) / reg
+                                    >= 100, with the Newton tail ``newton``)
+    ``ot.sinkhorn2``                ``sinkhorn_loss(...).cost`` (:func:`sinkhorn_loss`)
     ==============================  ===========================================================
 
     A batch of B problems is a 3-d ``C`` (B, n, m), each with its own marginals.
@@ -709,7 +720,8 @@ def sinkhorn_loss(
     newton="auto",
     n_jobs=None,
 ):
-    """Transport cost and entropic objective of :func:`sinkhorn`'s plan, one problem or a batch.
+    """Transport cost and entropic objective of :func:`sinkhorn`'s plan, one problem or a batch
+    (docs/algorithms.md, "Loss and Sinkhorn divergence").
 
     The cost <C, P> is what POT's ``ot.sinkhorn2`` returns; the objective is POT's
     ``ot.unbalanced.sinkhorn_unbalanced2(..., returnCost="total")`` with the generalised KL
@@ -828,7 +840,8 @@ def sinkhorn_divergence(
     newton=True,
     n_jobs=None,
 ):
-    """Sinkhorn divergence between two weighted point clouds, one pair or a batch.
+    """Sinkhorn divergence between two weighted point clouds, one pair or a batch
+    (docs/algorithms.md, "Loss and Sinkhorn divergence").
 
     ``S(a, b) = L(X, Y) - (L(X, X) + L(Y, Y)) / 2`` (Genevay et al. 2018; Feydy et al. 2019),
     each L a balanced :func:`sinkhorn_loss` on the pairwise costs. With ``loss="objective"``
