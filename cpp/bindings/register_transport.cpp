@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "bindings.hpp"
+#include "partita/transport/epsilon_scaling.hpp"
 #include "partita/transport/newton.hpp"
 #include "partita/transport/row_blocks.hpp"
 #include "partita/transport/sinkhorn.hpp"
@@ -55,7 +56,7 @@ SinkhornResult run_sinkhorn(const py::array& C, const py::array& log_a, const py
                             const py::array& f, const py::array& g, const py::array& fv,
                             const py::array& gv, const SinkhornParams& params,
                             const py::object& log_av, const py::object& log_bv,
-                            const py::object& buffer) {
+                            const py::object& buffer, const AccelerationParams* acc = nullptr) {
     const Problem<T> pb = make_problem<T>(C, log_a, log_b, log_av, log_bv);
     require(params.eps > 0, "eps must be positive");
     require(params.phi_a > 0 && params.phi_a <= 1 && params.phi_b > 0 && params.phi_b <= 1,
@@ -80,7 +81,8 @@ SinkhornResult run_sinkhorn(const py::array& C, const py::array& log_a, const py
     const int threads = resolve_threads(params.n_threads);
     return without_gil([&] {
         InterruptCheck interrupt = python_interrupt_check();
-        return solve(pb, st, params, buf, threads, interrupt);
+        return acc ? solve_accelerated(pb, st, params, *acc, buf, threads, interrupt)
+                   : solve(pb, st, params, buf, threads, interrupt);
     });
 }
 
@@ -325,6 +327,53 @@ void register_transport(py::module_& core) {
         "potentials f (B*n), g (B*m), fv (B), gv (B) in place. log_av / log_bv (B): log masses "
         "of a virtual row / column. buffer (C's shape and dtype): the stored Gibbs kernel of the "
         "stabilised method, and the plans at the end when params.write_plan.");
+
+    py::class_<AccelerationParams>(m, "AccelerationParams",
+                                   "Parameters of sinkhorn_accelerated(): epsilon-scaling stages "
+                                   "and the Newton tail")
+        .def(py::init<>())
+        .def_readwrite("rho_a", &AccelerationParams::rho_a, "KL penalty of the rows; inf: hard")
+        .def_readwrite("rho_b", &AccelerationParams::rho_b, "KL penalty of the columns; inf: hard")
+        .def_readwrite("eps_start", &AccelerationParams::eps_start,
+                       "eps of the first stage; <= params.eps: no stages")
+        .def_readwrite("factor", &AccelerationParams::factor,
+                       "eps ratio of successive Sinkhorn stages")
+        .def_readwrite("newton_factor", &AccelerationParams::newton_factor,
+                       "eps ratio of successive Newton stages")
+        .def_readwrite("stage_tol", &AccelerationParams::stage_tol)
+        .def_readwrite("stage_max_iter", &AccelerationParams::stage_max_iter)
+        .def_readwrite("newton_max_columns", &AccelerationParams::newton_max_columns,
+                       "Newton up to this many unknowns; 0: none")
+        .def_readwrite("newton_max_work", &AccelerationParams::newton_max_work,
+                       "Newton only where (other side) x unknowns^2 is at most this");
+
+    m.def(
+        "sinkhorn_accelerated",
+        [](const py::array& C, const py::array& log_a, const py::array& log_b, const py::array& f,
+           const py::array& g, const py::array& fv, const py::array& gv,
+           const SinkhornParams& params, const AccelerationParams& acc, const py::object& log_av,
+           const py::object& log_bv, const py::object& buffer) {
+            require(
+                acc.factor > 0 && acc.factor < 1 && acc.newton_factor > 0 && acc.newton_factor < 1,
+                "factor and newton_factor must be in (0, 1)");
+            require(acc.stage_max_iter >= 1, "stage_max_iter must be >= 1");
+            require(acc.newton_max_columns >= 0, "newton_max_columns must be >= 0");
+            require(acc.rho_a > 0 && acc.rho_b > 0, "rho must be positive (inf: hard)");
+            if (is_float32(C))
+                return run_sinkhorn<float>(C, log_a, log_b, f, g, fv, gv, params, log_av, log_bv,
+                                           buffer, &acc);
+            if (!py::isinstance<py::array_t<double>>(C))
+                throw std::invalid_argument("C: expected float32 or float64");
+            return run_sinkhorn<double>(C, log_a, log_b, f, g, fv, gv, params, log_av, log_bv,
+                                        buffer, &acc);
+        },
+        py::arg("C"), py::arg("log_a"), py::arg("log_b"), py::arg("f"), py::arg("g"), py::arg("fv"),
+        py::arg("gv"), py::arg("params"), py::arg("acc"), py::kw_only(),
+        py::arg("log_av") = py::none(), py::arg("log_bv") = py::none(),
+        py::arg("buffer") = py::none(),
+        "sinkhorn() with epsilon-scaling stages from acc.eps_start down to params.eps and a "
+        "Newton tail, then Sinkhorn at params.eps; n_iter counts every part, and all parts "
+        "together run at most params.max_iter.");
 
     py::class_<NewtonParams>(m, "NewtonParams", "Parameters of semidual_newton()")
         .def(py::init<>())

@@ -16,7 +16,7 @@ Plain NumPy in float64 on one problem, written for clarity, not speed. KL conven
 import numpy as np
 from scipy.special import logsumexp
 
-__all__ = ["sinkhorn_log", "extend_partial", "plan_of"]
+__all__ = ["sinkhorn_log", "extend_partial", "plan_of", "entropic_objective", "partial_lp"]
 
 
 def plan_of(C, a, b, f, g, eps):
@@ -87,3 +87,42 @@ def sinkhorn_log(
         g_new = -eps * logsumexp(la[:, None] + (f[:, None] - C) / eps, axis=0)
         err = float(np.sum(b * np.abs(np.expm1((g - g_new) / eps))))
     return f, g, n_iter, err, bool(err < tol)
+
+
+def _kl(p, q):
+    """Generalised KL: sum p log(p / q) - p + q, with 0 log 0 = 0."""
+    p, q = np.asarray(p, dtype=np.float64), np.asarray(q, dtype=np.float64)
+    pos = p > 0
+    return float(np.sum(p[pos] * np.log(p[pos] / q[pos])) - p.sum() + q.sum())
+
+
+def entropic_objective(C, a, b, P, eps, rho_a=np.inf, rho_b=np.inf):
+    """<C, P> + eps KL(P | a b^T) (+ rho KL of the marginals for finite rho), straight from the
+    plan's entries."""
+    value = float(np.sum(C * P)) + eps * _kl(P, np.outer(a, b))
+    if np.isfinite(rho_a):
+        value += rho_a * _kl(P.sum(1), a)
+    if np.isfinite(rho_b):
+        value += rho_b * _kl(P.sum(0), b)
+    return value
+
+
+def partial_lp(C, a, b, mass):
+    """Exact partial transport by linear programming: min <C, P> over P >= 0, P 1 <= a,
+    P^T 1 <= b, sum P = mass * min(sum a, sum b). Returns (P, cost)."""
+    from scipy.optimize import linprog
+
+    n, m = C.shape
+    rows = np.kron(np.eye(n), np.ones((1, m)))
+    cols = np.kron(np.ones((1, n)), np.eye(m))
+    res = linprog(
+        C.ravel(),
+        A_ub=np.vstack([rows, cols]),
+        b_ub=np.concatenate([a, b]),
+        A_eq=np.ones((1, n * m)),
+        b_eq=[mass * min(a.sum(), b.sum())],
+        bounds=(0, None),
+        method="highs",
+    )
+    assert res.status == 0, res.message
+    return res.x.reshape(n, m), float(res.fun)

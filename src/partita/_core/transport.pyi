@@ -204,3 +204,43 @@ def block_row_update(
     n_threads: int,
 ) -> float:
     """f_i <- -phi eps LSE_j(log_b_j + (g_j - C_ij) / eps) in place; the largest change of f."""
+
+class AccelerationParams:
+    """Parameters of :func:`sinkhorn_accelerated`: epsilon-scaling stages and the Newton tail."""
+
+    rho_a: float
+    """KL penalty of the rows; inf: hard."""
+    rho_b: float
+    """KL penalty of the columns; inf: hard."""
+    eps_start: float
+    """Eps of the first stage; <= params.eps: no stages."""
+    factor: float
+    """Eps ratio of successive Sinkhorn stages."""
+    newton_factor: float
+    """Eps ratio of successive Newton stages."""
+    stage_tol: float
+    stage_max_iter: int
+    newton_max_columns: int
+    """Newton up to this many unknowns; 0: none."""
+    newton_max_work: float
+    """Newton only where (other side) x unknowns^2 is at most this."""
+    def __init__(self) -> None: ...
+
+def sinkhorn_accelerated(
+    C: npt.NDArray[np.float32] | npt.NDArray[np.float64],
+    log_a: npt.NDArray[np.float64],
+    log_b: npt.NDArray[np.float64],
+    f: npt.NDArray[np.float64],
+    g: npt.NDArray[np.float64],
+    fv: npt.NDArray[np.float64],
+    gv: npt.NDArray[np.float64],
+    params: SinkhornParams,
+    acc: AccelerationParams,
+    *,
+    log_av: npt.NDArray[np.float64] | None = None,
+    log_bv: npt.NDArray[np.float64] | None = None,
+    buffer: npt.NDArray[np.float32] | npt.NDArray[np.float64] | None = None,
+) -> SinkhornResult:
+    """sinkhorn() with epsilon-scaling stages from acc.eps_start down to params.eps and a Newton
+    tail, then Sinkhorn at params.eps; n_iter counts every part, and all parts together run at
+    most params.max_iter."""
