@@ -135,8 +135,9 @@ def sinkhorn(
 ):
     """Entropic optimal transport with the rows of C spread over the Dask workers.
 
-    The problem, the iterations and the stopping rule of :func:`partita.transport.sinkhorn`
-    (balanced or KL-relaxed; one problem): every worker runs one long task on the row blocks of
+    The problem, the plain iterations and the stopping rule of
+    :func:`partita.transport.sinkhorn` with ``epsilon_scaling=False, newton=False`` (balanced or
+    KL-relaxed; one problem): every worker runs one long task on the row blocks of
     C it holds, and per iteration the workers exchange the column log-sum-exps of their rows
     directly (one allgather of 2m + 1 numbers per worker), not through the scheduler. f, g,
     n_iter and converged equal the local ones to rounding (about 1e-12 relative in float64).
