@@ -4,9 +4,10 @@ NumPy preparation, result objects).
 
     python benchmarks/profile_demo.py [--quick] [--top 4]
 
-Each fit runs once to warm up, then under cProfile; the kernel share is the time spent inside
-`_core` functions (their own time, nothing runs below them). For fits where the time outside the
-kernels exceeds 10%, the largest Python-side costs are listed.
+Each fit runs once to warm up, then three times under cProfile (the fastest is kept); the
+kernel share is the time spent inside `_core` functions (their own time, nothing runs below
+them). For fits where the time outside the kernels exceeds 10%, the largest Python-side costs
+(own time per function) are listed.
 """
 
 import argparse
@@ -26,14 +27,20 @@ def _is_kernel(func):
     return filename == "~" and "partita._core" in name
 
 
-def profile_fit(est, X):
+def profile_fit(est, X, repeats=3):
+    """The fastest of `repeats` profiled fits (on a shared machine the others were interrupted)."""
     est.fit_predict(X)  # warm-up: imports, first-touch allocations, thread pool
-    prof = cProfile.Profile(time.perf_counter)
-    t0 = time.perf_counter()
-    prof.enable()
-    est.fit_predict(X)
-    prof.disable()
-    total = time.perf_counter() - t0
+    best = None
+    for _ in range(repeats):
+        prof = cProfile.Profile(time.perf_counter)
+        t0 = time.perf_counter()
+        prof.enable()
+        est.fit_predict(X)
+        prof.disable()
+        total = time.perf_counter() - t0
+        if best is None or total < best[0]:
+            best = (total, prof)
+    total, prof = best
     stats = pstats.Stats(prof).stats
     kernel = sum(tt for func, (_, _, tt, _, _) in stats.items() if _is_kernel(func))
     outside = sorted(
