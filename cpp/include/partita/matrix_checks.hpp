@@ -1,11 +1,11 @@
-// Checks of a dense n x n matrix (a precomputed distance matrix, a Gram matrix) in one tiled
-// pass: NaN / inf, range, diagonal and symmetry; and the symmetrisation of a computed distance
-// matrix.
+// Checks of a dense n x n matrix (a precomputed distance matrix, a Gram matrix) in one pass: NaN /
+// inf, range, diagonal and symmetry; and the symmetrisation of a computed distance matrix.
 #pragma once
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <cstring>
 #include <limits>
 #include <type_traits>
 #include <vector>
@@ -174,7 +174,7 @@ PARTITA_MULTIVERSION static void tile_pair(const MatrixView<double>& D, index_t 
 // (scikit-learn's distances are never bitwise symmetric) is told from real asymmetry in the
 // same pass.
 template <class T>
-MatrixReport inspect_matrix(const MatrixView<T>& D, int n_threads) {
+MatrixReport inspect_tiled(const MatrixView<T>& D, int n_threads) {
     const index_t n = D.rows;
     constexpr index_t tile = 64;  // a tile pair (64 KB in float64) and the next one fit in L2
     const index_t n_tiles = (n + tile - 1) / tile;
@@ -205,6 +205,126 @@ MatrixReport inspect_matrix(const MatrixView<T>& D, int n_threads) {
     r.n_nonfinite = bad;
     r.max_asymmetry = bad > 0 ? 0.0 : asym;
     return r;
+}
+
+namespace detail {
+
+// Random odd 64-bit multipliers, a fixed stream (splitmix64).
+inline std::vector<std::uint64_t> random_odd(index_t n, std::uint64_t seed) {
+    std::vector<std::uint64_t> v(n);
+    for (index_t i = 0; i < n; ++i) {
+        std::uint64_t z = (seed += 0x9e3779b97f4a7c15ULL);
+        z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+        z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+        v[i] = (z ^ (z >> 31)) | 1;
+    }
+    return v;
+}
+
+template <class T>
+using Bits = std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint64_t>;
+
+// One row of the streaming inspection: NaN / inf count, min, max, and the two fingerprints
+// sum_j x_ij b_j and sum_j x_ij a_j of the entries' bit patterns x (wrapping integer sums).
+template <class T>
+inline __attribute__((always_inline)) void row_stats_body(const T* row, index_t n,
+                                                          const std::uint64_t* a,
+                                                          const std::uint64_t* b, TileStats& s,
+                                                          std::uint64_t& fa, std::uint64_t& fb) {
+    double mn = s.mn, mx = s.mx;
+    index_t bad = s.bad;
+    std::uint64_t ra = 0, rb = 0;
+    const Bits<T>* bits = reinterpret_cast<const Bits<T>*>(row);
+#pragma omp simd reduction(min : mn) reduction(max : mx) reduction(+ : bad, ra, rb)
+    for (index_t j = 0; j < n; ++j) {
+        const double x = double(row[j]);
+        bad += index_t(!(x - x == 0.0));  // NaN or inf
+        mn = std::min(mn, x);
+        mx = std::max(mx, x);
+        const std::uint64_t v = bits[j];
+        ra += v * b[j];
+        rb += v * a[j];
+    }
+    s.mn = mn;
+    s.mx = mx;
+    s.bad = bad;
+    fa = ra;
+    fb = rb;
+}
+PARTITA_MULTIVERSION static void row_stats(const float* row, index_t n, const std::uint64_t* a,
+                                           const std::uint64_t* b, TileStats& s, std::uint64_t& fa,
+                                           std::uint64_t& fb) {
+    row_stats_body(row, n, a, b, s, fa, fb);
+}
+PARTITA_MULTIVERSION static void row_stats(const double* row, index_t n, const std::uint64_t* a,
+                                           const std::uint64_t* b, TileStats& s, std::uint64_t& fa,
+                                           std::uint64_t& fb) {
+    row_stats_body(row, n, a, b, s, fa, fb);
+}
+
+// Whether the first PROBE rows equal the first PROBE columns bit for bit (one cache line of
+// each row for the columns): a cheap test that sends most matrices that are symmetric only to
+// rounding straight to the tiled pass.
+template <class T>
+bool first_rows_symmetric(const MatrixView<T>& D) {
+    constexpr index_t PROBE = 8;
+    const index_t n = D.rows, p = std::min(PROBE, n);
+    for (index_t j = 0; j < n; ++j)
+        for (index_t i = 0; i < p; ++i) {
+            const T x = D(i, j), y = D(j, i);
+            if (std::memcmp(&x, &y, sizeof(T)) != 0) return false;
+        }
+    return true;
+}
+
+}  // namespace detail
+
+// The streaming pass over the rows: everything but the asymmetry, and symmetry tested exactly
+// through fingerprints of the entries' bits: with x_ij the bit pattern of d(i,j) and random odd
+// a, b, sum_ij a_i b_j x_ij equals sum_ij b_i a_j x_ij (integer sums, in any order) when the
+// matrix is bitwise symmetric, and differs otherwise except with negligible probability.
+// Returns false (the matrix is not bitwise symmetric) when the fingerprints differ.
+template <class T>
+bool inspect_streaming(const MatrixView<T>& D, int n_threads, MatrixReport& r) {
+    const index_t n = D.rows;
+    const std::vector<std::uint64_t> a = detail::random_odd(n, 0x5eed),
+                                     b = detail::random_odd(n, 0xfeed);
+    double mn = std::numeric_limits<double>::infinity(), mx = 0.0, diag = 0.0;
+    index_t bad = 0;
+    std::uint64_t h1 = 0, h2 = 0;
+#pragma omp parallel num_threads(n_threads) reduction(min : mn) reduction(max : mx, diag)          \
+    reduction(+ : bad, h1, h2)
+    {
+        detail::TileStats s;
+#pragma omp for schedule(static)
+        for (index_t i = 0; i < n; ++i) {
+            std::uint64_t fa, fb;
+            detail::row_stats(D.row(i), n, a.data(), b.data(), s, fa, fb);
+            h1 += a[i] * fa;
+            h2 += b[i] * fb;
+            diag = std::max(diag, std::abs(double(D(i, i))));
+        }
+        mn = s.mn;
+        mx = s.mx;
+        bad = s.bad;
+    }
+    r.min_value = n > 0 ? mn : 0.0;
+    r.max_value = mx;
+    r.max_abs_diagonal = diag;
+    r.n_nonfinite = bad;
+    r.max_asymmetry = 0.0;
+    return h1 == h2 || bad > 0;
+}
+
+// Everything a precomputed matrix must satisfy. A matrix whose first rows equal its first
+// columns bit for bit (partita's own matrices, or one made symmetric) is read by the streaming
+// pass, which costs ~10% less than the tiled one; any other, or one whose fingerprints then
+// differ, by the tiled pass, which finds its exact largest asymmetry.
+template <class T>
+MatrixReport inspect_matrix(const MatrixView<T>& D, int n_threads) {
+    MatrixReport r;
+    if (detail::first_rows_symmetric(D) && inspect_streaming(D, n_threads, r)) return r;
+    return inspect_tiled(D, n_threads);
 }
 
 // Makes a computed distance matrix exactly symmetric (upper triangle wins) with a zero diagonal;
