@@ -82,3 +82,20 @@ def test_partita_large(benchmark, dtype):
 
     est = benchmark.pedantic(run, rounds=1, iterations=1)
     benchmark.extra_info.update(n_iter=est.n_iter_, inertia=est.inertia_)
+
+
+@pytest.mark.benchmark(group="kernel k-means rbf n=50000 k=20 d=32 (blocked Gram), 10 iterations")
+def test_partita_large_10_iterations(benchmark):
+    """Exactly 10 iterations from a random start: one full pass over the Gram matrix (its upper
+    half computed, each block serving both halves), then incremental passes for the points that
+    moved. The row-by-row pass computed all n^2 entries."""
+    X, _ = make_blobs(50_000, n_features=32, centers=20, random_state=0)
+
+    def run():
+        return KernelKMeans(
+            20, kernel="rbf", init="random", random_state=0, gram="blocked", tol=0.0, max_iter=10
+        ).fit(X)
+
+    est = benchmark.pedantic(run, rounds=1, iterations=1)
+    assert est.n_iter_ == 10
+    benchmark.extra_info.update(n_iter=est.n_iter_, inertia=est.inertia_)

@@ -44,6 +44,35 @@ def test_partita_fasterpam(benchmark, blobs_10k, n_jobs):
     benchmark.extra_info.update(loss=est.inertia_, n_swaps=est.n_swaps_)
 
 
+@pytest.mark.benchmark(group="fasterpam n=10000 k=100 float64, scikit-learn's matrix")
+def test_peer_fasterpam_sklearn_matrix(benchmark, sklearn_10k):
+    D, medoids = sklearn_10k
+    r = benchmark.pedantic(
+        kmedoids.fasterpam,
+        args=(D, medoids.copy()),
+        kwargs=dict(max_iter=300, n_cpu=1),
+        rounds=3,
+        iterations=1,
+    )
+    benchmark.extra_info.update(loss=float(r.loss), n_swaps=int(r.n_swap))
+
+
+@pytest.mark.benchmark(group="fasterpam n=10000 k=100 float64, scikit-learn's matrix")
+def test_partita_fasterpam_sklearn_matrix(benchmark, sklearn_10k):
+    """The whole fit, one thread, on pairwise_distances output (not bitwise symmetric: the input
+    check compares every entry with its mirror)."""
+    D, medoids = sklearn_10k
+    ref = kmedoids.fasterpam(D, medoids.copy(), max_iter=300, n_cpu=1)
+    est = benchmark.pedantic(_fit, args=(D, medoids, 1), rounds=5, iterations=1)
+    assert est.medoid_indices_.tolist() == [int(m) for m in ref.medoids]
+    assert est.labels_.tolist() == [int(c) for c in ref.labels]
+    assert est.n_swaps_ == ref.n_swap
+    # The same medoids and labels; the losses differ in the last bits only because partita sums
+    # D[medoid, i] and the peer D[i, medoid], which this matrix holds with different roundings.
+    assert est.inertia_ == pytest.approx(ref.loss, rel=1e-13)
+    benchmark.extra_info.update(loss=est.inertia_, n_swaps=est.n_swaps_)
+
+
 @pytest.mark.parametrize("n_jobs", [1, 2])
 @pytest.mark.benchmark(group="fasterpam kernel only n=10000 k=100 float64")
 def test_partita_fasterpam_kernel(benchmark, blobs_10k, n_jobs):
@@ -119,3 +148,12 @@ def test_partita_matrix_check(benchmark, blobs_10k):
     diagonal)."""
     D, _ = blobs_10k
     benchmark.pedantic(_core.common.inspect_matrix, args=(D, 0), rounds=5, iterations=1)
+
+
+@pytest.mark.parametrize("n_jobs", [1, 2])
+@pytest.mark.benchmark(group="validation pass n=10000 float64")
+def test_partita_matrix_check_sklearn_matrix(benchmark, sklearn_10k, n_jobs):
+    """The same pass on scikit-learn's output, symmetric to rounding only."""
+    D, _ = sklearn_10k
+    r = benchmark.pedantic(_core.common.inspect_matrix, args=(D, n_jobs), rounds=5, iterations=1)
+    assert 0 < r.max_asymmetry < 1e-10 * r.max

@@ -121,6 +121,14 @@ inline __attribute__((always_inline)) void segment(const T* cols, index_t stride
 // out[c][o] = entry(a[c], point o) for the rows a[0..count) and the points o in [0, len), the
 // features of point o being cols[t * stride + o], t = 0 .. d-1 (pass cols and out[c] advanced to
 // the first point). Tiles of points outermost, so a tile's features stay in L1 for all the rows.
+//
+// Many features (d >= PACK_FEATURES) and rows (count >= TILE_ROWS): the tile's d x W feature
+// values, one line per feature at a stride of the point count, would map to a few cache sets and
+// be evicted between row blocks; they are first copied into a contiguous buffer (as GEMM packs
+// its panels), which the same tile then reads with stride W. The values and the operations are
+// the same, so the entries are the same bits.
+constexpr index_t PACK_FEATURES = 64;
+
 template <class Term, class Finish, class T>
 inline __attribute__((always_inline)) void rows_body(const T* cols, index_t stride, index_t d,
                                                      const T* const* a, index_t count, index_t len,
@@ -128,6 +136,20 @@ inline __attribute__((always_inline)) void rows_body(const T* cols, index_t stri
     constexpr index_t W = tile_points<T>();
     constexpr index_t B = TILE_ROWS;
     index_t o0 = 0;
+    if (d >= PACK_FEATURES && count >= B && len >= W) {
+        std::vector<T> packed(std::size_t(d) * W);
+        std::vector<T*> shifted(count);
+        for (; o0 + W <= len; o0 += W) {
+            for (index_t t = 0; t < d; ++t)
+                std::copy(cols + t * stride + o0, cols + t * stride + o0 + W, &packed[t * W]);
+            for (index_t c = 0; c < count; ++c) shifted[c] = out[c] + o0;  // tile writes at o0 = 0
+            index_t c = 0;
+            for (; c + B <= count; c += B)
+                tile<Term, Finish, T, B>(packed.data(), W, d, a + c, 0, shifted.data() + c);
+            for (; c < count; ++c)
+                tile<Term, Finish, T, 1>(packed.data(), W, d, a + c, 0, shifted.data() + c);
+        }
+    }
     for (; o0 + W <= len; o0 += W) {
         index_t c = 0;
         for (; c + B <= count; c += B)

@@ -19,26 +19,14 @@
 #include <functional>
 #include <limits>
 #include <numeric>
+#include <type_traits>
 #include <vector>
 
 #include "partita/common.hpp"
 #include "partita/kernel_kmeans/gram.hpp"
+#include "partita/kernel_kmeans/symmetric_pass.hpp"
 
 namespace partita::kernel_kmeans {
-
-namespace detail {
-
-// out[i] += w * row[i] for i in [0, len): the E update, in double.
-#define PARTITA_AXPY(T)                                                                            \
-    PARTITA_MULTIVERSION static void axpy(double w, const T* __restrict row, index_t len,          \
-                                          double* __restrict out) {                                \
-        _Pragma("omp simd") for (index_t i = 0; i < len; ++i) out[i] += w * double(row[i]);        \
-    }
-PARTITA_AXPY(double)
-PARTITA_AXPY(float)
-#undef PARTITA_AXPY
-
-}  // namespace detail
 
 struct LloydParams {
     index_t max_iter = 300;
@@ -203,6 +191,13 @@ public:
                 to_.push_back(next[j]);
             }
         }
+        if constexpr (std::is_same_v<Src, BlockedGram<T>>) {
+            if (full) {  // each Gram entry computed once for both halves, same bits
+                add_all_rows_symmetric(*src.X, next.data(), w, E.data(), n_threads, interrupt);
+                finish(next, w);
+                return;
+            }
+        }
         chunked_pass<T>(
             n, n_threads, interrupt, [&](index_t b, index_t e, std::vector<T>& scratch) {
                 src.rows(js_.data(), index_t(js_.size()), b, e, scratch,
@@ -213,12 +208,16 @@ public:
                              detail::axpy(wj, seg, e - b, E.data() + to_[r] * n + b);
                          });
             });
+        finish(next, w);
+    }
+
+private:
+    void finish(const std::vector<std::int32_t>& next, const double* w) {
         centres = next;
         first_ = false;
         weigh(w);
     }
 
-private:
     // s, F (summed in increasing point order) and the norms of the centre partition.
     void weigh(const double* w) {
         std::fill(s.begin(), s.end(), 0.0);
