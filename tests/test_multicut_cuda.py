@@ -210,3 +210,24 @@ def test_device_cuda_without_a_gpu_is_an_error(monkeypatch):
         DenseMulticut(device="cuda").fit(X)
     with pytest.raises(ValueError, match="device='cuda'"):
         multicut_objective(X, np.zeros(10, np.int64), device="cuda")
+
+
+def test_solve_takes_its_knn_search_from_a_callable():
+    # The hook the device path uses: the CPU's own search through it gives the CPU's result, and
+    # lists of the wrong shape or range are an error, not a contraction on garbage.
+    X, _ = embeddings(40, d=5, n_centres=3, spread=2.0, seed=6)
+    params = CPU.Params(offset=0.3, n_neighbors=4)
+    calls = []
+
+    def search(F, sizes, offset, k):
+        calls.append(F.shape[0])
+        return cpu_knn(F, sizes, offset, k)
+
+    want = CPU.solve(X, params)
+    got = CPU.solve(X, params, None, knn=search)
+    np.testing.assert_array_equal(got.labels, want.labels)
+    assert got.objective == want.objective and len(calls) == got.n_rounds
+    with pytest.raises(ValueError, match="knn: expected"):
+        CPU.solve(X, params, None, knn=lambda F, s, a, k: (np.zeros(3, np.int64), np.zeros(3)))
+    with pytest.raises(ValueError, match="knn: index out of range"):
+        CPU.solve(X, params, None, knn=lambda F, s, a, k: (np.full((len(F), k), len(F)),) * 2)
