@@ -39,12 +39,43 @@ def features(m, d, seed, duplicates=False):
 )
 @pytest.mark.parametrize("offset", [0.0, 0.4])
 def test_knn_is_the_cpus_bit_for_bit(backend, m, d, k, offset):
+    # float32 screening with the float64 recheck of the candidates (norms moderate)
     mod = backend.module()
     F = features(m, d, seed=m * d)
     sizes = np.random.default_rng(m).integers(1, 4, size=m).astype(np.float64)
     idx, val = mod.multicut.knn_positive(F, sizes, offset, k)
     want_idx, want_val = cpu_knn(F, sizes, offset, k)
     assert idx.shape == (m, k) and idx.dtype == np.int64 and val.dtype == np.float64
+    np.testing.assert_array_equal(idx, want_idx)
+    np.testing.assert_array_equal(val, want_val)
+
+
+@pytest.mark.parametrize("backend", CUDA_BACKENDS)
+@pytest.mark.parametrize("m, d, k", [(5, 3, 10), (33, 17, 4), (70, 20, 3)])
+def test_knn_in_float64_when_the_norms_are_large(backend, m, d, k):
+    # Row norms above 1e15: no float32 screening, every score float64 (as on the CPU).
+    mod = backend.module()
+    F = features(m, d, seed=m + d) * 1e16
+    sizes = np.random.default_rng(m).integers(1, 4, size=m).astype(np.float64)
+    offset = 1e31
+    idx, val = mod.multicut.knn_positive(F, sizes, offset, k)
+    want_idx, want_val = cpu_knn(F, sizes, offset, k)
+    assert np.any(want_idx >= 0)
+    np.testing.assert_array_equal(idx, want_idx)
+    np.testing.assert_array_equal(val, want_val)
+
+
+@pytest.mark.parametrize("backend", CUDA_BACKENDS)
+def test_knn_orders_what_float32_cannot_tell_apart(backend):
+    # Rows equal in float32 that differ in float64: every score ties in the screen, and the
+    # float64 recheck must give the CPU's order.
+    mod = backend.module()
+    m, d, k = 45, 7, 5
+    F = 1.0 + 1e-11 * np.random.default_rng(9).normal(size=(m, d))
+    assert np.all(F.astype(np.float32) == 1.0)
+    idx, val = mod.multicut.knn_positive(F, np.ones(m), 2.0, k)
+    want_idx, want_val = cpu_knn(F, np.ones(m), 2.0, k)
+    assert np.all(want_idx >= 0)
     np.testing.assert_array_equal(idx, want_idx)
     np.testing.assert_array_equal(val, want_val)
 

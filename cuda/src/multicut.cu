@@ -1,6 +1,7 @@
 // Dense multicut kernels on the GPU (host interface: partita/cuda/multicut.hpp;
 // docs/algorithms.md, "Dense multicut on a GPU").
 #include <algorithm>
+#include <cmath>
 #include <stdexcept>
 
 #include "device_memory.cuh"
@@ -26,57 +27,89 @@ __device__ inline double pair_cost(double dot, double a, double sr, double sj) {
 #endif
 }
 
+// The exact float64 cost of the pair (r, j), by the CPU's operations in the CPU's order.
+__device__ inline double exact_cost(const double* __restrict__ fr, const double* __restrict__ fj,
+                                    long long d, double a, double sr, double sj) {
+    double acc = 0.0;
+    for (long long t = 0; t < d; ++t) acc = add_product(acc, fr[t], fj[t]);
+    return pair_cost(acc, a, sr, sj);
+}
+
 // The kNN: one thread per query row, knn_rows rows per block. The block streams the columns in
 // tiles of knn_cols rows, their features (and the block's own rows) staged in shared memory
-// knn_feats at a time; every thread sums its row's products with the knn_cols columns in
-// registers, over the features in order, then offers the finished costs to its own list.
+// knn_feats at a time as S (float or double); every thread sums its row's products with the
+// knn_cols columns in registers, then offers the finished costs to its own list. With S = double
+// the sums are the exact costs; with S = float they screen: a column is recomputed exactly (and
+// only then offered) when its float32 score could reach the list's threshold within the bound
+// margin |F_r| |F_j| (docs/algorithms.md, "Lazy kNN rounds"), so the lists are the same.
 constexpr int knn_rows = 64, knn_cols = 32, knn_feats = 16;
 
-__global__ void knn_kernel(const double* __restrict__ F, const double* __restrict__ s, long long m,
-                           long long d, double a, long long k, long long* __restrict__ nbr,
+template <class S>
+__global__ void knn_kernel(const double* __restrict__ F, const double* __restrict__ s,
+                           const double* __restrict__ norm, double margin, long long m, long long d,
+                           double a, long long k, long long* __restrict__ nbr,
                            double* __restrict__ cost) {
-    PARTITA_SHARED_2D(double, cols, knn_cols, knn_feats);
-    PARTITA_SHARED_2D(double, rows, knn_rows, knn_feats + 1);  // +1: no bank conflicts
+    constexpr bool screen = sizeof(S) == sizeof(float);
+    PARTITA_SHARED_2D(S, cols, knn_cols, knn_feats);
+    PARTITA_SHARED_2D(S, rows, knn_rows, knn_feats + 1);  // +1: no bank conflicts
     PARTITA_SHARED(double, col_size, knn_cols);
+    PARTITA_SHARED(double, col_norm, knn_cols);
+    // Each thread's finished sums, read back by index (registers cannot be indexed at run time).
+    PARTITA_SHARED_2D(S, score, knn_rows, knn_cols + 1);
     const int tid = threadIdx.x;
     const long long r0 = (long long)blockIdx.x * knn_rows, r = r0 + tid;
     const bool active = r < m;
     const double sr = active ? s[r] : 0.0;
+    const double mr = active && screen ? margin * norm[r] : 0.0;
+    const double* fr = F + (active ? r : 0) * d;
     long long* nj = nbr + (active ? r : 0) * k;
     double* nc = cost + (active ? r : 0) * k;
     long long cnt = 0, last_j = -1;  // the list's length and its k-th entry (when full)
     double last_c = 0.0;
     for (long long j0 = 0; j0 < m; j0 += knn_cols) {
-        __syncthreads();  // the previous tile's sizes are read
-        if (tid < knn_cols) col_size[tid] = j0 + tid < m ? s[j0 + tid] : 0.0;
-        double acc[knn_cols];
+        __syncthreads();  // the previous tile's sizes and norms are read
+        if (tid < knn_cols) {
+            col_size[tid] = j0 + tid < m ? s[j0 + tid] : 0.0;
+            col_norm[tid] = j0 + tid < m && screen ? norm[j0 + tid] : 0.0;
+        }
+        S acc[knn_cols];
 #pragma unroll
-        for (int c = 0; c < knn_cols; ++c) acc[c] = 0.0;
+        for (int c = 0; c < knn_cols; ++c) acc[c] = S(0);
         for (long long t0 = 0; t0 < d; t0 += knn_feats) {
             const int nt = int(d - t0 < knn_feats ? d - t0 : knn_feats);
             __syncthreads();  // the previous features are read
             for (int e = tid; e < knn_cols * knn_feats; e += knn_rows) {
                 const int c = e / knn_feats, t = e % knn_feats;
-                cols[c][t] = (j0 + c < m && t < nt) ? F[(j0 + c) * d + t0 + t] : 0.0;
+                cols[c][t] = S((j0 + c < m && t < nt) ? F[(j0 + c) * d + t0 + t] : 0.0);
             }
             for (int e = tid; e < knn_rows * knn_feats; e += knn_rows) {
                 const int q = e / knn_feats, t = e % knn_feats;
-                rows[q][t] = (r0 + q < m && t < nt) ? F[(r0 + q) * d + t0 + t] : 0.0;
+                rows[q][t] = S((r0 + q < m && t < nt) ? F[(r0 + q) * d + t0 + t] : 0.0);
             }
             __syncthreads();
             for (int t = 0; t < nt; ++t) {
-                const double x = rows[tid][t];
+                const S x = rows[tid][t];
 #pragma unroll
-                for (int c = 0; c < knn_cols; ++c) acc[c] = add_product(acc[c], x, cols[c][t]);
+                for (int c = 0; c < knn_cols; ++c) {
+                    if constexpr (screen) acc[c] += x * cols[c][t];  // fused or not: within bound
+                    else acc[c] = add_product(acc[c], x, cols[c][t]);
+                }
             }
         }
-        __syncthreads();  // col_size is written (also when d == 0)
+        __syncthreads();  // col_size and col_norm are written (also when d == 0)
         if (!active) continue;
+#pragma unroll
+        for (int c = 0; c < knn_cols; ++c) score[tid][c] = acc[c];
         for (int c = 0; c < knn_cols; ++c) {
             const long long j = j0 + c;
             if (j >= m) break;
             if (j == r) continue;
-            const double v = pair_cost(acc[c], a, sr, col_size[c]);
+            double v = pair_cost(double(score[tid][c]), a, sr, col_size[c]);
+            if constexpr (screen) {
+                const double slack = mr * col_norm[c] + 1e-300;
+                if (!(v + slack >= (cnt < k ? 0.0 : last_c))) continue;
+                v = exact_cost(fr, F + j * d, d, a, sr, col_size[c]);
+            }
             // Better than the k-th entry (or positive while the list is short): a total order,
             // cost descending then index ascending, so the arrival order does not matter.
             if (cnt < k ? !(v > 0.0) : !(v > last_c || (v == last_c && j < last_j))) continue;
@@ -179,8 +212,27 @@ void knn_positive(const std::vector<double>& F, const std::vector<double>& s, st
     const std::vector<long long> empty(nbr.size(), -1);
     nd.upload(empty.data(), empty.size());
     cd.upload(cost.data(), cost.size());
-    PARTITA_LAUNCH(knn_kernel, dim3(blocks(m, knn_rows)), dim3(knn_rows), 0, nullptr)(
-        Fd.get(), sd.get(), m, d, a, k, nd.get(), cd.get());
+    // float32 screening while the products stay far from its range, as on the CPU: (d + 2) u
+    // bounds the rounding of the inputs and of the d-term sum (u = 2^-24), doubled for safety.
+    std::vector<double> norm(std::size_t(m), 0.0);
+    double top = 0.0;
+    for (std::int64_t i = 0; i < m; ++i) {
+        double acc = 0.0;
+        for (std::int64_t t = 0; t < d; ++t) acc += F[i * d + t] * F[i * d + t];
+        norm[i] = std::sqrt(acc);
+        top = std::max(top, norm[i]);
+    }
+    const bool low = std::isfinite(top) && top < 1e15 && top > 0.0;
+    const double margin = 2.0 * double(d + 2) * std::ldexp(1.0, -24);
+    DeviceBuffer<double> normd(norm.size(), "the cluster norms");
+    normd.upload(norm.data(), norm.size());
+    const dim3 grid(blocks(m, knn_rows)), block(knn_rows);
+    if (low)
+        PARTITA_LAUNCH(knn_kernel<float>, grid, block, 0, nullptr)(
+            Fd.get(), sd.get(), normd.get(), margin, m, d, a, k, nd.get(), cd.get());
+    else
+        PARTITA_LAUNCH(knn_kernel<double>, grid, block, 0, nullptr)(
+            Fd.get(), sd.get(), normd.get(), margin, m, d, a, k, nd.get(), cd.get());
     check_launch("multicut.knn_kernel");
     check(cudaDeviceSynchronize(), "multicut.knn_kernel");
     std::vector<long long> out(nbr.size());
