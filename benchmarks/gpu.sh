@@ -80,13 +80,14 @@ cuda_tests() {
     PYTHONPATH=src "$PY" -m pytest -q -p no:cacheprovider -rs --junitxml="$WORK/junit.xml" \
         tests/test_medoids_cuda.py tests/test_transport_cuda.py tests/test_gpu_arrays_cuda.py \
         tests/test_medoids_cuda_search.py \
+        tests/test_multicut_cuda.py \
         tests/test_backend.py -m "cuda or not cuda_emulated" \
         --deselect tests/test_backend.py::test_version_is_the_installed_distribution_version
 }
 
 driver() {
     "$NVCC" -std=c++17 -arch=sm_90 -lineinfo -Icuda/include -Icuda/src -Icuda/emulator \
-        cuda/src/medoids.cu cuda/src/transport.cu cuda/src/sinkhorn.cu cuda/emulator/selftest.cu cuda/emulator/driver.cpp \
+        cuda/src/medoids.cu cuda/src/transport.cu cuda/src/sinkhorn.cu cuda/src/multicut.cu cuda/emulator/selftest.cu cuda/emulator/driver.cpp \
         -o build/gpu/driver
 }
 
@@ -124,6 +125,7 @@ for tool in memcheck racecheck; do
         --error-exitcode 99 "$PY" -m pytest -q -p no:cacheprovider -x -m cuda \
         tests/test_medoids_cuda_search.py -k "stored_matrix or on_the_fly or label or build"
 done
+step bench_multicut 120 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_multicut.py "$WORK/bench_multicut.json"
 
 # One JSON: the steps (a clean kernel run must give 0, a planted bug 99), the test counts and
 # failures, and the timings.

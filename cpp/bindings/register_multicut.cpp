@@ -114,6 +114,26 @@ void bind_types(py::module_& m) {
                                [](const KnnResult& r) { return matrix_array(r.costs, r.n, r.k); });
 }
 
+// A kNN search done by a Python callable (F, sizes, offset, k) -> (indices, costs), called
+// with the GIL held; its lists are checked for shape and range before the contraction uses them.
+KnnSearch python_knn_search(const py::object& knn) {
+    return [knn](const double* F, const double* s, index_t m, index_t d, double a, index_t k,
+                 std::vector<index_t>& nbr, std::vector<double>& cost) {
+        py::gil_scoped_acquire gil;
+        py::array_t<double> Fa({py::ssize_t(m), py::ssize_t(d)});
+        std::copy(F, F + std::size_t(m) * d, Fa.mutable_data());
+        py::array_t<double> sa(static_cast<py::ssize_t>(m));
+        std::copy(s, s + m, sa.mutable_data());
+        const py::tuple out = knn(Fa, sa, a, k);
+        const auto idx = py::array_t<index_t, py::array::c_style | py::array::forcecast>(out[0]);
+        const auto val = py::array_t<double, py::array::c_style | py::array::forcecast>(out[1]);
+        require(idx.size() == m * k && val.size() == m * k, "knn: expected (m, k) lists");
+        nbr.assign(idx.data(), idx.data() + idx.size());
+        cost.assign(val.data(), val.data() + val.size());
+        for (index_t j : nbr) require(j >= -1 && j < m, "knn: index out of range");
+    };
+}
+
 }  // namespace
 
 void register_multicut(py::module_& core) {
@@ -122,7 +142,8 @@ void register_multicut(py::module_& core) {
 
     m.def(
         "solve",
-        [](const py::array& X, const Params& params, const py::object& weights) {
+        [](const py::array& X, const Params& params, const py::object& weights,
+           const py::object& knn) {
             require(params.n_neighbors >= 1, "n_neighbors must be >= 1");
             require(params.offset >= 0.0, "offset must be >= 0");
             Params p = params;
@@ -134,12 +155,17 @@ void register_multicut(py::module_& core) {
                 std::vector<double> F = features(views, p.metric, n, d);
                 if (w) scale_rows(F, n, d, w);
                 InterruptCheck interrupt = python_interrupt_check();
-                return solve(F, n, d, p, interrupt, w);
+                if (knn.is_none()) return solve(F, n, d, p, interrupt, w);
+                const KnnSearch search = python_knn_search(knn);
+                return solve(F, n, d, p, interrupt, w, &search);
             });
         },
         py::arg("X"), py::arg("params"), py::arg("weights") = py::none(),
+        py::arg("knn") = py::none(),
         "Dense multicut of the rows of X (exact-order GAEC or lazy kNN rounds), optionally "
-        "refined by node moves; labels 0..c-1.");
+        "refined by node moves; labels 0..c-1. knn: None, or a callable (F, sizes, offset, k) "
+        "-> (indices, costs) with knn_positive's contract that does the search of every lazy "
+        "round (the GPU's).");
 
     m.def(
         "objective",

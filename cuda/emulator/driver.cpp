@@ -5,6 +5,7 @@
 // An argument runs one planted bug instead (selftest.hpp), which the checker must report:
 // out_of_range, shared_out_of_range (emulator only), missing_barrier, divergent_barrier,
 // divergent_shuffle, two_sided_race, stale_shared_read, barrier_sites, shuffle_source.
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <cstring>
@@ -16,6 +17,7 @@
 #include "control.hpp"
 #endif
 #include "partita/cuda/medoids.hpp"
+#include "partita/cuda/multicut.hpp"
 #include "partita/cuda/transport.hpp"
 #include "selftest.hpp"
 
@@ -33,6 +35,54 @@ ArrayRef host_ref(const std::vector<T>& v, std::vector<std::int64_t> shape, DTyp
     r.strides.assign(shape.size(), 1);
     for (std::size_t i = shape.size() - 1; i-- > 0;) r.strides[i] = r.strides[i + 1] * shape[i + 1];
     return r;
+}
+
+// The multicut kNN (m not a multiple of the tiles, d not of the feature chunk) against a
+// brute-force search with the same float64 operations, and the objective of a labelling.
+int run_multicut(std::mt19937_64& rng) {
+    namespace mc = partita::cuda::multicut;
+    const int m = 70, d = 17, k = 4;
+    const double a = 0.5;
+    std::normal_distribution<double> z(0.0, 1.0);
+    std::vector<double> F(m * d), s(m, 1.0);
+    for (auto& x : F) x = z(rng);
+    std::vector<std::int64_t> nbr;
+    std::vector<double> cost;
+    mc::knn_positive(F, s, m, d, a, k, nbr, cost);
+    for (int r = 0; r < m; ++r) {
+        std::vector<std::pair<double, int>> c;
+        for (int j = 0; j < m; ++j) {
+            if (j == r) continue;
+            double acc = 0.0;
+            for (int t = 0; t < d; ++t) acc += F[r * d + t] * F[j * d + t];
+            if (acc - a > 0.0) c.push_back({-(acc - a), j});
+        }
+        std::sort(c.begin(), c.end());
+        for (int p = 0; p < k; ++p) {
+            const std::int64_t want = p < int(c.size()) ? c[p].second : -1;
+            if (nbr[r * k + p] != want) {
+                std::fprintf(stderr, "multicut.knn_positive: row %d slot %d: %lld, expected %lld\n",
+                             r, p, (long long)nbr[r * k + p], (long long)want);
+                return 1;
+            }
+        }
+    }
+    std::vector<std::int64_t> labels(m);
+    for (int i = 0; i < m; ++i) labels[i] = i % 5;
+    double want = 0.0;
+    for (int i = 0; i < m; ++i)
+        for (int j = i + 1; j < m; ++j)
+            if (labels[i] != labels[j]) {
+                double acc = 0.0;
+                for (int t = 0; t < d; ++t) acc += F[i * d + t] * F[j * d + t];
+                want += acc - a;
+            }
+    const double got = mc::objective(F, m, d, labels, 5, a, {});
+    if (std::abs(got - want) > 1e-9 * (1.0 + std::abs(want))) {
+        std::fprintf(stderr, "multicut.objective: %g, expected %g\n", got, want);
+        return 1;
+    }
+    return 0;
 }
 
 // Batched Sinkhorn: stored float32 costs with virtual points, and float64 point clouds, whose
@@ -139,6 +189,7 @@ int run_kernels() {
                     }
                 }
         }
+        if (run_multicut(rng) != 0) return 1;
         if (partita_emu::selftest::fill_indices(100, false) != 4950) return 1;
     }
     if (run_sinkhorn(C, Cf, B, n, m) != 0) return 1;  // once: the emulator's run is slow under ASan

@@ -6,7 +6,9 @@ F_A = sum of its features and |A|, so the cost between two clusters is
 ``<F_A, F_B> - offset |A| |B|`` and no n x n matrix is ever stored. The solvers run in C++
 (``cpp/include/partita/multicut/``, bound as ``partita._core.multicut``): exact-order greedy
 additive edge contraction with a best-partner heap, contraction on exact kNN graphs rebuilt in
-rounds, and local node moves. This module validates the input and presents the result as a
+rounds, and local node moves. With ``device="cuda"`` the kNN search of every round and
+:func:`multicut_objective` run on the GPU (``partita._cuda.multicut``; docs/algorithms.md,
+"Dense multicut on a GPU"). This module validates the input and presents the result as a
 scikit-learn estimator. The algorithms are specified in docs/algorithms.md, sections
 "Multicut objective", "GAEC", "Lazy kNN rounds", "Local moves" and "Multicut validation".
 """
@@ -19,7 +21,7 @@ from sklearn.base import BaseEstimator, ClusterMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_array, check_is_fitted, validate_data
 
-from . import _core, _validation
+from . import _backend, _core, _validation
 from ._backend import n_threads, resolve_device
 from ._validation import (
     Integer,
@@ -91,7 +93,7 @@ def _canonical(labels):
     return np.argsort(np.argsort(first))[inverse.reshape(-1)].astype(np.int64)
 
 
-def multicut_objective(X, labels, *, offset=0.0, metric="dot", sample_weight=None):
+def multicut_objective(X, labels, *, offset=0.0, metric="dot", sample_weight=None, device="cpu"):
     """The multicut objective of a clustering: the sum of the costs of the edges it cuts.
 
     With edge costs ``c_ij = <f_i, f_j> - offset`` (``f_i`` the rows of X, unit-normalised with
@@ -112,6 +114,11 @@ def multicut_objective(X, labels, *, offset=0.0, metric="dot", sample_weight=Non
     metric : {"dot", "cosine"}, default="dot"
     sample_weight : array-like of shape (n_samples,), default=None
         Non-negative node weights (None: every weight 1).
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        ``"cuda"``: the sums on the GPU, by the CPU's operations in the CPU's order (the same
+        value with ``metric="dot"``; with ``"cosine"`` the rows are normalised on the host by
+        NumPy, equal to the CPU's up to rounding). It warns ``GPUNotValidatedWarning``: it has
+        run under the CPU emulator only.
 
     Returns
     -------
@@ -119,6 +126,7 @@ def multicut_objective(X, labels, *, offset=0.0, metric="dot", sample_weight=Non
     """
     offset = check_real(offset, "offset", min_value=0)
     check_choice(metric, "metric", _METRICS)
+    device = resolve_device(device, family="multicut", estimator="multicut_objective")
     X = check_array(as_numpy(X), dtype=[np.float64, np.float32], order="C", ensure_min_samples=1)
     _check_rows(X, metric)
     labels = np.asarray(labels)
@@ -139,6 +147,12 @@ def multicut_objective(X, labels, *, offset=0.0, metric="dot", sample_weight=Non
     w = None if sample_weight is None else check_sample_weight(sample_weight, X.shape[0])
     if w is not None:
         check_weight_scale(w)  # costs multiply two weights
+    if device == "cuda":
+        Xd = np.asarray(X, dtype=np.float64)
+        if metric == "cosine":
+            Xd = _unit_rows(Xd)
+        kernels = _backend.family_module("multicut", "cuda")
+        return float(kernels.objective(np.ascontiguousarray(Xd), inverse, c, offset, w))
     return float(
         _core.multicut.objective(
             X, inverse, c, offset, _core.multicut.Metric.__members__[metric], w
@@ -191,7 +205,11 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         (None: all cores, or what OMP_NUM_THREADS / threadpoolctl allow; -1: all cores). The
         result does not depend on it.
     device : {"cpu", "cuda", "auto"}, default="cpu"
-        Only the CPU is implemented; ``"cuda"`` raises a ValueError and ``"auto"`` uses the CPU.
+        ``"cuda"`` (``algorithm="lazy"`` only): the exact kNN search of every contraction round
+        runs on the GPU and returns the CPU's lists, so the result is the CPU's; the contraction
+        and the local moves run on the host (docs/algorithms.md, "Dense multicut on a GPU"). It
+        warns ``GPUNotValidatedWarning``: it has run under the CPU emulator only. ``"auto"``:
+        the GPU when one is usable and the algorithm is ``"lazy"``, else the CPU.
     verbose : int, default=0
         Print the problem before solving and a summary after (clusters, contractions, kNN
         rounds, moves, objective, the number of threads used, time).
@@ -302,8 +320,16 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
                 "n_neighbors is used by algorithm='lazy' and by the contraction after "
                 "refine=True; algorithm='gaec' with refine=False does not use it"
             )
-        resolve_device(self.device, family="multicut", estimator=type(self).__name__)
-        return float(self.offset), int(self.n_neighbors), n_threads(self.n_jobs)
+        device = self.device
+        if device == "auto" and self.algorithm != "lazy":
+            device = "cpu"
+        if device == "cuda" and self.algorithm != "lazy":
+            raise ValueError(
+                "device='cuda' runs algorithm='lazy' (the kNN rounds on the GPU); "
+                f"algorithm={self.algorithm!r} runs on the CPU: use device='cpu'"
+            )
+        device = resolve_device(device, family="multicut", estimator=type(self).__name__)
+        return float(self.offset), int(self.n_neighbors), n_threads(self.n_jobs), device
 
     def _validate_X(self, X, reset):
         X = validate_data(
@@ -344,7 +370,7 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
 
     def _fit(self, X, sample_weight):
         validate_params(self)
-        offset, k, threads = self._check_params()
+        offset, k, threads, device = self._check_params()
         X = self._validate_X(X, reset=True)
         n, d = X.shape
         k = max(1, min(k, n - 1))  # a cluster has at most n - 1 neighbours (documented cap)
@@ -361,7 +387,8 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         if self.verbose:
             print(
                 f"[DenseMulticut] {self.algorithm}{' + refine' if self.refine else ''}: "
-                f"{n} samples x {d} features, metric {self.metric}, offset {offset:g}"
+                f"{n} samples x {d} features, metric {self.metric}, offset {offset:g}, "
+                f"on the {device.upper()}"
             )
         t0 = time.perf_counter()
         mc = _core.multicut
@@ -375,10 +402,15 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
             max_rounds=_MAX_ROUNDS,
             n_threads=threads,
         )
+        knn = None
+        if device == "cuda":
+            knn = _backend.family_module("multicut", "cuda").knn_positive
         if keep is None:
-            r = mc.solve(X, params, w)
+            r = mc.solve(X, params, w, knn=knn)
         else:
-            r = mc.solve(np.ascontiguousarray(X[keep]), params, np.ascontiguousarray(w[keep]))
+            r = mc.solve(
+                np.ascontiguousarray(X[keep]), params, np.ascontiguousarray(w[keep]), knn=knn
+            )
         if self.verbose:
             print(
                 f"[DenseMulticut] {r.n_clusters} clusters: {r.n_merges} contractions, "

@@ -1,6 +1,7 @@
 """Dense multicut kernels (cpp/include/partita/multicut/). Python validates every argument;
 X is a C-contiguous float32 or float64 array of shape (n, d)."""
 
+from collections.abc import Callable
 from typing import ClassVar
 
 import numpy as np
@@ -96,9 +97,15 @@ def solve(
     X: npt.NDArray[np.floating],
     params: Params,
     weights: npt.NDArray[np.float64] | None = None,
+    knn: Callable[
+        [npt.NDArray[np.float64], npt.NDArray[np.float64], float, int],
+        tuple[npt.NDArray[np.int64], npt.NDArray[np.float64]],
+    ]
+    | None = None,
 ) -> Result:
     """Dense multicut of the rows of X (node weights: None for 1), optionally refined by node
-    moves; labels 0..c-1."""
+    moves; labels 0..c-1. knn: None, or the kNN search of every lazy round, (F, sizes, offset,
+    k) -> (indices, costs) with knn_positive's contract (the GPU's)."""
 
 def objective(
     X: npt.NDArray[np.floating],

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from typing import TypedDict
 
 from . import medoids as medoids
+from . import multicut as multicut
 from . import transport as transport
 
 class DeviceInfo(TypedDict):

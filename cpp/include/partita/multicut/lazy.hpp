@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <functional>
 #include <queue>
 #include <utility>
 #include <vector>
@@ -14,6 +15,12 @@
 #include "partita/multicut/objective.hpp"
 
 namespace partita::multicut {
+
+// A kNN search of the active clusters with knn_positive()'s contract (the GPU path passes its
+// device search, which returns the same lists).
+using KnnSearch =
+    std::function<void(const double* F, const double* s, index_t m, index_t d, double a, index_t k,
+                       std::vector<index_t>& nbr, std::vector<double>& cost)>;
 
 namespace detail {
 
@@ -152,10 +159,11 @@ inline std::vector<index_t> contract_graph(RoundClusters& L, std::vector<std::ve
 
 // Contraction from the partition `labels` (0..c-1) on exact kNN graphs of the active clusters
 // (k = n_neighbors), rebuilt in rounds until a rebuild finds no positive edge. Returns the
-// labels (0..c'-1), merges and rounds.
+// labels (0..c'-1), merges and rounds. `search` (null: knn_positive) replaces the kNN search.
 inline Result lazy(const std::vector<double>& X, index_t n, index_t d, double a,
                    std::vector<index_t> labels, index_t n_neighbors, int n_threads,
-                   InterruptCheck& interrupt, const double* w = nullptr) {
+                   InterruptCheck& interrupt, const double* w = nullptr,
+                   const KnnSearch* search = nullptr) {
     Result res;
     index_t c = relabel(labels);
     std::vector<double> F, size;
@@ -177,7 +185,8 @@ inline Result lazy(const std::vector<double>& X, index_t n, index_t d, double a,
         const index_t k = std::min(n_neighbors, m - 1);
         std::vector<index_t> nbr;
         std::vector<double> cost;
-        knn_positive(L.F.data(), L.size.data(), m, d, a, k, n_threads, interrupt, nbr, cost);
+        if (search) (*search)(L.F.data(), L.size.data(), m, d, a, k, nbr, cost);
+        else knn_positive(L.F.data(), L.size.data(), m, d, a, k, n_threads, interrupt, nbr, cost);
         ++res.n_rounds;
 
         std::vector<std::vector<index_t>> adj;

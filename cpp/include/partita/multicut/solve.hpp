@@ -35,9 +35,11 @@ struct Params {
 // from the refined partition until neither changes anything (at most max_rounds alternations),
 // so that the final clusters have no positive merge left between them (converged; false when
 // max_rounds ran out first). X: n x d doubles, already converted for p.metric and scaled by the
-// node weights w (null: every weight 1); p.n_threads resolved.
+// node weights w (null: every weight 1); p.n_threads resolved. `search` (null: the CPU's
+// knn_positive) is the kNN search of every lazy round.
 inline Result solve(const std::vector<double>& X, index_t n, index_t d, const Params& p,
-                    InterruptCheck& interrupt, const double* w = nullptr) {
+                    InterruptCheck& interrupt, const double* w = nullptr,
+                    const KnnSearch* search = nullptr) {
     const double a = p.offset;
     const index_t n_neighbors = p.n_neighbors, max_passes = p.max_passes;
     const int n_threads = p.n_threads;
@@ -48,7 +50,7 @@ inline Result solve(const std::vector<double>& X, index_t n, index_t d, const Pa
     } else {
         std::vector<index_t> singletons(n);
         for (index_t i = 0; i < n; ++i) singletons[i] = i;
-        res = lazy(X, n, d, a, std::move(singletons), n_neighbors, n_threads, interrupt, w);
+        res = lazy(X, n, d, a, std::move(singletons), n_neighbors, n_threads, interrupt, w, search);
     }
     if (p.refine) {
         res.converged = false;
@@ -60,7 +62,8 @@ inline Result solve(const std::vector<double>& X, index_t n, index_t d, const Pa
                 res.converged = true;
                 break;
             }
-            Result again = lazy(X, n, d, a, res.labels, n_neighbors, n_threads, interrupt, w);
+            Result again =
+                lazy(X, n, d, a, res.labels, n_neighbors, n_threads, interrupt, w, search);
             res.labels = std::move(again.labels);
             res.n_merges += again.n_merges;
             res.n_rounds += again.n_rounds;
