@@ -16,6 +16,7 @@ namespace py = pybind11;
 namespace partita::cuda::bindings {
 void register_medoids(py::module_& m);
 void register_transport(py::module_& m);
+void register_kernel_kmeans(py::module_& m);
 #ifdef PARTITA_CUDA_EMULATOR
 void register_emulator(py::module_& m);
 #endif
@@ -78,6 +79,7 @@ PYBIND11_MODULE(PARTITA_CUDA_MODULE, m) {
     b::register_arrays(m);
     b::register_medoids(m);
     b::register_transport(m);
+    b::register_kernel_kmeans(m);
 #ifdef PARTITA_CUDA_EMULATOR
     b::register_emulator(m);
 #endif
