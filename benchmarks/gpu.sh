@@ -78,14 +78,14 @@ build() {
 cuda_tests() {
     PYTHONPATH=src "$PY" -c "import partita, sys; partita.show_config(); sys.exit(not partita.cuda_available())" || return 1
     PYTHONPATH=src "$PY" -m pytest -q -p no:cacheprovider -rs --junitxml="$WORK/junit.xml" \
-        tests/test_medoids_cuda.py tests/test_transport_cuda.py tests/test_gpu_arrays_cuda.py \
+        tests/test_medoids_cuda.py tests/test_transport_cuda.py tests/test_kernel_kmeans_cuda.py tests/test_gpu_arrays_cuda.py \
         tests/test_backend.py -m "cuda or not cuda_emulated" \
         --deselect tests/test_backend.py::test_version_is_the_installed_distribution_version
 }
 
 driver() {
     "$NVCC" -std=c++17 -arch=sm_90 -lineinfo -Icuda/include -Icuda/src -Icuda/emulator \
-        cuda/src/medoids.cu cuda/src/transport.cu cuda/src/sinkhorn.cu cuda/emulator/selftest.cu cuda/emulator/driver.cpp \
+        cuda/src/medoids.cu cuda/src/transport.cu cuda/src/sinkhorn.cu cuda/src/kernel_kmeans.cu cuda/emulator/selftest.cu cuda/emulator/driver.cpp \
         -o build/gpu/driver
 }
 
@@ -115,6 +115,7 @@ step sanitizer_synccheck_divergent_shuffle 30 sanitize synccheck divergent_shuff
 step sanitizer_racecheck_two_sided_race 30 sanitize racecheck two_sided_race
 step bench 120 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_kernels.py "$WORK/bench.json"
 step bench_transport 150 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_transport.py "$WORK/bench_transport.json"
+step bench_kernel_kmeans 150 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_kernel_kmeans.py "$WORK/bench_kernel_kmeans.json"
 
 # One JSON: the steps (a clean kernel run must give 0, a planted bug 99), the test counts and
 # failures, and the timings.
