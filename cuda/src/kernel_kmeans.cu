@@ -178,16 +178,15 @@ struct Problem::State {
     }
 
     template <class T>
-    void accumulate(const long long* js, const int* from, const int* to, const double* w,
-                    long long count) {
+    void accumulate(const long long* js, const int* cluster, const double* w, long long count) {
         if (stored)
             PARTITA_LAUNCH(k::accumulate_stored_kernel<T>, dim3(point_blocks(n)),
                            dim3(k::points_per_block), 0, nullptr)(static_cast<const T*>(K), ld, n,
-                                                                  js, from, to, w, count, E.get());
+                                                                  js, cluster, w, count, E.get());
         else
             PARTITA_LAUNCH(k::accumulate_features_kernel<T>, dim3(point_blocks(n)),
                            dim3(k::points_per_block), 0,
-                           nullptr)(features<T>(), js, from, to, w, count, E.get());
+                           nullptr)(features<T>(), js, cluster, w, count, E.get());
         check_launch("kernel_kmeans.accumulate");
     }
 };
@@ -288,19 +287,41 @@ void Problem::accumulate(const std::vector<std::int64_t>& js, const std::vector<
         if (js[r] < 0 || js[r] >= n || from[r] >= s_->k || to[r] < 0 || to[r] >= s_->k)
             throw std::invalid_argument("row or cluster index out of range");
     if (count == 0) return;
-    DeviceBuffer<long long> dj(count, "row indices");
-    DeviceBuffer<int> df(count, "old clusters"), dt(count, "new clusters");
-    DeviceBuffer<double> dw(count, "row weights");
-    dj.upload(reinterpret_cast<const long long*>(js.data()), count);
-    df.upload(from.data(), count);
-    dt.upload(to.data(), count);
-    dw.upload(w.data(), count);
+    // The updates grouped by cluster, increasing r within each: every E entry sees its own
+    // updates in the CPU's order (other clusters' updates do not touch it), and a thread reads
+    // and writes it once per group instead of once per row.
+    std::vector<std::int64_t> order;
+    std::vector<int> cluster;
+    std::vector<double> weight;
+    for (long long r = 0; r < count; ++r) {
+        if (from[r] >= 0)
+            order.push_back(js[r]), cluster.push_back(from[r]), weight.push_back(-w[r]);
+        order.push_back(js[r]);
+        cluster.push_back(to[r]);
+        weight.push_back(w[r]);
+    }
+    std::vector<std::size_t> idx(order.size());
+    for (std::size_t q = 0; q < idx.size(); ++q) idx[q] = q;
+    std::stable_sort(idx.begin(), idx.end(),
+                     [&](std::size_t a, std::size_t b) { return cluster[a] < cluster[b]; });
+    const long long m = (long long)idx.size();
+    std::vector<long long> hj(m);
+    std::vector<int> hc(m);
+    std::vector<double> hw(m);
+    for (long long q = 0; q < m; ++q)
+        hj[q] = order[idx[q]], hc[q] = cluster[idx[q]], hw[q] = weight[idx[q]];
+    DeviceBuffer<long long> dj(m, "row indices");
+    DeviceBuffer<int> dc(m, "clusters");
+    DeviceBuffer<double> dw(m, "row weights");
+    dj.upload(hj.data(), m);
+    dc.upload(hc.data(), m);
+    dw.upload(hw.data(), m);
     // Launches of a bounded number of rows, in order: E's entries keep the increasing order.
-    for (long long r0 = 0; r0 < count; r0 += rows_per_launch) {
-        const long long m = std::min(rows_per_launch, count - r0);
+    for (long long r0 = 0; r0 < m; r0 += rows_per_launch) {
+        const long long len = std::min(rows_per_launch, m - r0);
         if (s_->dtype == DType::float32)
-            s_->accumulate<float>(dj.get() + r0, df.get() + r0, dt.get() + r0, dw.get() + r0, m);
-        else s_->accumulate<double>(dj.get() + r0, df.get() + r0, dt.get() + r0, dw.get() + r0, m);
+            s_->accumulate<float>(dj.get() + r0, dc.get() + r0, dw.get() + r0, len);
+        else s_->accumulate<double>(dj.get() + r0, dc.get() + r0, dw.get() + r0, len);
         check(cudaDeviceSynchronize(), "kernel_kmeans.accumulate");
         if (interrupt && interrupt()) throw Interrupted();
     }

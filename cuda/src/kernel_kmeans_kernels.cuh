@@ -190,43 +190,61 @@ __global__ void rows_kernel(Features<T> f, const long long* __restrict__ js, lon
     }
 }
 
-// The E update of one row entry v = K[j][i], as the CPU's axpy: E += (-w) v, E += w v.
-template <class T>
-__device__ __forceinline__ void apply(double* E, long long n, long long i, int from, int to,
-                                      double w, T v) {
-    if (from >= 0) E[from * n + i] = add(E[from * n + i], mul(-w, double(v)));
-    E[to * n + i] = add(E[to * n + i], mul(w, double(v)));
-}
+// A thread's running E entry: the updates of one cluster come as a run (the host groups them by
+// cluster, increasing j within it), so E[c][i] is read once per run, summed in a register in the
+// CPU's order (E += (-w) v for a removal, E += w v for an addition: w carries the sign) and
+// written once.
+struct RunningSum {
+    int cluster = -1;
+    double value = 0.0;
+    __device__ __forceinline__ void add_entry(double* E, long long n, long long i, int c, double w,
+                                              double v) {
+        if (c != cluster) {
+            flush(E, n, i);
+            cluster = c;
+            value = E[c * n + i];
+        }
+        value = add(value, mul(w, v));
+    }
+    __device__ __forceinline__ void flush(double* E, long long n, long long i) {
+        if (cluster >= 0) E[cluster * n + i] = value;
+    }
+};
 
-// E pass over recomputed rows: each thread owns one point (a column of E) and takes the rows
-// in increasing r, so every E entry is summed in the CPU's order.
+// E pass over recomputed rows: each thread owns one point (a column of E) and takes the updates
+// in list order.
 template <class T>
 __global__ void accumulate_features_kernel(Features<T> f, const long long* __restrict__ js,
-                                           const int* __restrict__ from, const int* __restrict__ to,
+                                           const int* __restrict__ cluster,
                                            const double* __restrict__ w, long long count,
                                            double* __restrict__ E) {
     PARTITA_SHARED_2D(T, a, tile_rows, feature_chunk);
     const long long i = (long long)blockIdx.x * points_per_block + threadIdx.x;
+    RunningSum e;
     for (long long r0 = 0; r0 < count; r0 += tile_rows) {
         const int m = count - r0 < tile_rows ? int(count - r0) : tile_rows;
         T k[tile_rows];
         tile_entries(f, js + r0, m, i, k, a);
         if (i < f.n)
             for (int r = 0; r < tile_rows; ++r)
-                if (r < m) apply(E, f.n, i, from[r0 + r], to[r0 + r], w[r0 + r], k[r]);
+                if (r < m) e.add_entry(E, f.n, i, cluster[r0 + r], w[r0 + r], double(k[r]));
     }
+    if (i < f.n) e.flush(E, f.n, i);
 }
 
 // E pass over a stored Gram (row j read at K + j * ld, coalesced over the points).
 template <class T>
 __global__ void accumulate_stored_kernel(const T* __restrict__ K, long long ld, long long n,
                                          const long long* __restrict__ js,
-                                         const int* __restrict__ from, const int* __restrict__ to,
+                                         const int* __restrict__ cluster,
                                          const double* __restrict__ w, long long count,
                                          double* __restrict__ E) {
     const long long i = (long long)blockIdx.x * points_per_block + threadIdx.x;
     if (i >= n) return;
-    for (long long r = 0; r < count; ++r) apply(E, n, i, from[r], to[r], w[r], K[js[r] * ld + i]);
+    RunningSum e;
+    for (long long r = 0; r < count; ++r)
+        e.add_entry(E, n, i, cluster[r], w[r], double(K[js[r] * ld + i]));
+    e.flush(E, n, i);
 }
 
 // diag[i] = K(x_i, x_i): raw sum the squared norm (0 for laplacian), then the kernel map.
