@@ -6,6 +6,16 @@
 
 namespace partita::cuda::bindings {
 
+namespace {
+// A NumPy array (any dtype that converts) as a vector, without a Python object per element.
+template <class T>
+std::vector<T> as_vector(const py::array_t<T, py::array::c_style | py::array::forcecast>& a) {
+    return std::vector<T>(a.data(), a.data() + a.size());
+}
+template <class T>
+using Array = py::array_t<T, py::array::c_style | py::array::forcecast>;
+}  // namespace
+
 void register_kernel_kmeans(py::module_& top) {
     namespace kk = kernel_kmeans;
     py::module_ m = top.def_submodule("kernel_kmeans", "kernel k-means kernels on the GPU");
@@ -64,11 +74,13 @@ void register_kernel_kmeans(py::module_& top) {
         .def("reset_sums", &kk::Problem::reset_sums, py::arg("k"))
         .def(
             "accumulate",
-            [](kk::Problem& p, const std::vector<std::int64_t>& js,
-               const std::vector<std::int32_t>& from, const std::vector<std::int32_t>& to,
-               const std::vector<double>& w) {
+            [](kk::Problem& p, const Array<std::int64_t>& js, const Array<std::int32_t>& from,
+               const Array<std::int32_t>& to, const Array<double>& w) {
+                const auto j = as_vector(js);
+                const auto f = as_vector(from), t = as_vector(to);
+                const auto wv = as_vector(w);
                 without_gil([&] {
-                    p.accumulate(js, from, to, w, python_interrupt_poll());
+                    p.accumulate(j, f, t, wv, python_interrupt_poll());
                     return 0;
                 });
             },
@@ -76,15 +88,16 @@ void register_kernel_kmeans(py::module_& top) {
             "E[from] -= w K[j], E[to] += w K[j] for each row j in order (from -1: none).")
         .def(
             "assign",
-            [](const kk::Problem& p, const std::vector<double>& s,
-               const std::vector<double>& norms) {
-                return without_gil([&] { return p.assign(s, norms); });
+            [](const kk::Problem& p, const Array<double>& s, const Array<double>& norms) {
+                const auto sv = as_vector(s), nv = as_vector(norms);
+                return without_gil([&] { return p.assign(sv, nv); });
             },
             py::arg("s"), py::arg("norms"))
         .def(
             "own_sums",
-            [](const kk::Problem& p, const std::vector<std::int32_t>& labels) {
-                return to_numpy(without_gil([&] { return p.own_sums(labels); }));
+            [](const kk::Problem& p, const Array<std::int32_t>& labels) {
+                const auto l = as_vector(labels);
+                return to_numpy(without_gil([&] { return p.own_sums(l); }));
             },
             py::arg("labels"));
 }
