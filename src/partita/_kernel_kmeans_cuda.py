@@ -40,7 +40,7 @@ class DeviceGram:
         return self.problem.rows(np.ascontiguousarray(idx, dtype=np.int64))
 
 
-def gram_source(estimator, X, kernel_args, gram, builtin):
+def gram_source(X, kernel_args, gram, builtin):
     """(DeviceGram, mode): features of a built-in kernel (stored or recomputed on the device,
     ``gram`` as the estimator's parameter), or a stored Gram matrix X uploaded as it is."""
     mod = kernels()

@@ -446,9 +446,9 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         builtin = isinstance(self.kernel, str) and self.kernel in _BUILTIN_KERNELS
         if not builtin:
             K, mode = self._gram_source(X, threads)
-            return _kernel_kmeans_cuda.gram_source(self, K, None, mode, False)
+            return _kernel_kmeans_cuda.gram_source(K, None, mode, False)
         source, mode = _kernel_kmeans_cuda.gram_source(
-            self, X, self._kernel_args(X.shape[1]), self.gram, True
+            X, self._kernel_args(X.shape[1]), self.gram, True
         )
         if not self._bounded_by_diagonal():
             self._check_gram_rows_finite(X, source, threads)
