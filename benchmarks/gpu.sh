@@ -81,6 +81,7 @@ cuda_tests() {
         tests/test_medoids_cuda.py tests/test_transport_cuda.py tests/test_gpu_arrays_cuda.py \
         tests/test_medoids_cuda_search.py \
         tests/test_multicut_cuda.py \
+        tests/test_medoids_cuda.py tests/test_transport_cuda.py tests/test_kernel_kmeans_cuda.py tests/test_gpu_arrays_cuda.py \
         tests/test_backend.py -m "cuda or not cuda_emulated" \
         --deselect tests/test_backend.py::test_version_is_the_installed_distribution_version
 }
@@ -88,6 +89,7 @@ cuda_tests() {
 driver() {
     "$NVCC" -std=c++17 -arch=sm_90 -lineinfo -Icuda/include -Icuda/src -Icuda/emulator \
         cuda/src/medoids.cu cuda/src/transport.cu cuda/src/sinkhorn.cu cuda/src/multicut.cu cuda/emulator/selftest.cu cuda/emulator/driver.cpp \
+        cuda/src/medoids.cu cuda/src/transport.cu cuda/src/sinkhorn.cu cuda/src/kernel_kmeans.cu cuda/emulator/selftest.cu cuda/emulator/driver.cpp \
         -o build/gpu/driver
 }
 
@@ -126,6 +128,7 @@ for tool in memcheck racecheck; do
         tests/test_medoids_cuda_search.py -k "stored_matrix or on_the_fly or label or build"
 done
 step bench_multicut 120 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_multicut.py "$WORK/bench_multicut.json"
+step bench_kernel_kmeans 150 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_kernel_kmeans.py "$WORK/bench_kernel_kmeans.json"
 
 # One JSON: the steps (a clean kernel run must give 0, a planted bug 99), the test counts and
 # failures, and the timings.

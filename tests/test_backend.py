@@ -196,21 +196,33 @@ def test_an_estimator_runs_on_cuda_only_when_its_family_lists_it(monkeypatch):
         _backend.resolve_device("cuda", family="medoids", estimator="CLARA")
 
 
-def test_no_estimator_accepts_cuda_before_it_has_a_gpu_fit():
-    # Kernels exist for some families, but only k-medoids' and transport's estimators fit on
-    # them: elsewhere device="cuda" must be an error, never a silently ignored parameter.
-    from partita import KernelKMeans, KMedoids
+# What fits on the device, per family (the `estimators` of each _cuda submodule).
+DEVICE_ESTIMATORS = {
+    "medoids": ("KMedoids", "CLARA", "CLARANS"),
+    "transport": ("sinkhorn", "sinkhorn_points", "equipartition", "SinkhornKMeans"),
+    "kernel_kmeans": ("KernelKMeans",),
+    "multicut": ("DenseMulticut", "multicut_objective"),
+}
 
+
+def test_device_cuda_is_an_error_without_a_usable_gpu():
+    # device="cuda" is never silently ignored: without a GPU (or without the kernels) every
+    # estimator refuses it.
+    from partita import CLARA, CLARANS, DenseMulticut, KernelKMeans, KMedoids, SinkhornKMeans
+
+    if _backend.cuda_available():
+        pytest.skip("a GPU is present")
     X = np.random.RandomState(0).rand(20, 2)
-    estimators = [KernelKMeans(2, device="cuda")]
-    if not _backend.cuda_available():
-        estimators.append(KMedoids(2, device="cuda"))
-    for est in estimators:
-        with pytest.raises(ValueError, match="device='cuda'"):
-            est.fit(X)
-    if _backend._cuda is not None:
-        for family in _backend.FAMILIES:
-            if _backend.has_cuda_kernels(family) and family not in ("medoids", "transport"):
-                assert getattr(_backend._cuda, family).estimators == ()
-        if _backend.has_cuda_kernels("medoids"):
-            assert _backend._cuda.medoids.estimators == ("KMedoids", "CLARA", "CLARANS")
+    for make in (KMedoids, CLARA, CLARANS, KernelKMeans, SinkhornKMeans):
+        with pytest.raises(ValueError, match="device='cuda'|no usable CUDA GPU"):
+            make(2, device="cuda").fit(X)
+    with pytest.raises(ValueError, match="device='cuda'|no usable CUDA GPU"):
+        DenseMulticut(device="cuda").fit(X)
+
+
+def test_each_family_lists_the_estimators_that_fit_on_the_device():
+    if _backend._cuda is None:
+        pytest.skip("partita was built without CUDA")
+    for family in _backend.FAMILIES:
+        if _backend.has_cuda_kernels(family):
+            assert getattr(_backend._cuda, family).estimators == DEVICE_ESTIMATORS[family]

@@ -241,6 +241,7 @@ def _compile_asan_driver(out_dir):
         ("-x", "c++", cuda / "src" / "transport.cu"),
         ("-x", "c++", cuda / "src" / "sinkhorn.cu"),
         ("-x", "c++", cuda / "src" / "multicut.cu"),
+        ("-x", "c++", cuda / "src" / "kernel_kmeans.cu"),
         ("-x", "c++", cuda / "emulator" / "selftest.cu"),
         (cuda / "emulator" / "emulator.cpp",),
         (cuda / "emulator" / "driver.cpp",),

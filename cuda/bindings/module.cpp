@@ -17,6 +17,7 @@ namespace partita::cuda::bindings {
 void register_medoids(py::module_& m);
 void register_transport(py::module_& m);
 void register_multicut(py::module_& m);
+void register_kernel_kmeans(py::module_& m);
 #ifdef PARTITA_CUDA_EMULATOR
 void register_emulator(py::module_& m);
 #endif
@@ -80,6 +81,7 @@ PYBIND11_MODULE(PARTITA_CUDA_MODULE, m) {
     b::register_medoids(m);
     b::register_transport(m);
     b::register_multicut(m);
+    b::register_kernel_kmeans(m);
 #ifdef PARTITA_CUDA_EMULATOR
     b::register_emulator(m);
 #endif

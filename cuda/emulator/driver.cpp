@@ -16,6 +16,7 @@
 #ifdef PARTITA_CUDA_EMULATOR
 #include "control.hpp"
 #endif
+#include "partita/cuda/kernel_kmeans.hpp"
 #include "partita/cuda/medoids.hpp"
 #include "partita/cuda/multicut.hpp"
 #include "partita/cuda/transport.hpp"
@@ -133,6 +134,38 @@ int run_sinkhorn(const std::vector<double>& C, const std::vector<float>& Cf, int
     return 0;
 }
 
+// Kernel k-means: recomputed and stored Gram rows agree, the E pass and the assignment run.
+int run_kernel_kmeans() {
+    namespace kk = partita::cuda::kernel_kmeans;
+    std::mt19937_64 rng(3);
+    std::normal_distribution<double> g(0.0, 1.0);
+    const int n = 45, d = 37, k = 4;
+    std::vector<double> X(n * d);
+    for (auto& x : X) x = g(rng);
+    std::vector<float> Xf(X.begin(), X.end());
+    std::vector<std::int64_t> js(n);
+    std::vector<std::int32_t> from(n, -1), to(n);
+    std::vector<double> w(n, 1.0), s(k, 0.0), norms(k, 0.0);
+    for (int j = 0; j < n; ++j) js[j] = j, to[j] = j % k, s[j % k] += 1.0;
+    for (const ArrayRef& x :
+         {host_ref(X, {n, d}, DType::float64), host_ref(Xf, {n, d}, DType::float32)}) {
+        kk::Problem blocked(x, kk::KernelParams{kk::Kernel::rbf, 0.05, 3.0, 1.0}, false);
+        kk::Problem stored(x, kk::KernelParams{kk::Kernel::rbf, 0.05, 3.0, 1.0}, true);
+        if (blocked.rows(js) != stored.rows(js)) {
+            std::fprintf(stderr, "kernel_kmeans: stored and recomputed rows differ\n");
+            return 1;
+        }
+        for (kk::Problem* p : {&blocked, &stored}) {
+            p->reset_sums(k);
+            p->accumulate(js, from, to, w, {});
+            const auto a = p->assign(s, norms);
+            for (int i = 0; i < n; ++i)
+                if (a.labels[i] < 0 || a.labels[i] >= k) return 1;
+        }
+    }
+    return 0;
+}
+
 int run_kernels() {
     std::mt19937_64 rng(7);
     std::uniform_real_distribution<double> u(0.0, 1.0);
@@ -193,6 +226,7 @@ int run_kernels() {
         if (partita_emu::selftest::fill_indices(100, false) != 4950) return 1;
     }
     if (run_sinkhorn(C, Cf, B, n, m) != 0) return 1;  // once: the emulator's run is slow under ASan
+    if (run_kernel_kmeans() != 0) return 1;
     std::puts("kernels: ok");
     return 0;
 }

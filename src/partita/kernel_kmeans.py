@@ -26,7 +26,7 @@ from sklearn.metrics.pairwise import PAIRWISE_KERNEL_FUNCTIONS, pairwise_kernels
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _core, _validation
+from . import _core, _kernel_kmeans_cuda, _validation
 from ._backend import n_threads, resolve_device
 from ._validation import (
     Integer,
@@ -156,7 +156,12 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
     n_jobs : int or None, default=None
         Threads for the kernels (None: all cores). The result never depends on it.
     device : {"cpu", "cuda", "auto"}, default="cpu"
-        Only "cpu" has kernels so far; "auto" runs on the CPU, "cuda" raises ValueError.
+        "cuda": the Gram matrix and the passes over it on the GPU, stored there when it takes
+        at most half the free device memory, else recomputed in tiles every iteration
+        (docs/algorithms.md, "Kernel k-means on a GPU"); the labels equal the CPU's from the
+        same initial centres in float64. It warns ``GPUNotValidatedWarning``: it has run under
+        the CPU emulator only. "auto": "cuda" when a GPU is usable, else "cpu". New data
+        (predict, transform, score) is scored on the CPU.
     verbose : int, default=0
         Print the Gram computation, the initialisation and every iteration.
     gram : {"auto", "stored", "blocked"}, default="auto"
@@ -435,6 +440,20 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         _warn_if_not_psd(K, what)
         return np.ascontiguousarray(K), "stored"
 
+    def _device_gram_source(self, X, threads):
+        """(source, mode) on the device: a built-in kernel's features (Gram stored on the device
+        or recomputed in tiles), or a stored Gram computed and checked as on the CPU."""
+        builtin = isinstance(self.kernel, str) and self.kernel in _BUILTIN_KERNELS
+        if not builtin:
+            K, mode = self._gram_source(X, threads)
+            return _kernel_kmeans_cuda.gram_source(K, None, mode, False)
+        source, mode = _kernel_kmeans_cuda.gram_source(
+            X, self._kernel_args(X.shape[1]), self.gram, True
+        )
+        if not self._bounded_by_diagonal():
+            self._check_gram_rows_finite(X, source, threads)
+        return source, mode
+
     def _bounded_by_diagonal(self):
         """Whether a built-in Gram is finite wherever its diagonal is: rbf, laplacian and sigmoid
         entries are bounded by 1, linear ones by max(K_ii, K_jj) (Cauchy-Schwarz), and so are
@@ -535,7 +554,14 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         rng = check_random_state(self.random_state)
 
         t0 = time.perf_counter()
-        source, mode = self._gram_source(X, threads)
+        on_device = (
+            resolve_device(self.device, family="kernel_kmeans", estimator=type(self).__name__)
+            == "cuda"
+        )
+        if on_device:
+            source, mode = self._device_gram_source(X, threads)
+        else:
+            source, mode = self._gram_source(X, threads)
         diag = (
             np.asarray(np.diag(source), dtype=np.float64)
             if isinstance(source, np.ndarray)
@@ -581,7 +607,12 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
                     f"{time.perf_counter() - t0:.3f} s"
                 )
             t0 = time.perf_counter()
-            r = _kernels.lloyd(source, seeds, weights, params, progress)
+            if on_device:
+                r = _kernel_kmeans_cuda.lloyd(
+                    source, seeds, weights, int(self.max_iter), float(self.tol), progress
+                )
+            else:
+                r = _kernels.lloyd(source, seeds, weights, params, progress)
             if self.verbose:
                 print(
                     f"[KernelKMeans] run {run + 1}: {r.n_iter} iterations, inertia "
@@ -620,9 +651,12 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         self._weights = weights
         self._n_features_out = k
         self._X_fit = None if self.kernel == "precomputed" else X
-        self._features_fit = source if mode == "blocked" else None
+        # New data is scored on the CPU (from _X_fit); the device Gram is released.
+        self._features_fit = source if (mode == "blocked" and not on_device) else None
         # What rebuilds _features_fit after unpickling (the C++ object does not pickle).
-        self._feature_args = self._kernel_args(X.shape[1]) if mode == "blocked" else None
+        self._feature_args = (
+            self._kernel_args(X.shape[1]) if (mode == "blocked" and not on_device) else None
+        )
         self._centre_labels = np.ascontiguousarray(best.centres, dtype=np.int32)
         return self
 

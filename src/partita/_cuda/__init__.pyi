@@ -6,6 +6,7 @@ import enum
 from collections.abc import Sequence
 from typing import TypedDict
 
+from . import kernel_kmeans as kernel_kmeans
 from . import medoids as medoids
 from . import multicut as multicut
 from . import transport as transport
