@@ -23,7 +23,7 @@ WORK=$PWD/build/gpu
 STEPS=$WORK/steps.tsv
 : >"$LOG"
 : >"$STEPS"
-rm -f "$WORK/junit.xml" "$WORK/bench.json" "$WORK/driver"  # nothing from an earlier run
+rm -f "$WORK/junit.xml" "$WORK/bench.json" "$WORK/bench_medoids.json" "$WORK/driver"  # nothing from an earlier run
 PY=${PYTHON:-python3}
 NVCC=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 SANITIZER=${SANITIZER:-$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)}
@@ -79,13 +79,14 @@ cuda_tests() {
     PYTHONPATH=src "$PY" -c "import partita, sys; partita.show_config(); sys.exit(not partita.cuda_available())" || return 1
     PYTHONPATH=src "$PY" -m pytest -q -p no:cacheprovider -rs --junitxml="$WORK/junit.xml" \
         tests/test_medoids_cuda.py tests/test_transport_cuda.py tests/test_gpu_arrays_cuda.py \
+        tests/test_medoids_cuda_search.py \
         tests/test_backend.py -m "cuda or not cuda_emulated" \
         --deselect tests/test_backend.py::test_version_is_the_installed_distribution_version
 }
 
 driver() {
     "$NVCC" -std=c++17 -arch=sm_90 -lineinfo -Icuda/include -Icuda/src -Icuda/emulator \
-        cuda/src/medoids.cu cuda/src/transport.cu cuda/emulator/selftest.cu cuda/emulator/driver.cpp \
+        cuda/src/medoids.cu cuda/src/transport.cu cuda/src/sinkhorn.cu cuda/emulator/selftest.cu cuda/emulator/driver.cpp \
         -o build/gpu/driver
 }
 
@@ -114,6 +115,15 @@ step sanitizer_synccheck_divergent_shuffle 30 sanitize synccheck divergent_shuff
 # The race that only the emulator's shuffled schedule finds: racecheck must find it too.
 step sanitizer_racecheck_two_sided_race 30 sanitize racecheck two_sided_race
 step bench 120 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_kernels.py "$WORK/bench.json"
+step bench_transport 150 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_transport.py "$WORK/bench_transport.json"
+step bench_medoids 150 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_medoids.py "$WORK/bench_medoids.json"
+# The k-medoids search kernels under memcheck and racecheck, through their `cuda` tests (a
+# clean run exits 0: the step names end in _kernels).
+for tool in memcheck racecheck; do
+    step "sanitizer_${tool}_medoids_search_kernels" 60 env PYTHONPATH=src "$SANITIZER" --tool "$tool" \
+        --error-exitcode 99 "$PY" -m pytest -q -p no:cacheprovider -x -m cuda \
+        tests/test_medoids_cuda_search.py -k "stored_matrix or on_the_fly or label or build"
+done
 
 # One JSON: the steps (a clean kernel run must give 0, a planted bug 99), the test counts and
 # failures, and the timings.
@@ -142,6 +152,10 @@ try:
     result["bench"] = json.load(open(os.path.join(work, "bench.json")))
 except Exception as e:
     result["bench"] = {"error": repr(e)}
+try:
+    result["bench_medoids"] = json.load(open(os.path.join(work, "bench_medoids.json")))
+except Exception as e:
+    result["bench_medoids"] = {"error": repr(e)}
 json.dump(result, open(os.path.join(out, "gpu.json"), "w"), indent=1)
 print(json.dumps(result["steps"]))
 print(json.dumps(result["tests"]))

@@ -197,19 +197,20 @@ def test_an_estimator_runs_on_cuda_only_when_its_family_lists_it(monkeypatch):
 
 
 def test_no_estimator_accepts_cuda_before_it_has_a_gpu_fit():
-    # Kernels exist for some families, but no estimator's fit runs on them yet: device="cuda"
-    # must be an error, never a silently ignored parameter.
-    from partita import KernelKMeans, KMedoids, SinkhornKMeans
+    # Kernels exist for some families, but only k-medoids' and transport's estimators fit on
+    # them: elsewhere device="cuda" must be an error, never a silently ignored parameter.
+    from partita import KernelKMeans, KMedoids
 
     X = np.random.RandomState(0).rand(20, 2)
-    for est in (
-        KMedoids(2, device="cuda"),
-        SinkhornKMeans(2, device="cuda"),
-        KernelKMeans(2, device="cuda"),
-    ):
+    estimators = [KernelKMeans(2, device="cuda")]
+    if not _backend.cuda_available():
+        estimators.append(KMedoids(2, device="cuda"))
+    for est in estimators:
         with pytest.raises(ValueError, match="device='cuda'"):
             est.fit(X)
     if _backend._cuda is not None:
         for family in _backend.FAMILIES:
-            if _backend.has_cuda_kernels(family):
+            if _backend.has_cuda_kernels(family) and family not in ("medoids", "transport"):
                 assert getattr(_backend._cuda, family).estimators == ()
+        if _backend.has_cuda_kernels("medoids"):
+            assert _backend._cuda.medoids.estimators == ("KMedoids", "CLARA", "CLARANS")

@@ -239,6 +239,7 @@ def _compile_asan_driver(out_dir):
     sources = [
         ("-x", "c++", cuda / "src" / "medoids.cu"),
         ("-x", "c++", cuda / "src" / "transport.cu"),
+        ("-x", "c++", cuda / "src" / "sinkhorn.cu"),
         ("-x", "c++", cuda / "emulator" / "selftest.cu"),
         (cuda / "emulator" / "emulator.cpp",),
         (cuda / "emulator" / "driver.cpp",),

@@ -1,5 +1,6 @@
-"""Ctrl-C stops every long k-medoids phase promptly: a child process starts a fit that runs for
-seconds, gets SIGINT 0.5 s into it, and must exit with KeyboardInterrupt within a second."""
+"""Ctrl-C stops every long phase of every family promptly: a child process starts a fit (or a
+solver call) that runs for seconds, gets SIGINT 0.5 s into it, and must exit with
+KeyboardInterrupt within a second."""
 
 import json
 import os
@@ -10,62 +11,120 @@ import time
 
 import pytest
 
+# The child builds its input from a seed and calls one public entry point: an estimator's fit
+# ("estimator") or a function of partita.transport applied to a cost or score matrix ("function").
 CHILD = """
-import json, sys
+import json, sys, warnings
 import numpy as np
-from partita import KMedoids
+import partita
+import partita.transport
+warnings.simplefilter("ignore")  # convergence warnings of the deliberately short runs
 cfg = json.loads(sys.argv[1])
-X = np.random.RandomState(0).rand(cfg.pop("n"), cfg.pop("d")).astype(cfg.pop("dtype"))
-model = KMedoids(random_state=0, **cfg)
+X = np.random.RandomState(0).rand(cfg["n"], cfg["d"]).astype(cfg.get("dtype", "float64"))
+if cfg["kind"] == "estimator":
+    call = lambda: getattr(partita, cfg["name"])(**cfg["params"]).fit(X)
+else:
+    call = lambda: getattr(partita.transport, cfg["name"])(X, **cfg["params"])
 print("ready", flush=True)
-model.fit(X)
+call()
 print("finished", flush=True)
 """
 
-# Each runs for a few seconds uninterrupted on 2 cores (before these phases polled for Ctrl-C
+
+def estimator(name, n, d, dtype="float64", **params):
+    return dict(kind="estimator", name=name, n=n, d=d, dtype=dtype, params=params)
+
+
+def function(name, n, d, **params):
+    return dict(kind="function", name=name, n=n, d=d, params=params)
+
+
+# Each runs for several seconds uninterrupted on 2 cores (before these phases polled for Ctrl-C
 # they ran to their end after SIGINT).
 PHASES = {
-    "distance matrix": dict(
-        n=5000, d=2000, dtype="float32", n_clusters=3, distances="matrix", init="random", max_iter=0
+    # k-medoids
+    "distance matrix": estimator(
+        "KMedoids",
+        5000,
+        2000,
+        "float32",
+        n_clusters=3,
+        distances="matrix",
+        init="random",
+        max_iter=0,
+        random_state=0,
     ),
-    "k-medoids++ on the fly": dict(
-        n=20000,
-        d=64,
-        dtype="float64",
+    "k-medoids++ on the fly": estimator(
+        "KMedoids",
+        20000,
+        64,
         n_clusters=800,
         init="k-medoids++",
         distances="on-the-fly",
         max_iter=0,
+        random_state=0,
     ),
-    "initial assignment, large k": dict(
-        n=40000,
-        d=256,
-        dtype="float64",
+    "initial assignment, large k": estimator(
+        "KMedoids",
+        40000,
+        256,
         n_clusters=4000,
         init="random",
         distances="on-the-fly",
         max_iter=0,
+        random_state=0,
     ),
-    "alternate on the fly": dict(
-        n=20000,
-        d=32,
-        dtype="float64",
+    "alternate on the fly": estimator(
+        "KMedoids",
+        20000,
+        32,
         n_clusters=3,
         method="alternate",
         init="random",
         distances="on-the-fly",
         max_iter=2,
+        random_state=0,
     ),
-    "pam": dict(
-        n=6000,
-        d=16,
-        dtype="float64",
+    "pam": estimator(
+        "KMedoids",
+        6000,
+        16,
         n_clusters=30,
         method="pam",
         init="random",
         distances="on-the-fly",
         max_iter=4,
+        random_state=0,
     ),
+    # optimal transport
+    "sinkhorn": function(
+        "sinkhorn", 4000, 4000, reg=1e-3, max_iter=300, tol=0.0, return_plan=False
+    ),
+    "equipartition": function("equipartition", 200000, 200, n_iter=20),
+    "SinkhornKMeans": estimator(
+        "SinkhornKMeans", 100000, 32, n_clusters=50, max_iter=5, tol=0.0, random_state=0
+    ),
+    # kernel k-means
+    "stored Gram": estimator(
+        "KernelKMeans", 12000, 64, n_clusters=20, gram="stored", max_iter=1, random_state=0
+    ),
+    "blocked Gram iterations": estimator(
+        "KernelKMeans", 20000, 64, n_clusters=20, gram="blocked", max_iter=3, random_state=0
+    ),
+    "kernel k-means++ seeding": estimator(
+        "KernelKMeans",
+        20000,
+        64,
+        n_clusters=2000,
+        kernel="laplacian",
+        gram="blocked",
+        max_iter=1,
+        random_state=0,
+    ),
+    # dense multicut
+    "multicut lazy rounds": estimator("DenseMulticut", 20000, 32, refine=False),
+    "multicut GAEC": estimator("DenseMulticut", 30000, 32, algorithm="gaec", refine=False),
+    "multicut local moves": estimator("DenseMulticut", 20000, 32, refine=True),
 }
 
 

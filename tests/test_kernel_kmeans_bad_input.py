@@ -129,12 +129,13 @@ def test_overflowing_builtin_gram_is_a_value_error(gram, dtype, params):
     assert_unfitted(km)
 
 
-def test_nan_off_the_diagonal_of_a_stored_gram_is_a_value_error():
+@pytest.mark.parametrize("gram, where", [("stored", "Gram matrix"), ("blocked", "Gram rows")])
+def test_nan_off_the_diagonal_of_a_builtin_gram_is_a_value_error(gram, where):
     # A fractional degree of a negative base: NaN off the diagonal, a finite diagonal (x.x >= 0),
-    # so the stored Gram gets its whole pass.
+    # so the Gram (stored or recomputed) gets a whole pass.
     X = np.random.default_rng(0).standard_normal((40, 3))
-    km = KernelKMeans(3, kernel="poly", degree=1.5, coef0=0.0, gram="stored", random_state=0)
-    with pytest.raises(ValueError, match="entries of the Gram matrix"):
+    km = KernelKMeans(3, kernel="poly", degree=1.5, coef0=0.0, gram=gram, random_state=0)
+    with pytest.raises(ValueError, match=f"entries of (the )?{where}"):
         km.fit(X)
     assert_unfitted(km)
 

@@ -347,9 +347,11 @@ def test_bad_verbose(X, verbose, estimator):
     assert_fit_raises(estimator(3, verbose=verbose), X, "verbose")
 
 
-def test_device_cuda_without_gpu_or_kernels(X):
-    # KMedoids has no CUDA kernels in this release, and without a GPU "cuda" cannot work either
-    assert_fit_raises(KMedoids(3, device="cuda"), X, "cuda")
+@pytest.mark.skipif(partita.cuda_available(), reason="needs a machine without a usable GPU")
+@pytest.mark.parametrize("estimator", [KMedoids, CLARA, CLARANS])
+def test_device_cuda_without_gpu_or_kernels(X, estimator):
+    # without the CUDA module or a GPU, "cuda" cannot work
+    assert_fit_raises(estimator(3, device="cuda"), X, "cuda")
 
 
 @pytest.mark.skipif(partita.cuda_available(), reason="needs a machine without a usable GPU")

@@ -179,3 +179,11 @@ def test_distance_matrix_given_as_features_warns():
     D = pairwise_distances(embeddings(30, 4, seed=1)[0])
     with pytest.warns(UserWarning, match="looks like a distance matrix"):
         DenseMulticut(offset=0.5).fit(D)
+
+
+def test_n_neighbors_beyond_the_samples_is_capped_not_a_memory_error():
+    X = np.random.RandomState(3).randn(60, 4)
+    capped = DenseMulticut(offset=0.2, n_neighbors=59).fit(X)
+    huge = DenseMulticut(offset=0.2, n_neighbors=2**63 - 1).fit(X)
+    np.testing.assert_array_equal(huge.labels_, capped.labels_)
+    assert huge.objective_ == capped.objective_

@@ -43,7 +43,8 @@ def test_the_readme_has_python_examples():
 @pytest.mark.parametrize(("line", "source"), BLOCKS, ids=[f"line{line}" for line, _ in BLOCKS])
 def test_readme_python_block_runs(line, source):
     code = compile(source, f"README.md, block at line {line}", "exec")
-    namespace = {"__name__": f"readme_line{line}"}
+    # Run as a script: a block guarded by `if __name__ == "__main__":` runs its body.
+    namespace = {"__name__": "__main__"}
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             exec(code, namespace)

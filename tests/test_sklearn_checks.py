@@ -12,6 +12,7 @@ from partita import (
     CLARA,
     CLARANS,
     DenseMulticut,
+    DynMSC,
     KernelKMeans,
     KMedoids,
     SinkhornKMeans,
@@ -22,6 +23,8 @@ ESTIMATORS = [
     KMedoids(n_clusters=3, method="alternate", random_state=0),
     KMedoids(n_clusters=3, init="k-medoids++", random_state=0),
     KMedoids(n_clusters=3, metric="manhattan", random_state=0),
+    KMedoids(n_clusters=3, method="fastermsc", random_state=0),
+    DynMSC(min_clusters=2, max_clusters=4, random_state=0),
     CLARA(n_clusters=3, random_state=0),
     CLARANS(n_clusters=3, random_state=0),
     KernelKMeans(n_clusters=3, random_state=0),
@@ -42,6 +45,7 @@ _NOT_REPEATING = "sample_weight is not equivalent to removing/repeating samples.
 EXPECTED_FAILED_CHECKS = {
     KMedoids: {},
     CLARA: {},
+    DynMSC: {},
     # The random restarts and candidate draws depend on n, so repeating a sample is not the
     # same as doubling its weight.
     CLARANS: {"check_sample_weight_equivalence_on_dense_data": _NOT_REPEATING},

@@ -8,10 +8,13 @@
 
 #include "bindings.hpp"
 #include "partita/distances.hpp"
+#include "partita/medoids/blocked_loss.hpp"
 #include "partita/medoids/build.hpp"
 #include "partita/medoids/clarans.hpp"
+#include "partita/medoids/dynmsc.hpp"
 #include "partita/medoids/optimise.hpp"
 #include "partita/medoids/seeding.hpp"
+#include "partita/medoids/silhouette.hpp"
 
 namespace partita::bindings {
 
@@ -32,6 +35,12 @@ struct ClaransParams {
 struct Labelling {
     std::vector<std::int32_t> labels;
     double loss = 0.0;
+};
+
+// The labels of a range of points and its loss in fixed blocks, as `label_blocks` returns them.
+struct BlockLabelling {
+    std::vector<std::int32_t> labels;
+    BlockedLoss loss;
 };
 
 // Calls fn(source) with the source matching `obj`.
@@ -131,7 +140,11 @@ void register_types(py::module_& m) {
         .value("fasterpam", Method::fasterpam)
         .value("fastpam1", Method::fastpam1)
         .value("pam", Method::pam)
-        .value("alternate", Method::alternate);
+        .value("alternate", Method::alternate)
+        .value("fastermsc", Method::fastermsc, "eager medoid silhouette swaps")
+        .value("fastmsc", Method::fastmsc, "the best medoid silhouette swap per iteration")
+        .value("pammedsil", Method::pammedsil, "the best medoid silhouette swap, O(k n^2) each")
+        .value("pamsil", Method::pamsil, "the best swap by the exact silhouette, O(k n^3) each");
 
     py::class_<Result>(m, "Result", "Medoids found by an optimiser.")
         .def_property_readonly(
@@ -140,7 +153,9 @@ void register_types(py::module_& m) {
         .def_property_readonly(
             "labels", [](const Result& r) { return to_numpy(r.labels); },
             "slot of every point's nearest medoid, the lowest on ties")
-        .def_readonly("loss", &Result::loss, "weighted total distance to the nearest medoids")
+        .def_readonly("loss", &Result::loss,
+                      "weighted total distance to the nearest medoids (the silhouette methods: "
+                      "the weighted average medoid silhouette)")
         .def_readonly("n_iter", &Result::n_iter, "passes, swaps or candidates examined")
         .def_readonly("n_swaps", &Result::n_swaps)
         .def_readonly(
@@ -152,9 +167,32 @@ void register_types(py::module_& m) {
         .def_property_readonly(
             "pass_swaps", [](const Result& r) { return to_numpy(r.pass_swaps); },
             "medoid changes made in every pass (iteration)");
+    py::class_<DynResult>(m, "DynResult", "DynMSC: the best k's clustering and every k's score.")
+        .def_readonly("best", &DynResult::best,
+                      "the clustering of the best k (n_iter and n_swaps summed over every k)")
+        .def_property_readonly(
+            "losses", [](const DynResult& r) { return to_numpy(r.losses); },
+            "medoid silhouette for k = k_min .. k_max");
+    py::class_<SilhouetteResult>(m, "SilhouetteResult", "A silhouette and its per-point values.")
+        .def_readonly("mean", &SilhouetteResult::mean, "weighted mean over the points")
+        .def_property_readonly(
+            "samples", [](const SilhouetteResult& r) { return to_numpy(r.samples); },
+            "every point's value (empty unless asked for)");
     py::class_<Labelling>(m, "Labelling", "Every point's nearest medoid.")
         .def_property_readonly("labels", [](const Labelling& r) { return to_numpy(r.labels); })
         .def_readonly("loss", &Labelling::loss, "weighted total distance to the nearest medoids");
+    py::class_<BlockLabelling>(m, "BlockLabelling",
+                               "Labels of a range of points and its loss cut at block multiples.")
+        .def_property_readonly("labels", [](const BlockLabelling& r) { return to_numpy(r.labels); })
+        .def_property_readonly(
+            "head", [](const BlockLabelling& r) { return to_numpy(r.loss.head); },
+            "weighted distances of the points before the first multiple of block")
+        .def_property_readonly(
+            "sums", [](const BlockLabelling& r) { return to_numpy(r.loss.sums); },
+            "sum of the weighted distances of every whole block")
+        .def_property_readonly(
+            "tail", [](const BlockLabelling& r) { return to_numpy(r.loss.tail); },
+            "weighted distances of the points after the last multiple of block");
     py::class_<ClaransParams>(m, "ClaransParams", "What CLARANS searches, and for how long.")
         .def(py::init([](index_t n_clusters, index_t n_local, index_t max_neighbors,
                          std::uint64_t seed) {
@@ -194,6 +232,73 @@ void register_optimisers(py::module_& m) {
         py::arg("source"), py::arg("medoids"), py::arg("weights"), py::arg("method"),
         py::arg("max_iter"), py::arg("n_threads"),
         "Optimise the medoids from the given initial ones.");
+
+    m.def(
+        "dynmsc",
+        [](const py::object& source, const py::array& medoids, index_t k_min,
+           const py::array& weights, index_t max_iter, int n_threads) {
+            const int threads = resolve_threads(n_threads);
+            const std::vector<index_t> med = index_vector(medoids, "medoids");
+            const index_t n = source_size(source);
+            check_count(index_t(med.size()), n, "the number of medoids");
+            check_indices(med.data(), index_t(med.size()), n, "medoids", true);
+            require(k_min >= 2 && k_min <= index_t(med.size()),
+                    "k_min must be >= 2 and at most the number of medoids");
+            require(max_iter >= 0, "max_iter must be >= 0");
+            const double* w = vector_data<double>(weights, n, "weights");
+            return with_source(source, threads, [&](const auto& src) {
+                return without_gil([&] {
+                    InterruptCheck interrupt = python_interrupt_check();
+                    return dynmsc(src, med, k_min, w, max_iter, threads, interrupt);
+                });
+            });
+        },
+        py::arg("source"), py::arg("medoids"), py::arg("k_min"), py::arg("weights"),
+        py::arg("max_iter"), py::arg("n_threads"),
+        "DynMSC: FasterMSC from the k_max given medoids down to k_min; the best k.");
+
+    m.def(
+        "silhouette",
+        [](const py::object& source, const py::array& labels, index_t n_clusters,
+           const py::array& weights, bool samples, int n_threads) {
+            const int threads = resolve_threads(n_threads);
+            const index_t n = source_size(source);
+            const std::int32_t* lab = vector_data<std::int32_t>(labels, n, "labels");
+            require(n_clusters >= 1, "n_clusters must be >= 1");
+            for (index_t i = 0; i < n; ++i)
+                require(lab[i] >= 0 && lab[i] < n_clusters, "labels must be in [0, n_clusters)");
+            const double* w = vector_data<double>(weights, n, "weights");
+            return with_source(source, threads, [&](const auto& src) {
+                SilhouetteResult r = without_gil([&] {
+                    InterruptCheck interrupt = python_interrupt_check();
+                    return silhouette(src, lab, n_clusters, w, samples, threads, interrupt);
+                });
+                require(r.valid, "the distances must be finite and non-negative");
+                return r;
+            });
+        },
+        py::arg("source"), py::arg("labels"), py::arg("n_clusters"), py::arg("weights"),
+        py::arg("samples"), py::arg("n_threads"),
+        "The exact silhouette of a labelling; ValueError when a distance read is negative, NaN "
+        "or infinite (rows are read as given: no symmetry is needed).");
+
+    m.def(
+        "medoid_silhouette",
+        [](const py::object& source, const py::array& medoids, const py::array& weights,
+           bool samples, int n_threads) {
+            const int threads = resolve_threads(n_threads);
+            const std::vector<index_t> med = index_vector(medoids, "medoids");
+            const index_t n = source_size(source);
+            require(med.size() >= 2, "medoids: at least two are needed");
+            check_indices(med.data(), index_t(med.size()), n, "medoids", false);
+            const double* w = vector_data<double>(weights, n, "weights");
+            return with_source(source, threads, [&](const auto& src) {
+                return without_gil(
+                    [&] { return medoid_silhouette(src, med, w, samples, threads); });
+            });
+        },
+        py::arg("source"), py::arg("medoids"), py::arg("weights"), py::arg("samples"),
+        py::arg("n_threads"), "The medoid silhouette of every point for the given medoids.");
 
     m.def(
         "clarans",
@@ -259,6 +364,43 @@ void register_optimisers(py::module_& m) {
         py::arg("source"), py::arg("medoids"), py::arg("weights"), py::arg("n_threads"),
         "Cluster of every point: the lowest slot among its nearest medoids (the labels the "
         "optimisers report), and the weighted loss.");
+
+    m.def(
+        "label_blocks",
+        [](const py::object& source, const py::array& medoids, const py::array& weights,
+           index_t n_points, index_t first, index_t block, int n_threads) {
+            const int threads = resolve_threads(n_threads);
+            const std::vector<index_t> med = index_vector(medoids, "medoids");
+            const index_t n = source_size(source);
+            check_indices(med.data(), index_t(med.size()), n, "medoids", false);
+            require(!med.empty(), "medoids: at least one is needed");
+            require(n_points >= 0 && n_points <= n, "n_points must be in [0, n]");
+            require(first >= 0 && block >= 1, "first must be >= 0 and block >= 1");
+            const double* w = vector_data<double>(weights, n, "weights");
+            return with_source(source, threads, [&](const auto& src) {
+                using T = typename std::decay_t<decltype(src)>::value_type;
+                return without_gil([&] {
+                    const Assignment<T> a = assign(src, med, threads);
+                    std::vector<std::int32_t> labels = lowest_slot_labels(src, med, a, threads);
+                    labels.resize(n_points);
+                    return BlockLabelling{std::move(labels),
+                                          blocked_loss(a.near_d.data(), w, n_points, first, block)};
+                });
+            });
+        },
+        py::arg("source"), py::arg("medoids"), py::arg("weights"), py::arg("n_points"),
+        py::arg("first"), py::arg("block"), py::arg("n_threads"),
+        "label() for the first n_points points of the source (the rest are extra medoid rows), "
+        "which are points first, first + 1, ... of a larger set; the loss cut at the multiples "
+        "of block.");
+
+    m.def(
+        "ordered_sum",
+        [](const py::array& values) {
+            const double* v = vector_data<double>(values, values.shape(0), "values");
+            return ordered_sum(v, index_t(values.shape(0)));
+        },
+        py::arg("values"), "Sequential sum from 0.0 in index order.");
 }
 
 void register_initialisations(py::module_& m) {
@@ -320,7 +462,8 @@ void register_initialisations(py::module_& m) {
 void register_medoids(py::module_& core) {
     py::module_ m = core.def_submodule("medoids",
                                        "k-medoids: BUILD, LAB, k-medoids++, FasterPAM, "
-                                       "FastPAM1, PAM, alternate, CLARANS");
+                                       "FastPAM1, PAM, alternate, CLARANS; medoid silhouette: "
+                                       "FasterMSC, FastMSC, DynMSC, silhouettes");
     register_types(m);
     register_optimisers(m);
     register_initialisations(m);

@@ -5,7 +5,10 @@ Estimators follow scikit-learn's conventions and can be used in pipelines and gr
 k-medoids
     :class:`KMedoids` (FasterPAM, FastPAM1, PAM, alternate; BUILD, LAB, k-medoids++ init; a
     stored distance matrix or distances computed on the fly), :class:`CLARA` and
-    :class:`CLARANS` for data too large for any n x n matrix.
+    :class:`CLARANS` for data too large for any n x n matrix. Medoid silhouette clustering
+    (``KMedoids(method="fastermsc")``) and :class:`DynMSC`, which chooses the number of
+    clusters in one run; :func:`partita.metrics.silhouette` and
+    :func:`partita.metrics.medoid_silhouette` score a clustering.
 
 kernel k-means
     :class:`KernelKMeans` (true Lloyd iterations in a kernel's feature space; a stored or
@@ -23,10 +26,10 @@ dense multicut
     n x n matrix, then local moves) and :func:`partita.multicut.multicut_objective`.
 """
 
-from . import transport
+from . import metrics, transport
 from ._backend import cuda_available, show_config
 from .kernel_kmeans import KernelKMeans
-from .medoids import CLARA, CLARANS, KMedoids
+from .medoids import CLARA, CLARANS, DynMSC, KMedoids
 from .multicut import DenseMulticut
 from .transport import SinkhornKMeans
 
@@ -41,10 +44,12 @@ __all__ = [
     "KMedoids",
     "CLARA",
     "CLARANS",
+    "DynMSC",
     "KernelKMeans",
     "DenseMulticut",
     "SinkhornKMeans",
     "transport",
+    "metrics",
     "cuda_available",
     "show_config",
     "__version__",

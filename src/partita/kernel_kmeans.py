@@ -408,7 +408,10 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
                 else "blocked"
             )
         if mode == "blocked":
-            return self._features(X), "blocked"
+            features = self._features(X)
+            if not self._bounded_by_diagonal():
+                self._check_gram_rows_finite(X, features, threads)
+            return features, "blocked"
         _validation.check_fits_in_memory(
             size,
             f"the {n} x {n} Gram matrix",
@@ -440,6 +443,20 @@ class KernelKMeans(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMix
         if self.kernel in ("poly", "polynomial"):
             return float(self.degree).is_integer() and float(self.coef0) >= 0
         return True
+
+    def _check_gram_rows_finite(self, X, features, threads):
+        """One pass over the recomputed Gram rows, a block of about 16 M entries at a time,
+        for the kernels whose diagonal does not bound them (checked once, not every
+        iteration)."""
+        n = X.shape[0]
+        step = max(1, (1 << 24) // n)
+        for start in range(0, n, step):
+            rows = features.rows(np.arange(start, min(n, start + step)), threads)
+            nonfinite = np.count_nonzero(~np.isfinite(rows))
+            if nonfinite:
+                self._raise_nonfinite_gram(
+                    X, f"{nonfinite} entries of Gram rows {start}..{start + rows.shape[0] - 1}"
+                )
 
     def _raise_nonfinite_gram(self, X, where):
         kernel, gamma, degree, coef0 = self._kernel_args(X.shape[1])

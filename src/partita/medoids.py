@@ -26,7 +26,7 @@ from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _validation
-from ._backend import n_threads, resolve_device
+from ._backend import family_module, n_threads, resolve_device
 from ._core import common as _common
 from ._core import medoids as _kernels
 from ._validation import (
@@ -44,11 +44,15 @@ from ._validation import (
     warn_if_distance_matrix,
 )
 
-__all__ = ["KMedoids", "CLARA", "CLARANS"]
+__all__ = ["KMedoids", "CLARA", "CLARANS", "DynMSC"]
 
 _METHODS = ("fasterpam", "fastpam1", "pam", "alternate")
+# KMedoids only: the methods that maximise the medoid silhouette (docs/algorithms.md, "FasterMSC").
+_MSC_METHODS = ("fastermsc", "fastmsc", "pammedsil", "pamsil")
 _INITS = ("build", "lab", "k-medoids++", "random")
 _DISTANCE_MODES = ("auto", "matrix", "on-the-fly")
+_DEVICES = ("cpu", "cuda", "auto")
+_DEVICE_METHODS = ("fasterpam", "fastpam1")  # the swap schedules with device kernels
 
 # Metrics computed in C++, on the fly or into a matrix.
 _BUILTIN_METRICS = {
@@ -206,9 +210,10 @@ def _matrix_bytes(n, dtype):
     return n * n * np.dtype(dtype).itemsize
 
 
-def _distance_source(X, metric, mode, n_jobs, threads, metric_params):
-    """Where the kernels read distances: the precomputed matrix, a matrix computed here, or a
-    FeatureSpace computing rows on the fly. Returns (source, is_matrix)."""
+def _distance_source(X, metric, mode, n_jobs, threads, metric_params, device=None):
+    """Where the kernels read distances: the precomputed matrix, a matrix computed here (on
+    the ``device`` for its metrics), or a FeatureSpace computing rows on the fly. Returns
+    (source, is_matrix)."""
     n = X.shape[0]
     if metric == "precomputed":
         check_precomputed_distances(X, threads)
@@ -233,6 +238,8 @@ def _distance_source(X, metric, mode, n_jobs, threads, metric_params):
         if metric not in _BUILTIN_METRICS:
             _spot_check_metric(space, X, metric, threads)
         return space, False
+    if device is not None and metric in _BUILTIN_METRICS:
+        return device.distance_matrix(X, metric), True  # made and kept on the GPU
     check_fits_in_memory(
         size,
         f"the {n} x {n} {np.dtype(X.dtype).name} distance matrix",
@@ -263,6 +270,10 @@ _PASS_NAMES = {
     "fastpam1": "iteration",
     "pam": "iteration",
     "alternate": "iteration",
+    "fastermsc": "pass",
+    "fastmsc": "iteration",
+    "pammedsil": "iteration",
+    "pamsil": "iteration",
 }
 
 
@@ -270,7 +281,7 @@ def _warn_if_not_converged(result, method, max_iter, where=""):
     """ConvergenceWarning when max_iter ended the search before a pass found nothing left to
     improve (max_iter=0 asks for no search, and gets no warning)."""
     if max_iter > 0 and not result.converged:
-        unit = "passes" if method == "fasterpam" else "iterations"
+        unit = "passes" if method in ("fasterpam", "fastermsc") else "iterations"
         warnings.warn(
             f"{method} stopped after max_iter={max_iter} {unit}{where} before converging; "
             "increase max_iter",
@@ -284,13 +295,77 @@ def _method(name):
     return _kernels.Method.__members__[name]
 
 
+def _silhouette_result(result, source, weights, threads):
+    """A medoid silhouette optimiser's result with the labels and loss every KMedoids reports
+    (the lowest of equally near medoids, the weighted total distance); the silhouette it
+    maximised is kept as ``medoid_silhouette``."""
+    labelling = _kernels.label(source, result.medoids, weights, threads)
+    return types.SimpleNamespace(
+        medoids=result.medoids,
+        labels=labelling.labels,
+        loss=labelling.loss,
+        medoid_silhouette=float(result.loss),
+        n_iter=result.n_iter,
+        n_swaps=result.n_swaps,
+        converged=result.converged,
+        pass_loss=result.pass_loss,
+        pass_swaps=result.pass_swaps,
+    )
+
+
 def _random_seed(rng):
     """A 62-bit seed for the C++ generators, drawn from a RandomState."""
     return int(rng.randint(2**31 - 1)) * (2**31) + int(rng.randint(2**31 - 1))
 
 
-def _initial_medoids(init, source, n, k, weights, threads, rng):
-    """Indices of the k initial medoids (validated when given as an array)."""
+# Points per block of the CLARA loss (docs/algorithms.md, "Chunked loss").
+LOSS_BLOCK = 4096
+
+
+def _blocked_loss(parts, n):
+    """The loss of points [0, n) from ``label_blocks`` results of consecutive ranges, in order,
+    given as (first, result) pairs: the terms of a block split between ranges are joined and
+    summed, then the block sums are added in block order (docs/algorithms.md, "Chunked loss")."""
+    block_sums, pending = [], []
+
+    def add_terms(terms, stop):
+        pending.append(terms)
+        if stop % LOSS_BLOCK == 0 or stop == n:
+            block_sums.append(_kernels.ordered_sum(np.concatenate(pending)))
+            pending.clear()
+
+    for first, part in parts:
+        head, sums, tail = part.head, part.sums, part.tail
+        if len(head):
+            add_terms(head, first + len(head))
+        block_sums.extend(sums.tolist())
+        if len(tail):
+            stop = first + len(part.labels)
+            add_terms(tail, stop)
+    return _kernels.ordered_sum(np.asarray(block_sums, dtype=np.float64))
+
+
+def _clara_sample(rng, n, keep, size):
+    """Sorted indices of a CLARA sample: the medoids `keep` and size - len(keep) other points
+    drawn uniformly without replacement. Draws are rejected when repeated, so a round costs
+    O(size), not O(n), while the sample is at most half of the points."""
+    need = size - len(keep)
+    if 2 * size > n:
+        others = np.setdiff1d(np.arange(n), keep, assume_unique=True)
+        extra = rng.choice(others, need, replace=False)
+    else:
+        taken, extra = set(keep.tolist()), []
+        while len(extra) < need:
+            for i in rng.randint(0, n, size=need - len(extra)).tolist():
+                if i not in taken:
+                    taken.add(i)
+                    extra.append(i)
+    return np.sort(np.concatenate([keep, np.asarray(extra, dtype=np.int64)])).astype(np.int64)
+
+
+def _initial_medoids(init, source, n, k, weights, threads, rng, kernels=_kernels):
+    """Indices of the k initial medoids (validated when given as an array), computed by
+    ``kernels`` (the CPU's, or a :class:`_DeviceKernels`)."""
     if not isinstance(init, str):
         medoids = np.asarray(as_numpy(init))
         if medoids.ndim != 1 or medoids.shape[0] != k:
@@ -309,14 +384,104 @@ def _initial_medoids(init, source, n, k, weights, threads, rng):
             raise ValueError("init indices must be distinct: a sample cannot be two medoids")
         return np.ascontiguousarray(medoids, dtype=np.int64)
     if init == "build":
-        return _kernels.build(source, k, weights, threads)
+        return kernels.build(source, k, weights, threads)
     if init == "lab":
         m = min(n, 10 + math.ceil(math.sqrt(n)))
         samples = np.stack([rng.choice(n, m, replace=False) for _ in range(k)])
-        return _kernels.lab(source, np.ascontiguousarray(samples, dtype=np.int64), weights, threads)
+        return kernels.lab(source, np.ascontiguousarray(samples, dtype=np.int64), weights, threads)
     if init == "k-medoids++":
-        return _kernels.kmedoids_plusplus(source, k, weights, _random_seed(rng), threads)
+        return kernels.kmedoids_plusplus(source, k, weights, _random_seed(rng), threads)
     return np.ascontiguousarray(rng.choice(n, k, replace=False), dtype=np.int64)  # random
+
+
+class _DeviceKernels:
+    """The k-medoids kernels of a CUDA module (``_cuda.medoids``) behind the signatures of the
+    CPU kernels: a source is ``(data, metric)``, a stored matrix with ``metric`` None or feature
+    rows whose distances the device computes on the fly. The device gives the CPU kernels'
+    results bit for bit (docs/algorithms.md, "k-medoids on a GPU"); ``n_threads`` is unused."""
+
+    def __init__(self, module):
+        self.module = module
+        self._copies = {}  # id of a host array -> (the array, its device copy), for one fit
+
+    def _on_device(self, data):
+        """A reference to a device copy of ``data``, made once per array and fit."""
+        key = id(data)
+        if key not in self._copies:
+            self._copies[key] = (data, self.module.to_device(data))
+        return self._copies[key][1].ref
+
+    def distance_matrix(self, X, metric):
+        """The source of a built-in metric's n x n matrix, computed and kept on the device."""
+        enum = self.module.Metric.__members__[_BUILTIN_METRICS[metric].name]
+        copy = self.module.distance_matrix(X if metric == "cosine" else self._on_device(X), enum)
+        self._copies[id(copy)] = (copy, copy)
+        return copy.ref, None
+
+    def source(self, source, X, metric):
+        """The device source for what :func:`_distance_source` chose (a matrix or a
+        FeatureSpace on the rows of X), copied to the device once."""
+        if isinstance(source, tuple):  # already on the device
+            return source
+        if isinstance(source, np.ndarray):
+            return self._on_device(source), None
+        if isinstance(metric, str) and metric in _BUILTIN_METRICS:
+            data = X if metric == "cosine" else self._on_device(X)  # cosine: normalised per call
+            return data, self.module.Metric.__members__[_BUILTIN_METRICS[metric].name]
+        raise ValueError(
+            "device='cuda' computes distances on the fly only for the built-in metrics "
+            f"({', '.join(sorted(_BUILTIN_METRICS))}); use distances='matrix' or device='cpu'"
+        )
+
+    @staticmethod
+    def check_method(method):
+        if method not in _DEVICE_METHODS:
+            raise ValueError(
+                f"device='cuda' runs method={' or '.join(map(repr, _DEVICE_METHODS))}, not "
+                f"{method!r}; use device='cpu'"
+            )
+
+    def build(self, source, k, weights, threads):
+        return self.module.build(*source, k, weights)
+
+    def lab(self, source, samples, weights, threads):
+        return self.module.lab(*source, samples, weights)
+
+    def kmedoids_plusplus(self, source, k, weights, seed, threads):
+        return self.module.kmedoids_plusplus(*source, k, weights, seed)
+
+    def optimise(self, source, medoids, weights, method, max_iter, threads):
+        method = self.module.Method.__members__[method.name]
+        return self.module.optimise(*source, medoids, weights, method, max_iter)
+
+    def label(self, source, medoids, weights, threads):
+        return self.module.label(*source, medoids, weights)
+
+    def clarans(self, source, weights, params, threads):
+        return self.module.clarans(
+            *source, weights, params.n_clusters, params.n_local, params.max_neighbors, params.seed
+        )
+
+
+def _kernels_for(device, estimator, method=None):
+    """The kernels an estimator's fit runs on: ``_core.medoids`` or the device's."""
+    resolved = resolve_device(device, family="medoids", estimator=estimator)
+    if resolved == "cpu" or (device == "auto" and method not in (None, *_DEVICE_METHODS)):
+        return _kernels
+    if method is not None:
+        _DeviceKernels.check_method(method)
+    return _DeviceKernels(family_module("medoids", "cuda"))
+
+
+def _device_source(kernels, source, X, metric, device):
+    """(source, kernels) for the device, or the CPU's own with ``device="auto"`` when the
+    distances cannot go to the device (a numba metric on the fly)."""
+    try:
+        return kernels.source(source, X, metric), kernels
+    except ValueError:
+        if device != "auto":
+            raise
+        return source, _kernels
 
 
 class _MedoidsBase(ClassNamePrefixFeaturesOutMixin, ClusterMixin, TransformerMixin, BaseEstimator):
@@ -425,10 +590,19 @@ class KMedoids(_MedoidsBase):
         ``"mahalanobis"``, ``V`` and ``VI`` default to the ddof=1 variances and the inverse
         covariance of the training data, estimated once in ``fit`` and used by ``predict``,
         ``transform`` and ``score`` too (stored in ``effective_metric_params_``).
-    method : {"fasterpam", "fastpam1", "pam", "alternate"}, default="fasterpam"
+    method : {"fasterpam", "fastpam1", "pam", "alternate", "fastermsc", "fastmsc", "pammedsil", \
+            "pamsil"}, default="fasterpam"
         ``"fasterpam"``: eager swaps, O(n^2) per pass, the fastest; ``"fastpam1"``: PAM's
         best-swap schedule in O(n^2) per swap; ``"pam"``: the classic O(k n^2) SWAP, for
         reference; ``"alternate"``: k-means-style Voronoi iteration (fast, usually worse).
+        ``"fastermsc"`` and ``"fastmsc"`` maximise the medoid silhouette instead of minimising
+        the total distance (see :func:`partita.metrics.medoid_silhouette`): eager swaps,
+        O(n^2) per pass, or the best swap per iteration. With the same initial medoids they
+        give the medoids, silhouette and swap counts of the ``kmedoids`` package's
+        ``fastermsc`` and ``fastmsc``. ``"pammedsil"`` (the medoid silhouette's best swap
+        summed directly, O(k n^2) per swap, the swaps of ``"fastmsc"``) and ``"pamsil"`` (the
+        best swap by the exact silhouette, O(k n^3) per swap, tiny data only) are the original
+        algorithms, for reference.
     init : {"build", "lab", "k-medoids++", "random"} or array of shape (n_clusters,), \
             default="build"
         ``"build"``: PAM's greedy BUILD (deterministic, O(k n^2), the best start);
@@ -445,8 +619,12 @@ class KMedoids(_MedoidsBase):
         Threads for the kernels. None: all cores unless limited by OMP_NUM_THREADS or
         threadpoolctl; -1: all cores. The result never depends on it.
     device : {"cpu", "cuda", "auto"}, default="cpu"
-        Where to run. The CUDA k-medoids kernels are not part of this release: "cuda" raises a
-        ValueError and "auto" runs on the CPU.
+        Where to run. ``"cuda"`` runs the initialisation and the swaps (``method="fasterpam"``
+        or ``"fastpam1"``) on a GPU, with the CPU's results bit for bit; distances come from
+        the stored matrix, or are computed on the GPU from the features (built-in metrics) when
+        ``distances`` is ``"on-the-fly"``. Its kernels have been tested on a CPU emulator of the
+        GPU only, and warn ``GPUNotValidatedWarning`` until they pass on a GPU. ``"auto"``: the
+        GPU when one is usable and the kernels accept this estimator, else the CPU.
     verbose : int, default=0
         Print the time and outcome of each stage (distances, initialisation, optimisation)
         and, for the optimisation, the swaps and loss of every pass (iteration).
@@ -474,6 +652,11 @@ class KMedoids(_MedoidsBase):
         Passes (fasterpam), iterations (fastpam1, pam) or rounds (alternate) run.
     n_swaps_ : int
         Medoid changes made by the optimisation.
+    medoid_silhouette_ : float
+        Only with the silhouette methods: the weighted average medoid silhouette of the medoids
+        (``"pamsil"``: the exact silhouette of the labels), the objective they maximise (0 for
+        n_clusters=1, where it is undefined and the medoid is the sample of least total
+        distance).
     converged_ : bool
         Whether the optimisation ended because a pass found nothing left to improve; False
         when it stopped at ``max_iter`` (with a ConvergenceWarning) or max_iter was 0.
@@ -498,10 +681,10 @@ class KMedoids(_MedoidsBase):
 
     _parameter_constraints = {
         **_COMMON_CONSTRAINTS,
-        "method": [Options(*_METHODS)],
+        "method": [Options(*_METHODS, *_MSC_METHODS)],
         "init": [Options(*_INITS), "array-like"],
         "max_iter": [Integer(0)],
-        "device": [Options("cpu", "cuda", "auto")],
+        "device": [Options(*_DEVICES)],
         "distances": [Options(*_DISTANCE_MODES)],
     }
 
@@ -551,7 +734,7 @@ class KMedoids(_MedoidsBase):
 
     def _fit(self, X, sample_weight):
         validate_params(self)
-        resolve_device(self.device, family="medoids", estimator=type(self).__name__)
+        kernels = _kernels_for(self.device, type(self).__name__, self.method)
         threads = n_threads(self.n_jobs)
         if self.metric == "precomputed" and self.distances == "on-the-fly":
             raise ValueError("distances='on-the-fly' needs feature input, not metric='precomputed'")
@@ -565,10 +748,19 @@ class KMedoids(_MedoidsBase):
 
         t0 = time.perf_counter()
         self.effective_metric_params_ = _effective_metric_params(X, self.metric, self.metric_params)
+        device = None if kernels is _kernels else kernels
         source, is_matrix = _distance_source(
-            X, self.metric, self.distances, self.n_jobs, threads, self.effective_metric_params_
+            X,
+            self.metric,
+            self.distances,
+            self.n_jobs,
+            threads,
+            self.effective_metric_params_,
+            device,
         )
         self.distances_ = "matrix" if is_matrix else "on-the-fly"
+        if kernels is not _kernels:
+            source, kernels = _device_source(kernels, source, X, self.metric, self.device)
         if self.verbose:
             print(
                 f"[KMedoids] distances ({self.distances_}, {n} samples, {X.dtype}): "
@@ -576,15 +768,18 @@ class KMedoids(_MedoidsBase):
             )
 
         t0 = time.perf_counter()
-        medoids = _initial_medoids(self.init, source, n, k, weights, threads, rng)
+        medoids = _initial_medoids(self.init, source, n, k, weights, threads, rng, kernels)
         if self.verbose:
             init = self.init if isinstance(self.init, str) else "given indices"
             print(f"[KMedoids] init {init}: {time.perf_counter() - t0:.3f} s")
 
         t0 = time.perf_counter()
-        result = _kernels.optimise(
+        result = kernels.optimise(
             source, medoids, weights, _method(self.method), int(self.max_iter), threads
         )
+        if self.method in _MSC_METHODS:
+            result = _silhouette_result(result, source, weights, threads)
+            self.medoid_silhouette_ = result.medoid_silhouette
         if self.verbose:
             name = _PASS_NAMES[self.method]
             for i, (loss, swaps) in enumerate(zip(result.pass_loss, result.pass_swaps)):
@@ -637,6 +832,14 @@ class CLARA(_MedoidsBase):
         Seeds the sampling (and the random initialisations).
     n_jobs : int or None, default=None
         Threads for the kernels; the result never depends on it.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where to run. ``"cuda"``: every sample's initialisation and swaps
+        (``method="fasterpam"`` or ``"fastpam1"``) and the scoring of its medoids on all
+        samples run on a GPU, with the CPU's results bit for bit (built-in metrics computed
+        there from the features, or a precomputed matrix). Its
+        kernels have been tested on a CPU emulator of the GPU only, and warn
+        ``GPUNotValidatedWarning`` until they pass on a GPU. ``"auto"``: the GPU when one is
+        usable, else the CPU.
     verbose : int, default=0
         Print every round: its swaps inside the sample, its loss on all samples, the best so far.
 
@@ -673,6 +876,7 @@ class CLARA(_MedoidsBase):
         "method": [Options(*_METHODS)],
         "init": [Options(*_INITS)],
         "max_iter": [Integer(0)],
+        "device": [Options(*_DEVICES)],
     }
 
     def __init__(
@@ -688,6 +892,7 @@ class CLARA(_MedoidsBase):
         max_iter=300,
         random_state=None,
         n_jobs=None,
+        device="cpu",
         verbose=0,
     ):
         self.n_clusters = n_clusters
@@ -700,6 +905,7 @@ class CLARA(_MedoidsBase):
         self.max_iter = max_iter
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.device = device
         self.verbose = verbose
 
     def fit(self, X, y=None, sample_weight=None):
@@ -726,11 +932,30 @@ class CLARA(_MedoidsBase):
         _common.symmetrize_matrix(D, threads)
         return D
 
+    def _device_sample(self, device, X, space, sample, threads):
+        """The device source of a sample: its features when the device computes the metric,
+        else its distance matrix."""
+        if space is not None and self.metric in _BUILTIN_METRICS:
+            return device.source(space, np.ascontiguousarray(X[sample]), self.metric)
+        return self._sample_distances(X, space, sample, threads), None
+
+    def _device_score(self, device, X, space, medoids, weights, threads):
+        """As :meth:`_score`, on the device when it computes the metric or reads the
+        precomputed matrix; else on the CPU."""
+        if self.metric == "precomputed":
+            nearest = device.label(device.source(X, X, None), medoids, weights, threads)
+            return nearest.labels, nearest.loss
+        if space is not None and self.metric in _BUILTIN_METRICS:
+            nearest = device.label(device.source(space, X, self.metric), medoids, weights, threads)
+            return nearest.labels, nearest.loss
+        return self._score(X, space, medoids, weights, threads)
+
     def _score(self, X, space, medoids, weights, threads):
         """Labels, nearest distances and weighted loss of all samples for the given medoids."""
         if space is not None:
-            nearest = _kernels.label(space, medoids, weights, threads)
-            return nearest.labels, nearest.loss
+            n = len(weights)
+            part = _kernels.label_blocks(space, medoids, weights, n, 0, LOSS_BLOCK, threads)
+            return part.labels, _blocked_loss([(0, part)], n)
         D = self._to_medoids(X, X, medoids)
         D[medoids, np.arange(len(medoids))] = 0
         labels = np.argmin(D, axis=1)  # ties to the lowest cluster (docs/algorithms.md, "Ties")
@@ -756,6 +981,8 @@ class CLARA(_MedoidsBase):
                 f"{', '.join(map(repr, _INITS))}, not an array of indices"
             )
         validate_params(self)
+        kernels = _kernels_for(self.device, type(self).__name__, self.method)
+        device = None if kernels is _kernels else kernels
         n_sampling = int(self.n_sampling)
         threads = n_threads(self.n_jobs)
 
@@ -792,17 +1019,21 @@ class CLARA(_MedoidsBase):
             t0 = time.perf_counter()
             # The sample: the best medoids so far, topped up with random other samples.
             keep = best.medoids if best is not None else np.empty(0, dtype=np.int64)
-            others = np.setdiff1d(np.arange(n), keep, assume_unique=True)
-            extra = rng.choice(others, size - len(keep), replace=False)
-            sample = np.sort(np.concatenate([keep, extra])).astype(np.int64)
-            D = self._sample_distances(X, space, sample, threads)
+            sample = _clara_sample(rng, n, keep, size)
+            if device is None:
+                D = self._sample_distances(X, space, sample, threads)
+            else:
+                D = self._device_sample(device, X, space, sample, threads)
             w = np.ascontiguousarray(weights[sample])
             if w.sum() <= 0:
                 w = np.ones_like(w)  # all-zero weights in a sample: any medoids are equal
-            local = _initial_medoids(self.init, D, size, k, w, threads, rng)
-            r = _kernels.optimise(D, local, w, _method(self.method), int(self.max_iter), threads)
+            local = _initial_medoids(self.init, D, size, k, w, threads, rng, kernels)
+            r = kernels.optimise(D, local, w, _method(self.method), int(self.max_iter), threads)
             medoids = sample[r.medoids]
-            labels, loss = self._score(X, space, medoids, weights, threads)
+            if device is None:
+                labels, loss = self._score(X, space, medoids, weights, threads)
+            else:
+                labels, loss = self._device_score(device, X, space, medoids, weights, threads)
             losses.append(loss)
             if best is None or loss < best.loss:
                 best = types.SimpleNamespace(
@@ -851,6 +1082,13 @@ class CLARANS(_MedoidsBase):
     random_state : int, RandomState instance or None, default=None
     n_jobs : int or None, default=None
         Threads for the kernels; the result never depends on it.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        Where to run. ``"cuda"``: the candidates are scored and the swaps applied on a GPU,
+        with the CPU's results bit for bit (built-in metrics computed there from the features,
+        or a precomputed matrix). Its
+        kernels have been tested on a CPU emulator of the GPU only, and warn
+        ``GPUNotValidatedWarning`` until they pass on a GPU. ``"auto"``: the GPU when one is
+        usable, else the CPU.
     verbose : int, default=0
         Print a summary after the search (restarts, candidates, swaps, loss, time).
 
@@ -880,6 +1118,7 @@ class CLARANS(_MedoidsBase):
         **_COMMON_CONSTRAINTS,
         "n_local": [Integer(1)],
         "max_neighbors": [None, Integer(1)],
+        "device": [Options(*_DEVICES)],
     }
 
     def __init__(
@@ -892,6 +1131,7 @@ class CLARANS(_MedoidsBase):
         max_neighbors=None,
         random_state=None,
         n_jobs=None,
+        device="cpu",
         verbose=0,
     ):
         self.n_clusters = n_clusters
@@ -901,6 +1141,7 @@ class CLARANS(_MedoidsBase):
         self.max_neighbors = max_neighbors
         self.random_state = random_state
         self.n_jobs = n_jobs
+        self.device = device
         self.verbose = verbose
 
     def fit(self, X, y=None, sample_weight=None):
@@ -909,6 +1150,7 @@ class CLARANS(_MedoidsBase):
 
     def _fit(self, X, sample_weight):
         validate_params(self)
+        kernels = _kernels_for(self.device, type(self).__name__)
         threads = n_threads(self.n_jobs)
         X = self._validate_X(X, reset=True)
         n = X.shape[0]
@@ -921,9 +1163,12 @@ class CLARANS(_MedoidsBase):
         else:
             max_neighbors = int(self.max_neighbors)
         self.effective_metric_params_ = _effective_metric_params(X, self.metric, self.metric_params)
+        device = None if kernels is _kernels else kernels
         source, _ = _distance_source(
-            X, self.metric, "auto", self.n_jobs, threads, self.effective_metric_params_
+            X, self.metric, "auto", self.n_jobs, threads, self.effective_metric_params_, device
         )
+        if kernels is not _kernels:
+            source, kernels = _device_source(kernels, source, X, self.metric, self.device)
         t0 = time.perf_counter()
         params = _kernels.ClaransParams(
             n_clusters=k,
@@ -931,7 +1176,7 @@ class CLARANS(_MedoidsBase):
             max_neighbors=max_neighbors,
             seed=_random_seed(rng),
         )
-        result = _kernels.clarans(source, weights, params, threads)
+        result = kernels.clarans(source, weights, params, threads)
         self._set_result(X, result, k)
         if self.verbose:
             print(
@@ -939,4 +1184,195 @@ class CLARANS(_MedoidsBase):
                 f"examined {self.n_iter_} candidates, {self.n_swaps_} swaps, loss "
                 f"{self.inertia_:.6g}, {time.perf_counter() - t0:.3f} s"
             )
+        return self
+
+
+class DynMSC(_MedoidsBase):
+    """The number of clusters chosen by the medoid silhouette, in one run (DynMSC).
+
+    Starting from ``max_clusters`` initial medoids, FasterMSC maximises the medoid silhouette
+    (:func:`partita.metrics.medoid_silhouette`); then the medoid whose removal costs least is
+    removed and FasterMSC continues from the remaining ones, down to ``min_clusters``. The
+    clustering with the highest medoid silhouette is kept. Every k after the first starts from
+    a good solution, so the whole range costs little more than one FasterMSC run. With the same
+    initial medoids, the result (medoids, silhouettes of every k, iterations, swaps) is that of
+    the ``kmedoids`` package's ``dynmsc``.
+
+    Parameters
+    ----------
+    min_clusters : int, default=2
+        Smallest number of clusters tried (>= 2).
+    max_clusters : int, default=10
+        Largest number of clusters tried (>= min_clusters, <= n_samples).
+    metric : str or callable, default="euclidean"
+        As for :class:`KMedoids`: ``"precomputed"``, a metric computed in C++ (``"euclidean"``,
+        ``"sqeuclidean"``, ``"manhattan"``, ``"cosine"``), any scikit-learn metric name, a
+        callable, or a numba-jitted function.
+    metric_params : dict or None, default=None
+        Keyword arguments of a scikit-learn / scipy metric.
+    init : {"build", "lab", "k-medoids++", "random"} or array of shape (max_clusters,), \\
+            default="build"
+        How the ``max_clusters`` initial medoids are chosen, as for :class:`KMedoids`.
+    max_iter : int, default=300
+        Maximum number of FasterMSC passes for every k.
+    random_state : int, RandomState instance or None, default=None
+        Seeds the "lab", "k-medoids++" and "random" initialisations.
+    n_jobs : int or None, default=None
+        Threads for the kernels. None: all cores unless limited by OMP_NUM_THREADS or
+        threadpoolctl; -1: all cores. The result never depends on it.
+    verbose : int, default=0
+        Print the time of each stage and the medoid silhouette of every k.
+    distances : {"auto", "matrix", "on-the-fly"}, default="auto"
+        Where the distances come from for feature input, as for :class:`KMedoids`.
+
+    Attributes
+    ----------
+    n_clusters_ : int
+        The chosen number of clusters.
+    medoid_indices_ : ndarray of shape (n_clusters_,)
+        Index of the medoid of each cluster in the training data.
+    cluster_centers_ : ndarray of shape (n_clusters_, n_features) or None
+        The medoids' feature vectors (None with ``metric="precomputed"``).
+    labels_ : ndarray of shape (n_samples,)
+        Cluster of every training sample: its nearest medoid, ties to the lowest cluster.
+    inertia_ : float
+        Weighted total distance of the samples to their medoids.
+    medoid_silhouette_ : float
+        Weighted average medoid silhouette of the chosen clustering.
+    k_values_ : ndarray of shape (max_clusters - min_clusters + 1,)
+        The numbers of clusters tried, ascending.
+    medoid_silhouettes_ : ndarray of shape (max_clusters - min_clusters + 1,)
+        Medoid silhouette reached for every k of ``k_values_`` (for a plot of k).
+    n_iter_ : int
+        FasterMSC passes, summed over every k.
+    n_swaps_ : int
+        Medoid changes, summed over every k.
+    converged_ : bool
+        Whether the chosen k's search ended because a pass found nothing left to improve.
+    effective_metric_params_ : dict
+        The keyword arguments the metric was computed with.
+    distances_ : str
+        ``"matrix"`` or ``"on-the-fly"``: where the distances came from.
+    n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Defined when X has feature names that are all strings.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from partita import DynMSC
+    >>> X = np.concatenate([np.linspace(0, 1, 10), np.linspace(10, 11, 10),
+    ...                     np.linspace(20, 21, 10)])[:, None]
+    >>> est = DynMSC(min_clusters=2, max_clusters=5).fit(X)
+    >>> est.n_clusters_, np.bincount(est.labels_).tolist()
+    (3, [10, 10, 10])
+    >>> est.medoid_silhouettes_.round(3).tolist()
+    [0.818, 0.972, 0.89, 0.884]
+    """
+
+    _parameter_constraints = {
+        "min_clusters": [Integer(2)],
+        "max_clusters": [Integer(2)],
+        "metric": [_MetricName(), "callable"],
+        "metric_params": [None, "dict"],
+        "init": [Options(*_INITS), "array-like"],
+        "max_iter": [Integer(0)],
+        "random_state": ["random_state"],
+        "n_jobs": [None, Integer()],
+        "verbose": [Integer(0)],
+        "distances": [Options(*_DISTANCE_MODES)],
+    }
+
+    def __init__(
+        self,
+        min_clusters=2,
+        max_clusters=10,
+        *,
+        metric="euclidean",
+        metric_params=None,
+        init="build",
+        max_iter=300,
+        random_state=None,
+        n_jobs=None,
+        verbose=0,
+        distances="auto",
+    ):
+        self.min_clusters = min_clusters
+        self.max_clusters = max_clusters
+        self.metric = metric
+        self.metric_params = metric_params
+        self.init = init
+        self.max_iter = max_iter
+        self.random_state = random_state
+        self.n_jobs = n_jobs
+        self.verbose = verbose
+        self.distances = distances
+
+    def fit(self, X, y=None, sample_weight=None):
+        """Find the number of clusters and the medoids.
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features), or (n_samples, n_samples) when
+            ``metric="precomputed"``
+        y : ignored
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of every sample in the medoid silhouette (and in BUILD, LAB,
+            k-medoids++).
+
+        Returns
+        -------
+        self
+        """
+        return fit_or_leave_unfitted(self, self._fit, X, sample_weight)
+
+    def _fit(self, X, sample_weight):
+        validate_params(self)
+        threads = n_threads(self.n_jobs)
+        if self.metric == "precomputed" and self.distances == "on-the-fly":
+            raise ValueError("distances='on-the-fly' needs feature input, not metric='precomputed'")
+        if self.min_clusters > self.max_clusters:
+            raise ValueError(
+                f"min_clusters={self.min_clusters} must be <= max_clusters={self.max_clusters}"
+            )
+        X = self._validate_X(X, reset=True)
+        n = X.shape[0]
+        if self.max_clusters > n:
+            raise ValueError(
+                f"max_clusters={self.max_clusters} must be <= n_samples={n}: there are fewer "
+                "samples than clusters"
+            )
+        k_min, k_max = int(self.min_clusters), int(self.max_clusters)
+        weights = check_sample_weight(sample_weight, n)
+        check_weight_scale(weights, small=False)
+        rng = check_random_state(self.random_state)
+
+        t0 = time.perf_counter()
+        self.effective_metric_params_ = _effective_metric_params(X, self.metric, self.metric_params)
+        source, is_matrix = _distance_source(
+            X, self.metric, self.distances, self.n_jobs, threads, self.effective_metric_params_
+        )
+        self.distances_ = "matrix" if is_matrix else "on-the-fly"
+        medoids = _initial_medoids(self.init, source, n, k_max, weights, threads, rng)
+        if self.verbose:
+            print(f"[DynMSC] distances and init: {time.perf_counter() - t0:.3f} s")
+
+        t0 = time.perf_counter()
+        dyn = _kernels.dynmsc(source, medoids, k_min, weights, int(self.max_iter), threads)
+        best = dyn.best
+        self.k_values_ = np.arange(k_min, k_max + 1, dtype=np.int64)
+        self.medoid_silhouettes_ = np.asarray(dyn.losses, dtype=np.float64)
+        if self.verbose:
+            for k, value in zip(self.k_values_, self.medoid_silhouettes_):
+                print(f"[DynMSC] k={k}: medoid silhouette {value:.6g}")
+            print(
+                f"[DynMSC] {best.n_iter} passes, {best.n_swaps} swaps, "
+                f"{time.perf_counter() - t0:.3f} s"
+            )
+        result = _silhouette_result(best, source, weights, threads)
+        k = int(np.asarray(best.medoids).shape[0])
+        self.n_clusters_ = k
+        self.medoid_silhouette_ = result.medoid_silhouette
+        self.converged_ = bool(best.converged)
+        self._set_result(X, result, k)
         return self

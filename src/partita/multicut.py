@@ -347,6 +347,7 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         offset, k, threads = self._check_params()
         X = self._validate_X(X, reset=True)
         n, d = X.shape
+        k = max(1, min(k, n - 1))  # a cluster has at most n - 1 neighbours (documented cap)
         w = None if sample_weight is None else check_sample_weight(sample_weight, n)
         if w is not None:
             check_weight_scale(w)  # costs multiply two weights

@@ -52,7 +52,7 @@ from ._validation import (
     warn_if_distance_matrix,
 )
 
-__all__ = ["sinkhorn", "SinkhornResult", "SinkhornKMeans", "equipartition"]
+__all__ = ["sinkhorn", "SinkhornResult", "SinkhornKMeans", "equipartition", "sinkhorn_points"]
 
 _LOG_ZERO = -1e30  # log 0 as the kernel expects it (finite in float32 and float64)
 _NEWTON_MAX_COLUMNS = (
@@ -405,6 +405,7 @@ def sinkhorn(
     return_plan=True,
     method="auto",
     n_jobs=None,
+    device="cpu",
 ):
     """Entropic optimal transport by log-domain Sinkhorn scaling, one problem or a batch.
 
@@ -470,6 +471,10 @@ def sinkhorn(
           fits in a quarter of the available memory; otherwise the log domain.
     n_jobs : int or None, default=None
         Threads (None: all cores). Never changes the result.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        "cuda": the batched solver on the GPU (docs/algorithms.md, "Sinkhorn on the GPU"); a
+        CuPy or PyTorch GPU ``C`` is read in place and the plan returned in its library.
+        It warns ``GPUNotValidatedWarning``: it has run under the CPU emulator only.
 
     Returns
     -------
@@ -522,6 +527,23 @@ def sinkhorn(
     >>> np.round(r.plan, 4).tolist(), bool(r.converged)
     ([[0.5, 0.0], [0.0, 0.5]], True)
     """
+    if resolve_device(device, family="transport", estimator="sinkhorn") == "cuda":
+        from . import _transport_cuda
+
+        return _transport_cuda.sinkhorn(
+            C,
+            a,
+            b,
+            reg=reg,
+            reg_m=reg_m,
+            mass=mass,
+            max_iter=max_iter,
+            tol=tol,
+            f0=f0,
+            g0=g0,
+            return_plan=return_plan,
+            method=method,
+        )
     reg = _check_reg(reg)
     rho = _check_reg_m(reg_m)
     mass = _check_mass(mass)
@@ -581,7 +603,7 @@ def sinkhorn(
     )
 
 
-def equipartition(scores, *, reg=0.05, n_iter=3, n_jobs=None):
+def equipartition(scores, *, reg=0.05, n_iter=3, n_jobs=None, device="cpu"):
     """Equipartition pseudo-labels from a score matrix (SwAV / SeLa), by a few Sinkhorn steps.
 
     Reproduces SwAV's ``distributed_sinkhorn`` (Caron et al., 2020: ``epsilon=0.05``,
@@ -602,12 +624,19 @@ def equipartition(scores, *, reg=0.05, n_iter=3, n_jobs=None):
     n_iter : int, default=3
         Sinkhorn iterations (one column and one row normalisation each).
     n_jobs : int or None, default=None
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        "cuda": on the GPU (warns ``GPUNotValidatedWarning``); GPU scores (CuPy, PyTorch) stay
+        there and Q is returned in their library.
 
     Returns
     -------
     Q : ndarray of shape (N, K) (or (B, N, K)), float32 for float32 scores else float64
         Soft assignments; rows sum to 1 and columns to N / K (exactly, after enough iterations).
     """
+    if resolve_device(device, family="transport", estimator="equipartition") == "cuda":
+        from . import _transport_cuda
+
+        return _transport_cuda.equipartition(scores, reg=reg, n_iter=n_iter)
     S = np.asarray(as_numpy(scores))
     if S.ndim not in (2, 3) or S.size == 0:
         raise ValueError(f"scores must have shape (N, K) or (B, N, K), got {S.shape}")
@@ -633,15 +662,37 @@ def _assignment_tol(tol, sinkhorn_tol):
     return min(sinkhorn_tol, max(1e-3 * math.sqrt(tol), 1e-12))
 
 
-def _sq_dist(X, centres):
-    """||x_i - c_j||^2 (n, k) in float64, cluster by cluster (no BLAS: the same bits on any
-    thread count)."""
-    X64 = np.asarray(X, dtype=np.float64)
-    D = np.empty((X64.shape[0], centres.shape[0]))
-    for j in range(centres.shape[0]):
-        diff = X64 - centres[j]
-        D[:, j] = np.einsum("ij,ij->i", diff, diff)
-    return D
+def _sq_dist(X, centres, threads):
+    """||x_i - c_j||^2 (n, k) in float64, summed over the features in order: the kernel of the
+    Lloyd iterations, so that predict gives exactly the fitted labels."""
+    X64 = np.ascontiguousarray(X, dtype=np.float64)
+    C = np.ascontiguousarray(centres, dtype=np.float64)
+    return _core.transport.centre_distances(X64, C, threads)
+
+
+class _LloydSetup(NamedTuple):
+    """What every Lloyd iteration of one fit of SinkhornKMeans uses."""
+
+    a: np.ndarray  # sample weights / their sum
+    cw: np.ndarray  # the cluster fractions
+    eps: float
+    rho: float  # inf: hard cluster sizes
+    mass: float
+    log_b: np.ndarray  # Newton's column log-masses
+    log_bv: object  # the virtual cluster's log mass (mass < 1), else None
+    newton: bool  # few enough clusters for Newton's method
+    threads: int
+    assign_tol: float
+    tol_abs: float
+    max_iter: int
+
+
+def _newton_masses(a, cw, rho, mass):
+    """The column log-masses of Newton's semi-dual (and the virtual cluster's, mass < 1)."""
+    total = float(a.sum())
+    if mass < 1.0:
+        return _safe_log(cw * (mass * total / cw.sum())), math.log(total * (1.0 - mass))
+    return _safe_log(cw * (total / cw.sum()) if math.isinf(rho) else cw), None
 
 
 class SinkhornKMeans(
@@ -650,7 +701,8 @@ class SinkhornKMeans(
     """k-means with an optimal-transport assignment step (balanced or size-constrained
     clustering, with an optional reject option).
 
-    Lloyd's iterations (docs/algorithms.md, "SinkhornKMeans"): (1) C_ij = ||x_i - c_j||^2;
+    Lloyd's iterations (docs/algorithms.md, "SinkhornKMeans"), in C++ up to 64 clusters:
+    (1) C_ij = ||x_i - c_j||^2;
     (2) solve the entropic
     OT between the samples (weights a = sample_weight / sum) and the clusters (weights
     b = cluster_weights, uniform by default) in C++, warm-started from the previous
@@ -700,12 +752,13 @@ class SinkhornKMeans(
         :func:`sinkhorn` otherwise.
     random_state : int, RandomState instance or None, default=None
     n_jobs : int or None, default=None
-        Threads of the Sinkhorn kernel (None: all cores). Never changes the result.
+        Threads of the compiled Lloyd iterations and of the Sinkhorn kernel (None: all cores).
+        Never changes the result.
     device : {"cpu", "cuda", "auto"}, default="cpu"
         Only "cpu" has kernels so far; "cuda" raises ValueError.
     verbose : int, default=0
         Print every Lloyd iteration (centre shift, Sinkhorn iterations and marginal error) and
-        every run's result.
+        every run's result (the iterations of the compiled loop when it returns).
 
     Attributes
     ----------
@@ -854,77 +907,115 @@ class SinkhornKMeans(
         resolve_device(self.device, family="transport", estimator=type(self).__name__)
         return k, reg, reg_m, mass, cw
 
-    def _assign(self, D, a, cw, eps, rho, mass, g0, f0, threads, tol):
-        """One OT assignment on squared distances D (n, k). Returns (P, g_plain, gv_plain,
-        g_kl, f, report); g_kl (with the virtual column's potential last when mass < 1) and f
-        are the warm start of the next call, report an _AssignmentReport."""
+    def _assign_sinkhorn(self, D, s, g0, f0):
+        """The assignment on squared distances D (n, k) by Sinkhorn, from the potentials g0
+        (KL convention, the virtual cluster's last) and f0 (or zeros): above 64 clusters, or
+        where Newton's method stopped short of its tolerance. Returns (P, g_plain, gv_plain,
+        g_kl, f, report); g_kl and f are the warm start of the next call."""
         k = D.shape[1]
-        partial = mass < 1.0
-        if k + partial <= _NEWTON_MAX_COLUMNS:
-            out = self._assign_newton(D, a, cw, eps, rho, mass, g0, threads, tol)
-            if out[-1].converged:
-                return out
-            g0, f0 = out[3], out[4]  # rare (degenerate problems): Sinkhorn takes over from here
+        partial = s.mass < 1.0
         C3 = np.ascontiguousarray(D[None])
         f0 = np.zeros((1, D.shape[0])) if f0 is None else np.array(f0[None], dtype=np.float64)
-        g0 = np.zeros((1, k)) if g0 is None else np.array(g0[None, :k], dtype=np.float64)
-        m = mass if partial else None
+        g0 = np.array(g0[None, :k], dtype=np.float64)
         f, g, _, gv, rep, P, log_b = _solve(
             C3,
-            a[None],
-            cw[None],
-            eps,
-            (math.inf, rho),
-            m,
+            s.a[None],
+            s.cw[None],
+            s.eps,
+            (math.inf, s.rho),
+            s.mass if partial else None,
             int(self.sinkhorn_max_iter),
-            tol,
+            s.assign_tol,
             f0,
             g0,
-            threads,
+            s.threads,
             virtual_column=True,
             return_plan=True,
         )
         P = P[0]
-        g_plain = g[0] + eps * log_b[0]
+        g_plain = g[0] + s.eps * log_b[0]
         gv_plain = None
         g_kl = g[0]
         if gv is not None:
             with np.errstate(divide="ignore"):
-                gv_plain = float(gv[0] + eps * np.log(a.sum() * (1.0 - mass)))
+                gv_plain = float(gv[0] + s.eps * np.log(s.a.sum() * (1.0 - s.mass)))
             g_kl = np.append(g_kl, gv[0])
         report = _AssignmentReport(int(rep.n_iter[0]), float(rep.err[0]), bool(rep.converged[0]))
-        return P, g_plain, gv_plain, g_kl, f[0], report
+        return P, g_plain, gv_plain, np.array(g_kl, dtype=np.float64), f[0], report
 
-    def _assign_newton(self, D, a, cw, eps, rho, mass, g0, threads, tol):
-        """The assignment by Newton's method on the semi-dual (few clusters; the same plan as
-        Sinkhorn's fixed point, reached in a few steps however well separated the clusters)."""
-        k = D.shape[1]
-        partial = mass < 1.0
-        total = float(a.sum())
-        if partial:
-            b = cw * (mass * total / cw.sum())
-            log_bv = math.log(total * (1.0 - mass))
-        else:
-            b = cw * (total / cw.sum()) if math.isinf(rho) else cw
-            log_bv = None
-        log_b = _safe_log(b)
-        g = np.zeros(k + partial)
-        if g0 is not None and len(g0) == len(g):
-            g[:] = g0
-        params = _core.transport.NewtonParams()
-        params.eps, params.rho = eps, rho
-        params.virtual_column = partial
-        if partial:
-            params.log_bv = log_bv
-        params.max_iter = min(int(self.sinkhorn_max_iter), _NEWTON_MAX_STEPS)
-        params.tol = tol
-        params.want_plan = True
-        params.n_threads = threads
-        r = _core.transport.semidual_newton(np.ascontiguousarray(D), a, log_b, g, params)
-        g_plain = g[:k] + eps * log_b
-        gv_plain = float(g[k] + eps * log_bv) if partial else None
-        report = _AssignmentReport(int(r.n_iter), float(r.err), bool(r.converged))
-        return r.plan, g_plain, gv_plain, g, r.f, report
+    def _compiled_iterations(self, X64, centres, g, labels, done, final, s):
+        """Lloyd's iterations from iteration done + 1 in C++ with Newton's assignments (only
+        the final assignment when ``final``); centres and g are updated in place."""
+        p = _core.transport.LloydParams()
+        p.eps, p.rho = s.eps, s.rho
+        p.virtual_column = s.log_bv is not None
+        if s.log_bv is not None:
+            p.log_bv = s.log_bv
+        p.first_iteration = done + 1
+        p.max_iter = s.max_iter
+        p.final_only = final
+        p.shift_tol = s.tol_abs
+        p.labels_rule = self.tol == 0
+        p.newton_max_iter = min(int(self.sinkhorn_max_iter), _NEWTON_MAX_STEPS)
+        p.assign_tol = s.assign_tol
+        p.n_threads = s.threads
+        return _core.transport.lloyd(X64, s.a, s.log_b, centres, g, labels, p)
+
+    def _print_iteration(self, run, n_iter, shift, steps, err, tol_abs):
+        print(
+            f"[SinkhornKMeans] run {run + 1}, iteration {n_iter}: centre shift "
+            f"{shift:.6g} (tol {tol_abs:.3g}); Sinkhorn {steps} "
+            f"iterations, error {err:.3g}"
+        )
+
+    def _finish_iteration(self, X64, centres, D, P, g_plain, gv_plain, labels, rep, run, it, s):
+        """The rest of an iteration whose assignment Sinkhorn made: the labels rule (tol=0), the
+        centre update. Returns (stop, labels)."""
+        if self.tol == 0:  # stop when the labels stop changing (as KMeans' tol=0)
+            previous, labels = labels, self._labels(D, g_plain, gv_plain)
+            if previous is not None and np.array_equal(previous, labels):
+                return True, labels
+        shift = _core.transport.update_centres(X64, P, centres, s.threads)
+        if self.verbose:
+            self._print_iteration(run, it, shift, rep.n_iter, rep.err, s.tol_abs)
+        return shift <= s.tol_abs and self.tol > 0, labels
+
+    def _lloyd_run(self, X64, centres, run, s):
+        """One run from the given centres (updated in place): Lloyd's iterations and the final
+        assignment. Up to 64 clusters they run in C++ with Newton's assignments; an assignment
+        that Newton leaves short of its tolerance is finished by Sinkhorn here, and the loop
+        resumes in C++ at the next iteration. Returns (D, P, g_plain, gv_plain, n_iter, report,
+        converged) of the final assignment."""
+        k = centres.shape[0]
+        g = np.zeros(k + (s.log_bv is not None))
+        f = labels = None
+        n_iter, converged, final = 0, False, False
+        while True:
+            if s.newton:
+                r = self._compiled_iterations(X64, centres, g, labels, n_iter, final, s)
+                if self.verbose:
+                    for i, (shift, steps, err) in enumerate(zip(r.shift, r.steps, r.err)):
+                        self._print_iteration(run, n_iter + 1 + i, shift, steps, err, s.tol_abs)
+                n_iter, final, labels = r.n_iter, r.final, r.labels
+                converged = converged or r.converged
+                D, out = r.costs, r.assignment
+                if out.converged:  # only the final assignment returns converged
+                    rep = _AssignmentReport(int(out.n_iter), float(out.err), True)
+                    g_plain = g[:k] + s.eps * s.log_b
+                    gv_plain = float(g[k] + s.eps * s.log_bv) if s.log_bv is not None else None
+                    return D, out.plan, g_plain, gv_plain, n_iter, rep, converged
+                f = out.f  # rare (degenerate problems): Sinkhorn takes over from here
+            else:
+                n_iter += not final
+                D = _sq_dist(X64, centres, s.threads)
+            P, g_plain, gv_plain, g, f, rep = self._assign_sinkhorn(D, s, g, f)
+            if final:
+                return D, P, g_plain, gv_plain, n_iter, rep, converged
+            stop, labels = self._finish_iteration(
+                X64, centres, D, P, g_plain, gv_plain, labels, rep, run, n_iter, s
+            )
+            converged = stop
+            final = stop or n_iter == s.max_iter
 
     @staticmethod
     def _labels(D, g_plain, gv_plain):
@@ -994,6 +1085,10 @@ class SinkhornKMeans(
 
     def _fit(self, X, sample_weight):
         validate_params(self)
+        if resolve_device(self.device, family="transport", estimator=type(self).__name__) == "cuda":
+            from . import _transport_cuda
+
+            return _transport_cuda.fit_sinkhorn_kmeans(self, X, sample_weight)
         X = self._validate_X(X, reset=True)
         n, d = X.shape
         k, reg, reg_m, mass, cw = self._check_params(n, d)
@@ -1003,9 +1098,9 @@ class SinkhornKMeans(
         a = w / total
         threads = n_threads(self.n_jobs)
         rng = check_random_state(self.random_state)
-        X64 = np.asarray(X, dtype=np.float64)
+        X64 = np.ascontiguousarray(X, dtype=np.float64)
         mean = np.einsum("i,ij->j", a, X64)
-        scale = float(np.einsum("i,i->", a, _sq_dist(X64, mean[None])[:, 0]))
+        scale = float(np.einsum("i,i->", a, _sq_dist(X64, mean[None], threads)[:, 0]))
         if not scale > 0:
             scale = 1.0  # all samples coincide: any eps gives the same (trivial) clustering
         eps = reg * scale
@@ -1030,42 +1125,27 @@ class SinkhornKMeans(
 
         if self.verbose:
             print(f"[SinkhornKMeans] {n} samples, {k} clusters, epsilon {eps:.6g}")
+        log_b, log_bv = _newton_masses(a, cw, rho, mass)
+        setup = _LloydSetup(
+            a,
+            cw,
+            eps,
+            rho,
+            mass,
+            log_b,
+            log_bv,
+            k + (mass < 1.0) <= _NEWTON_MAX_COLUMNS,
+            threads,
+            assign_tol,
+            tol_abs,
+            int(self.max_iter),
+        )
         best = None
         for run in range(n_init):
             t0 = time.perf_counter()
-            centres = self._initial_centres(X64, k, w, rng)
-            g_kl = f = labels = None
-            n_iter = 0
-            converged = False
-            for n_iter in range(1, int(self.max_iter) + 1):
-                D = _sq_dist(X64, centres)
-                P, g_plain, gv_plain, g_kl, f, rep = self._assign(
-                    D, a, cw, eps, rho, mass, g_kl, f, threads, assign_tol
-                )
-                if self.tol == 0:  # stop when the labels stop changing (as KMeans' tol=0)
-                    previous, labels = labels, self._labels(D, g_plain, gv_plain)
-                    if previous is not None and np.array_equal(previous, labels):
-                        converged = True
-                        break
-                mass_j = P.sum(axis=0)
-                new = centres.copy()
-                for j in range(k):
-                    if mass_j[j] > 0:
-                        new[j] = np.einsum("i,ij->j", P[:, j], X64) / mass_j[j]
-                shift = float(((new - centres) ** 2).sum())
-                centres = new
-                if self.verbose:
-                    print(
-                        f"[SinkhornKMeans] run {run + 1}, iteration {n_iter}: centre shift "
-                        f"{shift:.6g} (tol {tol_abs:.3g}); Sinkhorn {rep.n_iter} "
-                        f"iterations, error {rep.err:.3g}"
-                    )
-                if shift <= tol_abs and self.tol > 0:
-                    converged = True
-                    break
-            D = _sq_dist(X64, centres)
-            P, g_plain, gv_plain, g_kl, f, rep = self._assign(
-                D, a, cw, eps, rho, mass, g_kl, f, threads, assign_tol
+            centres = np.array(self._initial_centres(X64, k, w, rng), dtype=np.float64, order="C")
+            D, P, g_plain, gv_plain, n_iter, rep, converged = self._lloyd_run(
+                X64, centres, run, setup
             )
             cost = float(np.einsum("ij,ij->", D, P))
             if self.verbose:
@@ -1106,16 +1186,16 @@ class SinkhornKMeans(
         """Squared euclidean distances to the cluster centres, shape (n_samples, n_clusters)."""
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return _sq_dist(X, self._centres64).astype(X.dtype, copy=False)
+        D = _sq_dist(X, self._centres64, n_threads(self.n_jobs))
+        return D.astype(X.dtype, copy=False)
 
     def predict(self, X):
         """argmin_j (||x - c_j||^2 - g_j) with the learned prices g; -1 (unassigned) where the
         virtual cluster is cheaper (mass < 1)."""
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        return self._labels(
-            _sq_dist(X, self._centres64), self.cluster_potentials_, self.unassigned_potential_
-        )
+        D = _sq_dist(X, self._centres64, n_threads(self.n_jobs))
+        return self._labels(D, self.cluster_potentials_, self.unassigned_potential_)
 
     def fit_predict(self, X, y=None, sample_weight=None):
         return self.fit(X, sample_weight=sample_weight).labels_
@@ -1125,7 +1205,8 @@ class SinkhornKMeans(
         sum to 1."""
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        Z = (self.cluster_potentials_[None, :] - _sq_dist(X, self._centres64)) / self.epsilon_
+        D = _sq_dist(X, self._centres64, n_threads(self.n_jobs))
+        Z = (self.cluster_potentials_[None, :] - D) / self.epsilon_
         Z -= Z.max(axis=1, keepdims=True)
         E = np.exp(Z)
         return E / E.sum(axis=1, keepdims=True)
@@ -1135,8 +1216,90 @@ class SinkhornKMeans(
         their predicted cluster (equals -inertia_ on the training data)."""
         check_is_fitted(self)
         X = self._validate_X(X, reset=False)
-        D = _sq_dist(X, self._centres64)
+        D = _sq_dist(X, self._centres64, n_threads(self.n_jobs))
         labels = self._labels(D, self.cluster_potentials_, self.unassigned_potential_)
         w = check_sample_weight(sample_weight, D.shape[0])
         ok = labels >= 0
         return -float(np.dot(w[ok], D[ok, labels[ok]]))
+
+
+def sinkhorn_points(
+    X,
+    Y,
+    a=None,
+    b=None,
+    *,
+    reg,
+    reg_m=None,
+    mass=None,
+    max_iter=1000,
+    tol=1e-9,
+    f0=None,
+    g0=None,
+    return_plan=False,
+    device="cpu",
+):
+    """:func:`sinkhorn` between two point clouds, on the cost C_ij = ||x_i - y_j||^2.
+
+    On the GPU (``device="cuda"``) the cost is recomputed in tiles at every pass and never
+    stored (docs/algorithms.md, "Sinkhorn on the GPU"), so problems whose cost does not fit in
+    memory can be solved; CuPy / PyTorch point clouds are read in place. On the CPU the cost is
+    built (float64 sums of squared differences) and :func:`sinkhorn` solves it.
+
+    Parameters
+    ----------
+    X : array-like of shape (n, d) or (B, n, d)
+        The row points (at most 16 coordinates on the GPU).
+    Y : array-like of shape (m, d) or (B, m, d)
+        The column points.
+    a, b : array-like, default uniform
+        Marginals, as in :func:`sinkhorn`.
+    reg : float
+        Entropic regularisation, in the units of the squared distances.
+    reg_m, mass, max_iter, tol, f0, g0 :
+        As in :func:`sinkhorn`.
+    return_plan : bool, default=False
+        Whether to build the n x m plan.
+    device : {"cpu", "cuda", "auto"}, default="cpu"
+        "cuda" warns ``GPUNotValidatedWarning`` (it has run under the CPU emulator only).
+
+    Returns
+    -------
+    SinkhornResult
+        As :func:`sinkhorn`'s.
+    """
+    if resolve_device(device, family="transport", estimator="sinkhorn_points") == "cuda":
+        from . import _transport_cuda
+
+        return _transport_cuda.sinkhorn_points(
+            X,
+            Y,
+            a,
+            b,
+            reg=reg,
+            reg_m=reg_m,
+            mass=mass,
+            max_iter=max_iter,
+            tol=tol,
+            f0=f0,
+            g0=g0,
+            return_plan=return_plan,
+        )
+    P = np.asarray(as_numpy(X), dtype=np.float64)
+    Q = np.asarray(as_numpy(Y), dtype=np.float64)
+    if P.ndim not in (2, 3) or Q.ndim != P.ndim or P.shape[-1] != Q.shape[-1]:
+        raise ValueError(f"X {P.shape} and Y {Q.shape} must be (n, d) and (m, d) point sets")
+    C = ((P[..., :, None, :] - Q[..., None, :, :]) ** 2).sum(axis=-1)
+    return sinkhorn(
+        C,
+        a,
+        b,
+        reg=reg,
+        reg_m=reg_m,
+        mass=mass,
+        max_iter=max_iter,
+        tol=tol,
+        f0=f0,
+        g0=g0,
+        return_plan=return_plan,
+    )

@@ -1,5 +1,6 @@
 """partita._core.transport: batched log-domain Sinkhorn scaling and Newton's method on the
-semi-dual (cpp/include/partita/transport/). Python validates; these take C-contiguous arrays."""
+semi-dual, SinkhornKMeans' Lloyd iterations
+(cpp/include/partita/transport/). Python validates; these take C-contiguous arrays."""
 
 from typing import ClassVar
 
@@ -102,3 +103,104 @@ def semidual_newton(
 ) -> NewtonResult:
     """Entropic OT with hard rows (weights a) and few columns (costs C (n, k), log-masses log_b)
     by Newton's method on the semi-dual; g (k, +1 with the virtual column) is updated in place."""
+
+class LloydParams:
+    """Parameters of :func:`lloyd`."""
+
+    eps: float
+    rho: float
+    """KL relaxation of the cluster sizes; inf: hard."""
+    virtual_column: bool
+    """A virtual cluster of cost 0 (mass < 1; the last potential)."""
+    log_bv: float
+    """Log mass of the virtual cluster."""
+    first_iteration: int
+    """The first Lloyd iteration to run (the caller ran the ones before)."""
+    max_iter: int
+    final_only: bool
+    """Only the final assignment, with the given centres."""
+    shift_tol: float
+    """Stop when the squared centre shift is at most this."""
+    labels_rule: bool
+    """Stop instead when the labels repeat."""
+    newton_max_iter: int
+    assign_tol: float
+    n_threads: int
+    def __init__(self) -> None: ...
+
+class LloydResult:
+    @property
+    def n_iter(self) -> int:
+        """The last Lloyd iteration."""
+    @property
+    def converged(self) -> bool:
+        """The stopping rule was met."""
+    @property
+    def final(self) -> bool:
+        """The last assignment is the final one."""
+    @property
+    def assignment(self) -> NewtonResult:
+        """The last assignment (Newton's result)."""
+    @property
+    def costs(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def labels(self) -> npt.NDArray[np.int64] | None: ...
+    @property
+    def shift(self) -> npt.NDArray[np.float64]: ...
+    @property
+    def steps(self) -> npt.NDArray[np.int64]: ...
+    @property
+    def err(self) -> npt.NDArray[np.float64]: ...
+
+def lloyd(
+    X: npt.NDArray[np.float64],
+    a: npt.NDArray[np.float64],
+    log_b: npt.NDArray[np.float64],
+    centres: npt.NDArray[np.float64],
+    g: npt.NDArray[np.float64],
+    previous_labels: npt.NDArray[np.int64] | None,
+    params: LloydParams,
+) -> LloydResult:
+    """SinkhornKMeans' Lloyd iterations on X (n, d) with Newton assignments; centres (k, d) and g
+    (k, +1 with the virtual cluster) are updated in place. Stops early when an assignment does not
+    converge (result.final False, the caller continues)."""
+
+def centre_distances(
+    X: npt.NDArray[np.float64], centres: npt.NDArray[np.float64], n_threads: int
+) -> npt.NDArray[np.float64]:
+    """Squared distances (n, k) of X (n, d) to centres (k, d)."""
+
+def update_centres(
+    X: npt.NDArray[np.float64],
+    plan: npt.NDArray[np.float64],
+    centres: npt.NDArray[np.float64],
+    n_threads: int,
+) -> float:
+    """centres_j = plan[:, j] X / plan[:, j].sum() in place (columns with mass); returns the
+    squared shift."""
+
+def block_column_lse(
+    C: npt.NDArray[np.float32] | npt.NDArray[np.float64],
+    log_a: npt.NDArray[np.float64],
+    f: npt.NDArray[np.float64],
+    eps: float,
+    n_threads: int,
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """Per column of the row block C (n, m): the largest exponent max_i log_a_i + (f_i - C_ij)
+    / eps and the sum of the exponentials shifted by it, rows in order."""
+
+def combine_column_lse(
+    mx: npt.NDArray[np.float64], s: npt.NDArray[np.float64]
+) -> npt.NDArray[np.float64]:
+    """Column log-sum-exps of all rows from the (count, m) pieces of the blocks, in order."""
+
+def block_row_update(
+    C: npt.NDArray[np.float32] | npt.NDArray[np.float64],
+    log_b: npt.NDArray[np.float64],
+    g: npt.NDArray[np.float64],
+    eps: float,
+    phi: float,
+    f: npt.NDArray[np.float64],
+    n_threads: int,
+) -> float:
+    """f_i <- -phi eps LSE_j(log_b_j + (g_j - C_ij) / eps) in place; the largest change of f."""

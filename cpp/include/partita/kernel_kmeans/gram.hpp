@@ -265,11 +265,14 @@ void chunked_pass(index_t n, int n_threads, InterruptCheck& interrupt, Body&& bo
 // The full n x n Gram matrix of X into out (row-major): only the blocks on and above the
 // diagonal are computed, then mirrored. K(x_j, x_i) and K(x_i, x_j) are the same bits (products
 // and sums of squared norms commute, the feature sums run in the same order), so the result
-// equals the rows that BlockedGram recomputes.
+// equals the rows that BlockedGram recomputes. Each unit of both passes writes only its own
+// rows, so the first touch of the output's pages (seconds for a large matrix on some systems) is
+// spread over units that poll for Ctrl-C.
 template <class T>
 void fill_gram(const KernelFeatures<T>& X, T* out, int n_threads, InterruptCheck& interrupt) {
     const index_t n = X.size();
     const index_t n_blocks = (n + ROW_BLOCK - 1) / ROW_BLOCK;
+    // Pass 1: rows r0 .. r0+cnt from column r0 on, and their diagonal block's lower half.
     parallel_units(
         n_blocks, n_threads, interrupt, [] { return std::vector<index_t>(ROW_BLOCK); },
         [&](index_t blk, std::vector<index_t>& js) {
@@ -279,14 +282,17 @@ void fill_gram(const KernelFeatures<T>& X, T* out, int n_threads, InterruptCheck
                 const index_t e = std::min(n, b + CHUNK);
                 X.gram_rows(js.data(), cnt, b, e, out + r0 * n + b, n);
             }
-            // Mirror: rows i > r0 + cnt receive the block's columns.
-            for (index_t i = r0 + cnt; i < n; ++i)
-                for (index_t r = 0; r < cnt; ++r) out[i * n + r0 + r] = out[(r0 + r) * n + i];
-            // Inside the diagonal block, the entries below its diagonal.
             for (index_t r = 0; r < cnt; ++r)
                 for (index_t q = 0; q < r; ++q)
                     out[(r0 + r) * n + r0 + q] = out[(r0 + q) * n + r0 + r];
         });
+    // Pass 2: columns 0 .. r0 of the same rows, read from the rows above (contiguous reads of
+    // row j, one write stream per row of the block).
+    parallel_units(n_blocks, n_threads, interrupt, [&](index_t blk) {
+        const index_t r0 = blk * ROW_BLOCK, cnt = std::min(ROW_BLOCK, n - r0);
+        for (index_t j = 0; j < r0; ++j)
+            for (index_t r = 0; r < cnt; ++r) out[(r0 + r) * n + j] = out[j * n + r0 + r];
+    });
 }
 
 // Weighted sums of Gram entries per cluster for new points: out[i * k + c] =

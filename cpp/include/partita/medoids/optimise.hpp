@@ -6,13 +6,28 @@
 
 #include "partita/common.hpp"
 #include "partita/medoids/alternate.hpp"
+#include "partita/medoids/fastermsc.hpp"
 #include "partita/medoids/fasterpam.hpp"
+#include "partita/medoids/fastmsc.hpp"
 #include "partita/medoids/fastpam1.hpp"
 #include "partita/medoids/pam.hpp"
+#include "partita/medoids/pammedsil.hpp"
+#include "partita/medoids/pamsil.hpp"
 
 namespace partita::medoids {
 
-enum class Method : int { fasterpam, fastpam1, pam, alternate };
+// fastermsc, fastmsc and pammedsil maximise the medoid silhouette, pamsil the silhouette; their
+// Result.loss is that silhouette.
+enum class Method : int {
+    fasterpam,
+    fastpam1,
+    pam,
+    alternate,
+    fastermsc,
+    fastmsc,
+    pammedsil,
+    pamsil
+};
 
 // Runs `method` from the initial medoids `med`.
 template <class Src>
@@ -23,6 +38,10 @@ Result optimise(const Src& src, Method method, const std::vector<index_t>& med, 
         case Method::fastpam1: return fastpam1(src, med, w, max_iter, n_threads, interrupt);
         case Method::pam: return pam(src, med, w, max_iter, n_threads, interrupt);
         case Method::alternate: return alternate(src, med, w, max_iter, n_threads, interrupt);
+        case Method::fastermsc: return fastermsc(src, med, w, max_iter, n_threads, interrupt);
+        case Method::fastmsc: return fastmsc(src, med, w, max_iter, n_threads, interrupt);
+        case Method::pammedsil: return pammedsil(src, med, w, max_iter, n_threads, interrupt);
+        case Method::pamsil: return pamsil(src, med, w, max_iter, n_threads, interrupt);
     }
     throw std::invalid_argument("unknown k-medoids method");
 }

@@ -76,6 +76,43 @@ inline bool cholesky_solve(std::vector<double>& M, std::vector<double>& x, index
     return true;
 }
 
+// The rows [r0, r1) of one pass of SemidualNewton::evaluate into the chunk's sums `part`, with
+// scratch L and pi (K each). Compiled per instruction set: the Hessian's updates vectorise over
+// the columns, and every sum keeps its order (the same bits in every clone).
+PARTITA_MULTIVERSION static void evaluate_rows(const double* C, const double* a, const double* lb,
+                                               const double* h, index_t r0, index_t r1, index_t k,
+                                               index_t K, double eps, double inv_eps,
+                                               bool want_hessian, double* f_out, double* plan_out,
+                                               double* __restrict part, double* __restrict L,
+                                               double* __restrict pi) {
+    for (index_t i = r0; i < r1; ++i) {
+        double mx = -std::numeric_limits<double>::infinity();
+        for (index_t j = 0; j < K; ++j) {
+            const double c = j < k ? C[i * k + j] : 0.0;
+            L[j] = lb[j] + (h[j] - c) * inv_eps;
+            mx = std::max(mx, L[j]);
+        }
+        double s = 0.0;
+        for (index_t j = 0; j < K; ++j) s += (pi[j] = std::exp(L[j] - mx));
+        const double Z = mx + std::log(s), inv_s = 1.0 / s;
+        for (index_t j = 0; j < K; ++j) pi[j] *= inv_s;
+        if (f_out) f_out[i] = -eps * Z;
+        if (plan_out)
+            for (index_t j = 0; j < k; ++j) plan_out[i * k + j] = a[i] * pi[j];
+        const double ai = a[i];
+        if (ai == 0.0) continue;
+        part[0] += ai * (-eps * Z);
+        part[1] += ai * std::fabs(eps * Z);
+        for (index_t j = 0; j < K; ++j) part[2 + j] += ai * pi[j];
+        if (!want_hessian) continue;
+        double* hp = part + 2 + K;
+        for (index_t j = 0; j < K; ++j) {
+            const double w = ai * pi[j];
+            for (index_t l = j; l < K; ++l) hp[j * K + l] += w * pi[l];
+        }
+    }
+}
+
 }  // namespace detail
 
 // C: n x k costs (row-major); a: n row weights (>= 0); log_b: k column log-masses (> LOG_ZERO);
@@ -190,32 +227,8 @@ private:
             std::fill(part, part + stride, 0.0);
             std::vector<double> L(K), pi(K);
             const index_t r0 = ch * R, r1 = std::min(n, r0 + R);
-            for (index_t i = r0; i < r1; ++i) {
-                double mx = -std::numeric_limits<double>::infinity();
-                for (index_t j = 0; j < K; ++j) {
-                    const double c = j < k ? C[i * k + j] : 0.0;
-                    L[j] = lb[j] + (h[j] - c) * inv_eps;
-                    mx = std::max(mx, L[j]);
-                }
-                double s = 0.0;
-                for (index_t j = 0; j < K; ++j) s += (pi[j] = std::exp(L[j] - mx));
-                const double Z = mx + std::log(s), inv_s = 1.0 / s;
-                for (index_t j = 0; j < K; ++j) pi[j] *= inv_s;
-                if (f_out) f_out[i] = -eps * Z;
-                if (plan_out)
-                    for (index_t j = 0; j < k; ++j) plan_out[i * k + j] = a[i] * pi[j];
-                const double ai = a[i];
-                if (ai == 0.0) continue;
-                part[0] += ai * (-eps * Z);
-                part[1] += ai * std::fabs(eps * Z);
-                for (index_t j = 0; j < K; ++j) part[2 + j] += ai * pi[j];
-                if (!want_hessian) continue;
-                double* hp = part + 2 + K;
-                for (index_t j = 0; j < K; ++j) {
-                    const double w = ai * pi[j];
-                    for (index_t l = j; l < K; ++l) hp[j * K + l] += w * pi[l];
-                }
-            }
+            detail::evaluate_rows(C, a, lb.data(), h, r0, r1, k, K, eps, inv_eps, want_hessian,
+                                  f_out, plan_out, part, L.data(), pi.data());
         });
         return reduce_chunks(h, want_hessian);
     }
