@@ -11,6 +11,9 @@ Needs ``dask[array,distributed]`` (``pip install "partita[dask]"``).
 :func:`sinkhorn`
     Sinkhorn scaling with the rows of the cost matrix on the workers, one long task per worker
     exchanging the column sums directly (a small communicator interface, ``_comm``).
+:class:`KernelKMeans`
+    :class:`partita.KernelKMeans` with X on every worker and each worker owning a block of
+    Gram rows; the same labels, centres and inertia bit for bit.
 """
 
 try:
@@ -20,8 +23,9 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         'partita.dask needs dask[array,distributed]: pip install "partita[dask]"'
     ) from error
 
+from ._kernel_kmeans import KernelKMeans
 from ._medoids import CLARA
 from ._post_fit import ParallelPostFit
 from ._transport import sinkhorn
 
-__all__ = ["ParallelPostFit", "CLARA", "sinkhorn"]
+__all__ = ["ParallelPostFit", "CLARA", "KernelKMeans", "sinkhorn"]
