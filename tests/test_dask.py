@@ -15,7 +15,13 @@ dask = pytest.importorskip("dask")
 
 import partita  # noqa: E402
 from partita import medoids as local_medoids  # noqa: E402
-from partita.dask import CLARA, KernelKMeans, ParallelPostFit, sinkhorn  # noqa: E402
+from partita.dask import (  # noqa: E402
+    CLARA,
+    KernelKMeans,
+    ParallelPostFit,
+    SinkhornKMeans,
+    sinkhorn,
+)
 from partita.transport import sinkhorn as sinkhorn_local  # noqa: E402
 
 from conftest import assert_unfitted  # noqa: E402
@@ -443,5 +449,47 @@ def test_kernel_kmeans_without_distributed_client():
 def test_kernel_kmeans_bad_parameters(client, params, match):
     km = KernelKMeans(n_clusters=2, **params)
     with pytest.raises(ValueError, match=match):
+        km.fit(chunked(blobs(40), "aligned"))
+    assert_unfitted(km)
+
+
+# ---- SinkhornKMeans ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, dtype, params",
+    [
+        ("aligned", np.float64, dict(reg=0.2)),
+        ("empty", np.float32, dict(reg=0.1, reg_m=1.0, n_init=2)),
+        ("unaligned", np.float64, dict(reg=0.2, tol=0.0)),
+    ],
+)
+def test_sinkhorn_kmeans_equals_local_sinkhorn_path(client, monkeypatch, name, dtype, params):
+    # The local estimator on its Sinkhorn path (the one above 64 clusters): the same
+    # iterations, so the same labels, and centres and potentials within 1e-10.
+    X, w = blobs(120, centers=4, seed=6, dtype=dtype), some_weights(120, 7)
+    params = dict(n_clusters=4, random_state=0, **params)
+    monkeypatch.setattr(partita.transport, "_NEWTON_MAX_COLUMNS", 0)
+    local_km = partita.SinkhornKMeans(**params).fit(X, sample_weight=w)
+    monkeypatch.undo()
+    dask_km = SinkhornKMeans(**params).fit(chunked(X, name), sample_weight=w)
+    np.testing.assert_array_equal(dask_km.labels_.compute(), local_km.labels_)
+    assert dask_km.labels_.chunks[0] == chunkings(120)[name]
+    assert dask_km.n_iter_ == local_km.n_iter_
+    assert dask_km.converged_ == local_km.converged_
+    np.testing.assert_allclose(dask_km.cluster_centers_, local_km.cluster_centers_, atol=1e-10)
+    np.testing.assert_allclose(
+        dask_km.cluster_potentials_, local_km.cluster_potentials_, rtol=0, atol=1e-10
+    )
+    np.testing.assert_allclose(dask_km.cluster_sizes_, local_km.cluster_sizes_, rtol=1e-10)
+    np.testing.assert_allclose(dask_km.inertia_, local_km.inertia_, rtol=1e-10)
+    local = dask_km.to_local()
+    assert type(local) is partita.SinkhornKMeans
+    np.testing.assert_array_equal(dask_km.predict(chunked(X, name)).compute(), local.predict(X))
+
+
+def test_sinkhorn_kmeans_refuses_partial_transport(client):
+    km = SinkhornKMeans(n_clusters=2, mass=0.5)
+    with pytest.raises(ValueError, match="mass must be 1"):
         km.fit(chunked(blobs(40), "aligned"))
     assert_unfitted(km)

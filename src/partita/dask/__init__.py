@@ -14,6 +14,9 @@ Needs ``dask[array,distributed]`` (``pip install "partita[dask]"``).
 :class:`KernelKMeans`
     :class:`partita.KernelKMeans` with X on every worker and each worker owning a block of
     Gram rows; the same labels, centres and inertia bit for bit.
+:class:`SinkhornKMeans`
+    :class:`partita.SinkhornKMeans` with its distances, assignments and centre sums on the
+    workers.
 """
 
 try:
@@ -26,6 +29,7 @@ except ImportError as error:  # pragma: no cover - depends on the environment
 from ._kernel_kmeans import KernelKMeans
 from ._medoids import CLARA
 from ._post_fit import ParallelPostFit
+from ._sinkhorn_kmeans import SinkhornKMeans
 from ._transport import sinkhorn
 
-__all__ = ["ParallelPostFit", "CLARA", "KernelKMeans", "sinkhorn"]
+__all__ = ["ParallelPostFit", "CLARA", "KernelKMeans", "SinkhornKMeans", "sinkhorn"]
