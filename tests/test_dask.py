@@ -2,16 +2,26 @@
 chunking (aligned, unaligned, with empty chunks) and number of workers (docs/algorithms.md,
 "Chunked loss")."""
 
+import warnings
+
 import numpy as np
 import pytest
 from sklearn.datasets import make_blobs
+from sklearn.exceptions import ConvergenceWarning
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
+dask = pytest.importorskip("dask")
 
 import partita  # noqa: E402
 from partita import medoids as local_medoids  # noqa: E402
-from partita.dask import CLARA, ParallelPostFit, sinkhorn  # noqa: E402
+from partita.dask import (  # noqa: E402
+    CLARA,
+    KernelKMeans,
+    ParallelPostFit,
+    SinkhornKMeans,
+    sinkhorn,
+)
 from partita.transport import sinkhorn as _sinkhorn  # noqa: E402
 
 
@@ -376,3 +386,115 @@ def test_socket_comm_allgather_in_rank_order():
         for round_, got in enumerate(results[r]):
             assert [(a, b) for a, b, _ in got] == [(0, round_), (1, round_), (2, round_)]
             np.testing.assert_array_equal(np.stack([c for _, _, c in got])[:, 0], [0, 1, 2])
+
+
+# ---- KernelKMeans --------------------------------------------------------------------------------
+
+
+def assert_same_kernel_kmeans(dask_km, local_km):
+    np.testing.assert_array_equal(dask_km.labels_.compute(), local_km.labels_)
+    assert dask_km.inertia_ == local_km.inertia_
+    assert dask_km.n_iter_ == local_km.n_iter_
+    assert dask_km.n_reseeded_ == local_km.n_reseeded_
+    np.testing.assert_array_equal(dask_km._centre_labels, local_km._centre_labels)
+    np.testing.assert_array_equal(dask_km._centre_weights, local_km._centre_weights)
+    np.testing.assert_array_equal(dask_km._centre_norms, local_km._centre_norms)
+
+
+@pytest.mark.parametrize("name", CHUNKINGS)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize(
+    "params",
+    [
+        dict(kernel="rbf"),
+        dict(kernel="linear", n_init=2),
+        dict(kernel="poly", gamma=0.1, tol=0.0),
+    ],
+)
+def test_kernel_kmeans_equals_local_bit_for_bit(client, name, dtype, params):
+    X, w = blobs(200, centers=5, seed=2, dtype=dtype), some_weights(200, 3)
+    params = dict(n_clusters=5, random_state=0, **params)
+    local_km = partita.KernelKMeans(**params).fit(X, sample_weight=w)
+    dask_km = KernelKMeans(**params).fit(chunked(X, name), sample_weight=w)
+    assert_same_kernel_kmeans(dask_km, local_km)
+    assert dask_km.labels_.chunks[0] == chunkings(200)[name]
+    np.testing.assert_array_equal(dask_km.predict(chunked(X, name)).compute(), local_km.labels_)
+    np.testing.assert_array_equal(dask_km.to_local().labels_, local_km.labels_)
+
+
+def test_kernel_kmeans_reseeds_and_stops_like_local(client):
+    # Seeds on copies of one point leave clusters empty (re-seeded); max_iter=1 stops early.
+    X = np.repeat(blobs(50, centers=5, seed=4), 4, axis=0)
+    for params in (
+        dict(n_clusters=6, init=[0, 1, 2, 3, 40, 80]),
+        dict(n_clusters=9, max_iter=1, init="random", tol=0.0, kernel="linear"),
+    ):
+        params = dict(dict(n_clusters=5, random_state=1), **params)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", ConvergenceWarning)
+            local_km = partita.KernelKMeans(**params).fit(X)
+            dask_km = KernelKMeans(**params).fit(chunked(X, "unaligned"))
+        assert_same_kernel_kmeans(dask_km, local_km)
+        assert local_km.n_reseeded_ > 0 or not local_km.converged_
+
+
+def test_kernel_kmeans_without_distributed_client():
+    X = blobs(60, centers=3, seed=5)
+    local_km = partita.KernelKMeans(n_clusters=3, random_state=0).fit(X)
+    dask_km = KernelKMeans(n_clusters=3, random_state=0)
+    with dask.config.set(scheduler="threads"):
+        dask_km.fit(da.from_array(X, chunks=(25, 3)))
+    assert_same_kernel_kmeans(dask_km, local_km)
+
+
+@pytest.mark.parametrize(
+    "params, match",
+    [(dict(kernel="cosine"), "kernels built into partita"), (dict(gram="blocked"), "gram")],
+)
+def test_kernel_kmeans_bad_parameters(client, params, match):
+    km = KernelKMeans(n_clusters=2, **params)
+    with pytest.raises(ValueError, match=match):
+        km.fit(chunked(blobs(40), "aligned"))
+    assert_unfitted(km)
+
+
+# ---- SinkhornKMeans ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "name, dtype, params",
+    [
+        ("aligned", np.float64, dict(reg=0.2)),
+        ("empty", np.float32, dict(reg=0.1, reg_m=1.0, n_init=2)),
+        ("unaligned", np.float64, dict(reg=0.2, tol=0.0)),
+    ],
+)
+def test_sinkhorn_kmeans_equals_local_sinkhorn_path(client, monkeypatch, name, dtype, params):
+    # The local estimator on its Sinkhorn path (the one above 64 clusters): the same
+    # iterations, so the same labels, and centres and potentials within 1e-10.
+    X, w = blobs(120, centers=4, seed=6, dtype=dtype), some_weights(120, 7)
+    params = dict(n_clusters=4, random_state=0, **params)
+    monkeypatch.setattr(partita.transport, "_NEWTON_MAX_COLUMNS", 0)
+    local_km = partita.SinkhornKMeans(**params).fit(X, sample_weight=w)
+    monkeypatch.undo()
+    dask_km = SinkhornKMeans(**params).fit(chunked(X, name), sample_weight=w)
+    np.testing.assert_array_equal(dask_km.labels_.compute(), local_km.labels_)
+    assert dask_km.labels_.chunks[0] == chunkings(120)[name]
+    assert dask_km.n_iter_ == local_km.n_iter_
+    assert dask_km.converged_ == local_km.converged_
+    np.testing.assert_allclose(dask_km.cluster_centers_, local_km.cluster_centers_, atol=1e-10)
+    np.testing.assert_allclose(
+        dask_km.cluster_potentials_, local_km.cluster_potentials_, rtol=0, atol=1e-10
+    )
+    np.testing.assert_allclose(dask_km.cluster_sizes_, local_km.cluster_sizes_, rtol=1e-10)
+    np.testing.assert_allclose(dask_km.inertia_, local_km.inertia_, rtol=1e-10)
+    local = dask_km.to_local()
+    assert type(local) is partita.SinkhornKMeans
+    np.testing.assert_array_equal(dask_km.predict(chunked(X, name)).compute(), local.predict(X))
+
+
+def test_sinkhorn_kmeans_refuses_partial_transport(client):
+    km = SinkhornKMeans(n_clusters=2, mass=0.5)
+    with pytest.raises(ValueError, match="mass must be 1"):
+        km.fit(chunked(blobs(40), "aligned"))
+    assert_unfitted(km)

@@ -11,6 +11,12 @@ Needs ``dask[array,distributed]`` (``pip install "partita[dask]"``).
 :func:`sinkhorn`
     Sinkhorn scaling with the rows of the cost matrix on the workers, one long task per worker
     exchanging the column sums directly (a small communicator interface, ``_comm``).
+:class:`KernelKMeans`
+    :class:`partita.KernelKMeans` with X on every worker and each worker owning a block of
+    Gram rows; the same labels, centres and inertia bit for bit.
+:class:`SinkhornKMeans`
+    :class:`partita.SinkhornKMeans` with its distances, assignments and centre sums on the
+    workers.
 """
 
 try:
@@ -20,8 +26,10 @@ except ImportError as error:  # pragma: no cover - depends on the environment
         'partita.dask needs dask[array,distributed]: pip install "partita[dask]"'
     ) from error
 
+from ._kernel_kmeans import KernelKMeans
 from ._medoids import CLARA
 from ._post_fit import ParallelPostFit
+from ._sinkhorn_kmeans import SinkhornKMeans
 from ._transport import sinkhorn
 
-__all__ = ["ParallelPostFit", "CLARA", "sinkhorn"]
+__all__ = ["ParallelPostFit", "CLARA", "KernelKMeans", "SinkhornKMeans", "sinkhorn"]
