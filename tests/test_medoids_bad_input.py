@@ -572,3 +572,19 @@ def test_mahalanobis_with_a_singular_covariance_says_what_to_pass(X):
         KMedoids(3, metric="mahalanobis"), collinear, "singular; pass metric_params=\\{'VI'"
     )
     assert_fit_raises(KMedoids(1, metric="seuclidean"), X[:1], "at least 2 samples")
+
+
+@pytest.mark.parametrize(
+    "weight", [np.ones(30) + 1j, np.array(["1"] * 30)], ids=["complex", "strings"]
+)
+@pytest.mark.parametrize(
+    "make",
+    [lambda: KMedoids(3), lambda: CLARA(3), lambda: CLARANS(3), lambda: partita.DynMSC(2, 4)],
+)
+def test_non_real_sample_weight_is_refused(make, weight):
+    # A cast to float64 would drop the imaginary part or parse the strings silently.
+    X = np.random.RandomState(0).rand(30, 2)
+    est = make()
+    with pytest.raises(ValueError, match="sample_weight must be"):
+        est.fit(X, sample_weight=weight)
+    assert_unfitted(est)
