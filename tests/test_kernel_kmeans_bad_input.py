@@ -155,3 +155,10 @@ def test_sample_weights_out_of_scale_are_a_value_error(scale, match):
     with pytest.raises(ValueError, match=match):
         km.fit(X, sample_weight=np.full(40, scale))
     assert_unfitted(km)
+
+
+@pytest.mark.parametrize(
+    "weight", [np.ones(30) + 1j, np.array(["1"] * 30)], ids=["complex", "strings"]
+)
+def test_non_real_sample_weight_is_refused(X, weight):
+    assert_fit_raises(KernelKMeans(3), X, "sample_weight must be", sample_weight=weight)

@@ -572,3 +572,40 @@ def test_mahalanobis_with_a_singular_covariance_says_what_to_pass(X):
         KMedoids(3, metric="mahalanobis"), collinear, "singular; pass metric_params=\\{'VI'"
     )
     assert_fit_raises(KMedoids(1, metric="seuclidean"), X[:1], "at least 2 samples")
+
+
+@pytest.mark.parametrize(
+    "weight", [np.ones(30) + 1j, np.array(["1"] * 30)], ids=["complex", "strings"]
+)
+@pytest.mark.parametrize(
+    "make",
+    [lambda: KMedoids(3), lambda: CLARA(3), lambda: CLARANS(3), lambda: partita.DynMSC(2, 4)],
+)
+def test_non_real_sample_weight_is_refused(make, weight):
+    # A cast to float64 would drop the imaginary part or parse the strings silently.
+    X = np.random.RandomState(0).rand(30, 2)
+    est = make()
+    with pytest.raises(ValueError, match="sample_weight must be"):
+        est.fit(X, sample_weight=weight)
+    assert_unfitted(est)
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_pamsil_never_tries_a_medoid_of_another_slot(seed):
+    # With k close to n the labels of the last trial were stale after a swap, so a medoid of
+    # one slot could be swapped into another: duplicate medoids (n=4, k=3 from BUILD did it).
+    X = np.random.default_rng(seed).normal(size=(12, 2))
+    for k in (3, 9, 10, 11):
+        km = KMedoids(k, method="pamsil", random_state=0).fit(X)
+        assert np.unique(km.medoid_indices_).size == k
+    X = np.random.default_rng(6).normal(size=(4, 2))
+    km = KMedoids(3, method="pamsil").fit(X)
+    assert np.unique(km.medoid_indices_).size == 3
+
+
+def test_silhouette_labels_that_cannot_be_sorted_are_refused():
+    from partita.metrics import silhouette
+
+    X = np.random.RandomState(0).rand(6, 2)
+    with pytest.raises(ValueError, match="labels must be mutually comparable"):
+        silhouette(X, np.array([0, "a", 0, "a", 1, "b"], dtype=object))

@@ -350,3 +350,15 @@ def test_metrics_bad_input():
     with pytest.raises(ValueError, match="infinity"):
         X[0, 0] = np.inf
         medoid_silhouette(X, [0, 1])
+
+
+def test_pamsil_same_result_as_kmedoids_when_k_is_close_to_n():
+    # A swap used to leave stale labels that let a medoid of another slot be tried (the result
+    # held duplicate medoids); the peer's result on the same start.
+    X = np.random.default_rng(6).normal(size=(4, 2))
+    D = np.sqrt(((X[:, None, :] - X[None, :, :]) ** 2).sum(-1))
+    m0 = np.array([3, 1, 2])
+    ref = kmedoids.pamsil(D, m0.astype(np.uintp), max_iter=100)
+    km = KMedoids(3, metric="precomputed", method="pamsil", init=m0, max_iter=100).fit(D)
+    assert km.medoid_indices_.tolist() == list(ref.medoids)
+    assert km.medoid_silhouette_ == ref.loss

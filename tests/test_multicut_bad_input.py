@@ -142,3 +142,19 @@ def test_bad_sample_weight(X, weights, match):
         multicut_objective(X, np.zeros(X.shape[0], dtype=int), sample_weight=w)
     with pytest.raises(ValueError, match="shape"):
         DenseMulticut().fit(X, sample_weight=np.ones(3))
+
+
+def test_offset_whose_objective_overflows_is_refused(X):
+    # Every pair cut at offset 1e308 would sum to -inf.
+    assert_fit_raises(DenseMulticut(offset=1e308), X, "offset=.* too large")
+    with pytest.raises(ValueError, match="offset=.* too large"):
+        multicut_objective(X, np.arange(X.shape[0]) % 3, offset=1e308)
+    # A large offset that stays in range still gives a finite objective.
+    assert np.isfinite(DenseMulticut(offset=1e290).fit(X).objective_)
+
+
+def test_non_real_sample_weight_is_refused(X):
+    mc = DenseMulticut()
+    with pytest.raises(ValueError, match="sample_weight must be real"):
+        mc.fit(X, sample_weight=np.ones(X.shape[0]) + 1j)
+    assert_unfitted(mc)

@@ -169,3 +169,32 @@ def test_sinkhorn_kmeans_refuses_a_reg_whose_exponents_overflow():
     with pytest.raises(ValueError, match="must be at least 1e-290"):
         km.fit(X)
     assert_unfitted(km)
+
+
+@pytest.mark.parametrize(
+    "weight", [np.ones(30) + 1j, np.array(["1"] * 30)], ids=["complex", "strings"]
+)
+def test_sinkhorn_kmeans_non_real_sample_weight_is_refused(weight):
+    X = np.random.RandomState(0).rand(30, 2)
+    km = SinkhornKMeans(3)
+    with pytest.raises(ValueError, match="sample_weight must be"):
+        km.fit(X, sample_weight=weight)
+    assert_unfitted(km)
+
+
+def test_sinkhorn_points_refuses_complex_points():
+    from partita.transport import sinkhorn_points
+
+    X = np.random.RandomState(0).rand(8, 2)
+    with pytest.raises(ValueError, match="X must be real"):
+        sinkhorn_points(X + 1j, X, reg=0.1)
+    with pytest.raises(ValueError, match="Y must be real"):
+        sinkhorn_points(X, X + 1j, reg=0.1)
+    with pytest.raises(ValueError, match="X must be a numeric array"):
+        sinkhorn_points(X.astype(str), X, reg=0.1)
+
+
+def test_equipartition_refuses_complex_scores():
+    S = np.random.RandomState(0).rand(10, 3)
+    with pytest.raises(ValueError, match="scores must be real"):
+        equipartition(S + 1j)

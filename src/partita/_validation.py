@@ -164,11 +164,23 @@ def check_n_clusters(n_clusters, n_samples):
     return k
 
 
+def check_real_dtype(arr, name):
+    """Refuse what a cast to float would silently change: complex numbers (the imaginary part is
+    dropped), strings and objects (parsed or refused by NumPy with its own message)."""
+    dtype = np.asarray(arr).dtype if not hasattr(arr, "dtype") else arr.dtype
+    if dtype.kind == "c":
+        raise ValueError(f"{name} must be real, got complex dtype {dtype}")
+    if dtype.kind not in "biuf":
+        raise ValueError(f"{name} must be a numeric array, got dtype {dtype}")
+
+
 def check_sample_weight(sample_weight, n_samples):
     """Non-negative finite float64 weights with a positive sum (ones when None)."""
     if sample_weight is None:
         return np.ones(n_samples, dtype=np.float64)
-    w = np.asarray(as_numpy(sample_weight), dtype=np.float64)
+    w = np.asarray(as_numpy(sample_weight))
+    check_real_dtype(w, "sample_weight")
+    w = w.astype(np.float64, copy=False)
     if w.ndim == 0:
         w = np.full(n_samples, float(w))
     if w.ndim != 1 or w.shape[0] != n_samples:

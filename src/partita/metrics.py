@@ -109,7 +109,10 @@ def silhouette(
     y = np.asarray(as_numpy(labels))
     if y.ndim != 1 or y.shape[0] != n:
         raise ValueError(f"labels must have shape ({n},), got {y.shape}")
-    classes, codes = np.unique(y, return_inverse=True)
+    try:
+        classes, codes = np.unique(y, return_inverse=True)
+    except TypeError as e:  # e.g. a mix of strings and numbers, which cannot be sorted
+        raise ValueError(f"labels must be mutually comparable values: {e}") from None
     if not 2 <= classes.shape[0] <= n - 1:
         raise ValueError(
             f"Number of labels is {classes.shape[0]}. Valid values are 2 to n_samples - 1 "

@@ -93,6 +93,16 @@ def _canonical(labels):
     return np.argsort(np.argsort(first))[inverse.reshape(-1)].astype(np.int64)
 
 
+def _check_offset_scale(offset, total_weight):
+    # The objective sums up to offset * W^2 / 2 over the cut pairs (W the total weight): refuse
+    # an offset for which that overflows float64 rather than return -inf.
+    if offset * (total_weight * total_weight) / 2 > np.finfo(np.float64).max / 4:
+        raise ValueError(
+            f"offset={offset:g} is too large for {total_weight:g} samples (of total weight): the "
+            "objective would overflow float64"
+        )
+
+
 def multicut_objective(X, labels, *, offset=0.0, metric="dot", sample_weight=None, device="cpu"):
     """The multicut objective of a clustering: the sum of the costs of the edges it cuts.
 
@@ -147,6 +157,7 @@ def multicut_objective(X, labels, *, offset=0.0, metric="dot", sample_weight=Non
     w = None if sample_weight is None else check_sample_weight(sample_weight, X.shape[0])
     if w is not None:
         check_weight_scale(w)  # costs multiply two weights
+    _check_offset_scale(offset, float(X.shape[0] if w is None else w.sum()))
     if device == "cuda":
         Xd = np.asarray(X, dtype=np.float64)
         if metric == "cosine":
@@ -377,6 +388,7 @@ class DenseMulticut(ClusterMixin, BaseEstimator):
         w = None if sample_weight is None else check_sample_weight(sample_weight, n)
         if w is not None:
             check_weight_scale(w)  # costs multiply two weights
+        _check_offset_scale(offset, float(n if w is None else w.sum()))
         # Weight-0 samples take no part in the objective: solve without them, place them after.
         keep = None if w is None or np.all(w > 0) else np.flatnonzero(w > 0)
         _validation.check_fits_in_memory(

@@ -987,6 +987,7 @@ def equipartition(scores, *, reg=0.05, n_iter=3, n_jobs=None, device="cpu"):
 
         return _transport_cuda.equipartition(scores, reg=reg, n_iter=n_iter)
     S = np.asarray(as_numpy(scores))
+    _validation.check_real_dtype(S, "scores")
     if S.ndim not in (2, 3) or S.size == 0:
         raise ValueError(f"scores must have shape (N, K) or (B, N, K), got {S.shape}")
     S = np.asarray(S, dtype=_validation.float_dtype(S))
@@ -1642,8 +1643,10 @@ def sinkhorn_points(
             g0=g0,
             return_plan=return_plan,
         )
-    P = np.asarray(as_numpy(X), dtype=np.float64)
-    Q = np.asarray(as_numpy(Y), dtype=np.float64)
+    P, Q = np.asarray(as_numpy(X)), np.asarray(as_numpy(Y))
+    _validation.check_real_dtype(P, "X")
+    _validation.check_real_dtype(Q, "Y")
+    P, Q = P.astype(np.float64, copy=False), Q.astype(np.float64, copy=False)
     if P.ndim not in (2, 3) or Q.ndim != P.ndim or P.shape[-1] != Q.shape[-1]:
         raise ValueError(f"X {P.shape} and Y {Q.shape} must be (n, d) and (m, d) point sets")
     C = ((P[..., :, None, :] - Q[..., None, :, :]) ** 2).sum(axis=-1)

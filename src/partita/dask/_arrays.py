@@ -10,6 +10,11 @@ def as_rows(X):
     X = da.asarray(X)
     if X.ndim != 2:
         raise ValueError(f"Expected a 2-d array of shape (n_samples, n_features), got {X.ndim}-d")
+    if any(np.isnan(c) for chunks in X.chunks for c in chunks):
+        raise ValueError(
+            "X has unknown chunk sizes (e.g. after boolean indexing); call "
+            "X.compute_chunk_sizes() first"
+        )
     if X.numblocks[1] != 1:
         X = X.rechunk({1: -1})
     return X

@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from .._validation import WEIGHT_RANGE, check_weight_scale
+from .._validation import WEIGHT_RANGE, check_real_dtype, check_weight_scale
 from ._arrays import as_rows
 
 
@@ -44,6 +44,7 @@ def check_data(X, sample_weight, *, squared_range=True):
     import dask.array as da
 
     X = as_rows(X)
+    check_real_dtype(X, "X")
     if X.dtype not in (np.float32, np.float64):
         X = X.astype(np.float64)
     n, d = X.shape
@@ -54,7 +55,9 @@ def check_data(X, sample_weight, *, squared_range=True):
     if sample_weight is None:
         w = da.ones(n, chunks=(X.chunks[0],), dtype=np.float64)
     else:
-        w = da.asarray(sample_weight).astype(np.float64)
+        w = da.asarray(sample_weight)
+        check_real_dtype(w, "sample_weight")
+        w = w.astype(np.float64)
         if w.ndim == 0:
             w = da.full(n, w, chunks=(X.chunks[0],), dtype=np.float64)
         if w.shape != (n,):

@@ -27,6 +27,13 @@ void pamsil_assign(const Src& src, const std::vector<index_t>& med,
     }
 }
 
+// Whether j is the medoid of a slot other than m.
+inline bool holds_elsewhere(const std::vector<index_t>& med, index_t m, index_t j) {
+    for (index_t q = 0; q < index_t(med.size()); ++q)
+        if (q != m && med[q] == j) return true;
+    return false;
+}
+
 template <class Src>
 Result pamsil(const Src& src, std::vector<index_t> med, const double* w, index_t max_iter,
               int n_threads, InterruptCheck& interrupt) {
@@ -46,9 +53,10 @@ Result pamsil(const Src& src, std::vector<index_t> med, const double* w, index_t
         index_t best_m = -1, best_j = -1;
         for (index_t m = 0; m < k; ++m) {
             const index_t incumbent = med[m];
-            // As the reference: `label` is the last trial's, and med[m] its candidate.
+            // Skip every current medoid: the last trial's labels are stale after a swap, and
+            // reading them let a medoid of another slot be tried here (duplicate medoids).
             for (index_t j = 0; j < n; ++j) {
-                if (j == incumbent || j == med[label[j]]) continue;
+                if (j == incumbent || holds_elsewhere(med, m, j)) continue;
                 med[m] = j;
                 const double trial = score();
                 if (trial > best) best = trial, best_m = m, best_j = j;
