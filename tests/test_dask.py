@@ -29,6 +29,7 @@ def sinkhorn_local(*args, **kwargs):
     # The Dask solver runs the plain iterations (no epsilon-scaling, no Newton tail).
     return _sinkhorn(*args, epsilon_scaling=False, newton=False, **kwargs)
 
+
 from conftest import assert_unfitted  # noqa: E402
 
 DTYPES = (np.float64, np.float32)
