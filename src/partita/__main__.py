@@ -33,7 +33,15 @@ from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
 import partita
-from partita import CLARA, CLARANS, DenseMulticut, KernelKMeans, KMedoids, SinkhornKMeans
+from partita import (
+    CLARA,
+    CLARANS,
+    DenseMulticut,
+    DynMSC,
+    KernelKMeans,
+    KMedoids,
+    SinkhornKMeans,
+)
 
 # The objective columns, one per kind of objective (lower is better in each).
 DEVIATION = "deviation"  # total Euclidean distance to the medoids
@@ -41,7 +49,10 @@ L1_DEVIATION = "L1 dev."  # total Manhattan distance to the medoids
 SSE = "k-means SSE"  # total squared distance to the cluster means (k-means inertia)
 RBF = "rbf kernel"  # kernel k-means inertia in the rbf feature space
 MULTICUT = "multicut"  # total cost of the cut edges
-OBJECTIVES = (DEVIATION, L1_DEVIATION, SSE, RBF, MULTICUT)
+MEDOID_SIL = "medoid sil."  # medoid silhouette (higher is better)
+OBJECTIVES = (DEVIATION, L1_DEVIATION, SSE, RBF, MULTICUT, MEDOID_SIL)
+# The fitted attribute that holds each kind of objective (inertia_ for the others).
+OBJECTIVE_ATTRIBUTE = {MULTICUT: "objective_", MEDOID_SIL: "medoid_silhouette_"}
 
 QUICK_SIZE = 400  # samples kept by --quick
 PAM_MAX_SAMPLES = 5000  # PAM's O(k n^2) swaps and the kmedoids package's n x n matrix beyond
@@ -87,7 +98,7 @@ def _methods(k, seed, n):
     def estimator(make, objective):
         def fit(X):
             est = make().fit(X)
-            value = est.objective_ if objective == MULTICUT else est.inertia_
+            value = getattr(est, OBJECTIVE_ATTRIBUTE.get(objective, "inertia_"))
             return est.labels_, value, getattr(est, "medoid_indices_", None)
 
         return objective, fit
@@ -156,6 +167,14 @@ def _methods(k, seed, n):
             "DenseMulticut cosine (k from data)",
             *estimator(lambda: DenseMulticut(metric="cosine", offset=0.2), MULTICUT),
         ),
+        (
+            "KMedoids fastermsc + build",
+            *estimator(lambda: KMedoids(k, method="fastermsc", random_state=seed), MEDOID_SIL),
+        ),
+        (
+            f"DynMSC (k chosen in 2..{2 * k})",
+            *estimator(lambda: DynMSC(2, min(2 * k, n - 1), random_state=seed), MEDOID_SIL),
+        ),
     ]
     return runs
 
@@ -216,10 +235,12 @@ def format_notes(runs, y):
         else "ARI / NMI: no true classes given (--labels)."
     )
     notes.append(
-        "Objectives: lower is better; rows compare within a column. deviation: total Euclidean "
+        "Objectives: lower is better except the medoid silhouette; rows compare within a column. "
+        "deviation: total Euclidean "
         "distance to the medoids; L1 dev.: the same in Manhattan distance; k-means SSE: total "
         "squared distance to the cluster means; rbf kernel: the same in the rbf kernel's feature "
-        "space; multicut: total cost of the cut edges."
+        "space; multicut: total cost of the cut edges; medoid sil.: mean over the samples of "
+        "1 - (distance to the nearest medoid) / (distance to the second nearest)."
     )
     for r in runs:
         notes += [f"! {r.label}: {note}" for note in r.notes]
