@@ -102,81 +102,75 @@ void msc_removal(ThreeNearest<T>& s, const double* w, std::vector<double>& gain)
     }
 }
 
-// Scratch doubles one candidate's score needs.
-inline index_t msc_scratch(index_t n, index_t k) { return 3 * n + k; }
-
 // What point o adds to the shared gain (ta), to its nearest slot's (tn) and to its second's (ts)
-// when the candidate with row `row` comes in; 0 for a point farther than its third medoid.
-// Branch-free, so that the divisions vectorise; each term is the reference's expression.
+// when the candidate at distance `dist` comes in; only called for a point nearer to the
+// candidate than to its third medoid (the others add nothing). Each term is the reference's
+// expression.
 template <class T>
-PARTITA_MULTIVERSION PARTITA_SELECTS void msc_terms(const T* __restrict row,
-                                                    const ThreeNearest<T>& s,
-                                                    const double* __restrict w,
-                                                    double* __restrict ta, double* __restrict tn,
-                                                    double* __restrict ts) {
-    const index_t n = index_t(s.near_d.size());
-    const T* __restrict nd = s.near_d.data();
-    const T* __restrict sd = s.seco_d.data();
-    const T* __restrict td = s.third_d.data();
-    const double* __restrict ns = s.r_ns.data();
-    const double* __restrict st = s.r_st.data();
-    const double* __restrict nt = s.r_nt.data();
+inline void msc_term(const ThreeNearest<T>& s, const double* __restrict w, index_t o, T dist,
+                     double& ta, double& tn, double& ts) {
+    const T near_plus = s.near_d[o] + dist;  // in T, as the reference adds distances
+    const double d = dist, a = s.near_d[o], b = s.seco_d[o], c = s.third_d[o], sum = near_plus;
+    // 1 or 0: nearer than the second (cases 1, 2), only nearer than the third (case 3).
+    const double m12 = d < b ? 1.0 : 0.0, m3 = (d < c ? 1.0 : 0.0) - m12;
+    // x: doj/near when nearer than the nearest, else near/doj.
+    const double xn = d < a ? d : a, xd = d < a ? a : d;
+    const double x = ((xn == 0.0) | (xd == 0.0)) ? 0.0 : xn / xd;
+    // y: second/doj in case 3, else (near + doj)/second.
+    const double yn = m3 > 0.0 ? b : sum, yd = m3 > 0.0 ? d : b;
+    const double y = ((yn == 0.0) | (yd == 0.0)) ? 0.0 : yn / yd;
+    const double wo = w[o], ns = s.r_ns[o], st = s.r_st[o], nt = s.r_nt[o];
+    ta = m12 * (wo * (ns - x));
+    tn = m12 * (wo * (x + st - y)) + m3 * (wo * (st - y));
+    ts = m12 * (wo * (nt - ns)) + m3 * (wo * (nt - x));
+}
+
+// The points nearer to the candidate (row `row`) than to their third medoid, in point order,
+// into `list`; returns their count. Branch-free.
+template <class T>
+inline index_t msc_survivors(const T* __restrict row, const T* __restrict td, index_t n,
+                             std::int32_t* __restrict list) {
+    index_t count = 0;
     for (index_t o = 0; o < n; ++o) {
-        const T near_plus = nd[o] + row[o];  // in T, as the reference adds distances
-        const double d = row[o], a = nd[o], b = sd[o], c = td[o], sum = near_plus;
-        // 1 or 0: nearer than the second (cases 1, 2), only nearer than the third (case 3).
-        const double m12 = d < b ? 1.0 : 0.0, m3 = (d < c ? 1.0 : 0.0) - m12;
-        // x: doj/near when nearer than the nearest, else near/doj.
-        const double xn = d < a ? d : a, xd = d < a ? a : d;
-        const double xq = xn / xd;
-        const double x = ((xn == 0.0) | (xd == 0.0)) ? 0.0 : xq;
-        // y: second/doj in case 3, else (near + doj)/second.
-        const double yn = m3 > 0.0 ? b : sum, yd = m3 > 0.0 ? d : b;
-        const double yq = yn / yd;
-        const double y = ((yn == 0.0) | (yd == 0.0)) ? 0.0 : yq;
-        const double wo = w[o];
-        // Every term is finite, and exactly one mask is 1 where the point contributes.
-        ta[o] = m12 * (wo * (ns[o] - x));
-        tn[o] = m12 * (wo * (x + st[o] - y)) + m3 * (wo * (st[o] - y));
-        ts[o] = m12 * (wo * (nt[o] - ns[o])) + m3 * (wo * (nt[o] - x));
+        list[count] = std::int32_t(o);
+        count += row[o] < td[o];
     }
+    return count;
 }
 
 // Best slot to give to the candidate whose distance row is `row`, and the gain (> 0 improves)
 // of that swap (docs/algorithms.md, "Scoring a medoid silhouette swap"). k >= 3; `scratch`
 // holds msc_scratch(n, k) doubles. The terms are summed in point order, as the reference does.
+// Only the few points nearer to the candidate than to their third medoid add anything: they
+// are listed first, and only their terms computed.
 template <class T>
 std::pair<double, std::int32_t> msc_score(const T* row, const ThreeNearest<T>& s, const double* w,
                                           const std::vector<double>& removal, double* scratch) {
     const index_t n = index_t(s.near_d.size()), k = index_t(removal.size());
     double* ploss = scratch;
-    double *ta = scratch + k, *tn = ta + n, *ts = tn + n;
-    msc_terms(row, s, w, ta, tn, ts);
     for (index_t i = 0; i < k; ++i) ploss[i] = removal[i];
-    // Only the points nearer to j than to their third medoid add anything; they are listed
-    // first (branch-free), then their terms added in point order.
     thread_local std::vector<std::int32_t> idx;
     idx.resize(n);
-    const T* td = s.third_d.data();
-    index_t count = 0;
-    for (index_t o = 0; o < n; ++o) {
-        idx[count] = std::int32_t(o);
-        count += row[o] < td[o];
-    }
+    const index_t count = msc_survivors(row, s.third_d.data(), n, idx.data());
     const std::int32_t* ni = s.near_i.data();
     const std::int32_t* si = s.seco_i.data();
     double acc = 0.0;
     for (index_t c = 0; c < count; ++c) {
         const std::int32_t o = idx[c];
-        acc += ta[o];
-        ploss[ni[o]] += tn[o];
-        ploss[si[o]] += ts[o];
+        double ta, tn, ts;
+        msc_term(s, w, o, row[o], ta, tn, ts);
+        acc += ta;
+        ploss[ni[o]] += tn;
+        ploss[si[o]] += ts;
     }
     std::int32_t b = 0;  // the first largest
     for (index_t i = 1; i < k; ++i)
         if (ploss[i] > ploss[b]) b = std::int32_t(i);
     return {ploss[b] + acc, b};
 }
+
+// Scratch doubles one candidate's score needs.
+inline index_t msc_scratch(index_t /*n*/, index_t k) { return k; }
 
 // Candidates whose sums msc_score_many interleaves.
 inline constexpr index_t msc_score_ways = 4;
@@ -201,29 +195,22 @@ void msc_score_many(const T* const* rows, index_t m, const ThreeNearest<T>& s, c
         const index_t ways = std::min(kWays, m - c0);
         index_t count[kWays] = {0, 0, 0, 0}, longest = 0;
         double acc[kWays] = {0.0, 0.0, 0.0, 0.0};
-        double *ploss[kWays], *ta[kWays], *tn[kWays], *ts[kWays];
+        double* ploss[kWays];
         for (index_t b = 0; b < ways; ++b) {
-            double* base = scratch + b * stride;
-            ploss[b] = base, ta[b] = base + k, tn[b] = ta[b] + n, ts[b] = tn[b] + n;
-            const T* row = rows[c0 + b];
-            msc_terms(row, s, w, ta[b], tn[b], ts[b]);
+            ploss[b] = scratch + b * stride;
             for (index_t i = 0; i < k; ++i) ploss[b][i] = removal[i];
-            std::int32_t* list = &idx[b * n];
-            index_t c = 0;
-            for (index_t o = 0; o < n; ++o) {
-                list[c] = std::int32_t(o);
-                c += row[o] < td[o];
-            }
-            count[b] = c;
-            longest = std::max(longest, c);
+            count[b] = msc_survivors(rows[c0 + b], td, n, &idx[b * n]);
+            longest = std::max(longest, count[b]);
         }
         for (index_t c = 0; c < longest; ++c) {
             for (index_t b = 0; b < ways; ++b) {
                 if (c >= count[b]) continue;
                 const std::int32_t o = idx[b * n + c];
-                acc[b] += ta[b][o];
-                ploss[b][ni[o]] += tn[b][o];
-                ploss[b][si[o]] += ts[b][o];
+                double ta, tn, ts;
+                msc_term(s, w, o, rows[c0 + b][o], ta, tn, ts);
+                acc[b] += ta;
+                ploss[b][ni[o]] += tn;
+                ploss[b][si[o]] += ts;
             }
         }
         for (index_t b = 0; b < ways; ++b) {
