@@ -12,6 +12,10 @@
 #
 #   OUT=/some/dir benchmarks/gpu.sh        (OUT defaults to build/gpu-out)
 #   PYTHON, NVCC, SANITIZER, BUDGET_S override the defaults (e.g. for a dry run without a GPU).
+#   GPU_STEPS=validate: the build, the `cuda` tests and compute-sanitizer only; GPU_STEPS=bench:
+#   the build (kept from an earlier call on a warm machine) and the timings only; default all.
+#   The limits of all the steps add up to more than one call's budget: a first window runs
+#   "validate", a second "bench".
 #
 # Results worth keeping are committed under benchmarks/gpu/ (see its README.md).
 set -uo pipefail
@@ -23,7 +27,7 @@ WORK=$PWD/build/gpu
 STEPS=$WORK/steps.tsv
 : >"$LOG"
 : >"$STEPS"
-rm -f "$WORK/junit.xml" "$WORK/bench.json" "$WORK/bench_medoids.json" "$WORK/driver"  # nothing from an earlier run
+rm -f "$WORK"/junit.xml "$WORK"/bench*.json "$WORK"/driver  # nothing from an earlier run
 PY=${PYTHON:-python3}
 NVCC=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
 SANITIZER=${SANITIZER:-$(command -v compute-sanitizer || echo /usr/local/cuda/bin/compute-sanitizer)}
@@ -78,18 +82,16 @@ build() {
 cuda_tests() {
     PYTHONPATH=src "$PY" -c "import partita, sys; partita.show_config(); sys.exit(not partita.cuda_available())" || return 1
     PYTHONPATH=src "$PY" -m pytest -q -p no:cacheprovider -rs --junitxml="$WORK/junit.xml" \
-        tests/test_medoids_cuda.py tests/test_transport_cuda.py tests/test_gpu_arrays_cuda.py \
-        tests/test_medoids_cuda_search.py \
-        tests/test_multicut_cuda.py \
-        tests/test_medoids_cuda.py tests/test_transport_cuda.py tests/test_kernel_kmeans_cuda.py tests/test_gpu_arrays_cuda.py \
+        tests/test_medoids_cuda.py tests/test_medoids_cuda_search.py tests/test_transport_cuda.py \
+        tests/test_kernel_kmeans_cuda.py tests/test_multicut_cuda.py tests/test_gpu_arrays_cuda.py \
         tests/test_backend.py -m "cuda or not cuda_emulated" \
         --deselect tests/test_backend.py::test_version_is_the_installed_distribution_version
 }
 
 driver() {
     "$NVCC" -std=c++17 -arch=sm_90 -lineinfo -Icuda/include -Icuda/src -Icuda/emulator \
-        cuda/src/medoids.cu cuda/src/transport.cu cuda/src/sinkhorn.cu cuda/src/multicut.cu cuda/emulator/selftest.cu cuda/emulator/driver.cpp \
-        cuda/src/medoids.cu cuda/src/transport.cu cuda/src/sinkhorn.cu cuda/src/kernel_kmeans.cu cuda/emulator/selftest.cu cuda/emulator/driver.cpp \
+        cuda/src/medoids.cu cuda/src/transport.cu cuda/src/sinkhorn.cu cuda/src/kernel_kmeans.cu \
+        cuda/src/multicut.cu cuda/emulator/selftest.cu cuda/emulator/driver.cpp \
         -o build/gpu/driver
 }
 
@@ -106,29 +108,34 @@ step build_werror 240 build ON
 if [[ "$(tail -1 "$STEPS" | cut -f2)" != 0 ]]; then
     step build 180 build OFF
 fi
-step cuda_tests 150 cuda_tests
-step driver_build 60 driver
-for tool in memcheck racecheck synccheck; do
-    step "sanitizer_${tool}_kernels" 40 sanitize "$tool"
-done
-step sanitizer_memcheck_out_of_range 30 sanitize memcheck out_of_range
-step sanitizer_racecheck_missing_barrier 30 sanitize racecheck missing_barrier
-step sanitizer_synccheck_divergent_barrier 30 sanitize synccheck divergent_barrier
-step sanitizer_synccheck_divergent_shuffle 30 sanitize synccheck divergent_shuffle
-# The race that only the emulator's shuffled schedule finds: racecheck must find it too.
-step sanitizer_racecheck_two_sided_race 30 sanitize racecheck two_sided_race
-step bench 120 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_kernels.py "$WORK/bench.json"
-step bench_transport 150 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_transport.py "$WORK/bench_transport.json"
-step bench_medoids 150 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_medoids.py "$WORK/bench_medoids.json"
-# The k-medoids search kernels under memcheck and racecheck, through their `cuda` tests (a
-# clean run exits 0: the step names end in _kernels).
-for tool in memcheck racecheck; do
-    step "sanitizer_${tool}_medoids_search_kernels" 60 env PYTHONPATH=src "$SANITIZER" --tool "$tool" \
-        --error-exitcode 99 "$PY" -m pytest -q -p no:cacheprovider -x -m cuda \
-        tests/test_medoids_cuda_search.py -k "stored_matrix or on_the_fly or label or build"
-done
-step bench_multicut 120 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_multicut.py "$WORK/bench_multicut.json"
-step bench_kernel_kmeans 150 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_kernel_kmeans.py "$WORK/bench_kernel_kmeans.json"
+GPU_STEPS=${GPU_STEPS:-all}
+if [[ $GPU_STEPS != bench ]]; then
+    step cuda_tests 150 cuda_tests
+    step driver_build 60 driver
+    for tool in memcheck racecheck synccheck; do
+        step "sanitizer_${tool}_kernels" 40 sanitize "$tool"
+    done
+    step sanitizer_memcheck_out_of_range 30 sanitize memcheck out_of_range
+    step sanitizer_racecheck_missing_barrier 30 sanitize racecheck missing_barrier
+    step sanitizer_synccheck_divergent_barrier 30 sanitize synccheck divergent_barrier
+    step sanitizer_synccheck_divergent_shuffle 30 sanitize synccheck divergent_shuffle
+    # The race that only the emulator's shuffled schedule finds: racecheck must find it too.
+    step sanitizer_racecheck_two_sided_race 30 sanitize racecheck two_sided_race
+    # The k-medoids search kernels under memcheck and racecheck, through their `cuda` tests (a
+    # clean run exits 0: the step names end in _kernels).
+    for tool in memcheck racecheck; do
+        step "sanitizer_${tool}_medoids_search_kernels" 60 env PYTHONPATH=src "$SANITIZER" \
+            --tool "$tool" --error-exitcode 99 "$PY" -m pytest -q -p no:cacheprovider -x -m cuda \
+            tests/test_medoids_cuda_search.py -k "stored_matrix or on_the_fly or label or build"
+    done
+fi
+if [[ $GPU_STEPS != validate ]]; then
+    step bench 120 env PYTHONPATH=src "$PY" benchmarks/gpu/bench_kernels.py "$WORK/bench.json"
+    for family in transport medoids multicut kernel_kmeans; do
+        step "bench_$family" 150 env PYTHONPATH=src "$PY" "benchmarks/gpu/bench_$family.py" \
+            "$WORK/bench_$family.json"
+    done
+fi
 
 # One JSON: the steps (a clean kernel run must give 0, a planted bug 99), the test counts and
 # failures, and the timings.
@@ -153,14 +160,11 @@ try:
         if case.find("failure") is not None or case.find("error") is not None]
 except Exception as e:
     result["tests"] = {"error": repr(e)}
-try:
-    result["bench"] = json.load(open(os.path.join(work, "bench.json")))
-except Exception as e:
-    result["bench"] = {"error": repr(e)}
-try:
-    result["bench_medoids"] = json.load(open(os.path.join(work, "bench_medoids.json")))
-except Exception as e:
-    result["bench_medoids"] = {"error": repr(e)}
+for bench in ("bench", "bench_transport", "bench_medoids", "bench_multicut", "bench_kernel_kmeans"):
+    try:
+        result[bench] = json.load(open(os.path.join(work, bench + ".json")))
+    except Exception as e:
+        result[bench] = {"error": repr(e)}
 json.dump(result, open(os.path.join(out, "gpu.json"), "w"), indent=1)
 print(json.dumps(result["steps"]))
 print(json.dumps(result["tests"]))
