@@ -144,8 +144,9 @@ __device__ __forceinline__ void block_reduce3(double* sum, double* mx, double* l
 // the LSE of the block's alpha_i and its largest change of f. With Fused, the block also adds
 // its rows' terms alpha_i - C_ij / eps to per-column running LSEs in shared memory (2 m
 // doubles), 8 rows at a time while they are in cache, and stores them as the block's column sums.
+// Minimum one block per SM: without it ptxas spills a few registers on sm_80 (float).
 template <class T, bool Fused>
-__global__ void __launch_bounds__(threads) sweep_kernel(Batch<T> p, bool update_rows) {
+__global__ void __launch_bounds__(threads, 1) sweep_kernel(Batch<T> p, bool update_rows) {
     const long long b = blockIdx.y, ch = blockIdx.x;
     if (p.done[b]) return;
     PARTITA_SHARED(T, alpha_sh, warps);
