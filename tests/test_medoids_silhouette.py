@@ -136,6 +136,31 @@ def test_silhouette_matches_oracle_sklearn_and_kmedoids(seed):
     assert np.array_equal(samples, ref_samples)
 
 
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_silhouette_rows_eight_at_a_time_are_the_sequential_sums(dtype):
+    # 203 points: tiles of 8 rows and 8 columns, the diagonal tiles, a last group of 3 rows and
+    # a last 3 columns; every row's sums in point order, as the peer forms them.
+    X = blobs(203, 5, centers=9)
+    D = distance_matrix(X, dtype)
+    labels = np.random.default_rng(5).integers(0, 9, 203)
+    mean, samples = silhouette(D, labels, metric="precomputed", return_samples=True, n_jobs=2)
+    ref_mean, ref_samples = kmedoids.silhouette(D.astype(np.float64), labels.astype(np.uintp), True)
+    assert np.array_equal(samples, ref_samples)
+    assert np.array_equal(samples, osil.silhouette_samples(D, labels))
+    # -0.0 is a valid distance (its sign bit sends the rows to the entry-by-entry check)
+    Z = D.copy()
+    Z[13, 100] = Z[100, 13] = 0.0
+    negative_zero = Z.copy()
+    negative_zero[13, 100] = negative_zero[100, 13] = -0.0
+    assert silhouette(negative_zero, labels, metric="precomputed") == silhouette(
+        Z, labels, metric="precomputed"
+    )
+    # a negative entry inside a vector tile (row 13, column 100), away from the diagonal
+    Z[13, 100] = Z[100, 13] = -1e-3
+    with pytest.raises(ValueError, match="non-negative"):
+        silhouette(Z, labels, metric="precomputed")
+
+
 def test_silhouette_singletons_and_string_labels():
     X = blobs(30, 3)
     labels = np.array(["a"] * 14 + ["b"] * 15 + ["c"])  # "c" is alone: its silhouette is 0

@@ -10,6 +10,7 @@
 
 #include "partita/common.hpp"
 #include "partita/medoids/sources.hpp"
+#include "partita/simd.hpp"
 
 namespace partita::medoids {
 
@@ -22,40 +23,86 @@ struct SilhouetteResult {
 // x / y, or 0 unless y > 0.
 inline double checked_div(double x, double y) { return y > 0.0 ? x / y : 0.0; }
 
-// Weighted distance sums of points i0 .. i0+3 (rows r[0..3]) to every cluster, each point itself
-// left out, each sum sequential in the other point's index. Four rows at once: their sums are
-// independent, so additions to one cluster need not wait on each other. kUnit: all weights 1
+// An 8 x 8 tile transposed in registers: t[m] = (v[0][m], ..., v[7][m]). Three rounds of
+// two-vector shuffles (pairs of lanes, pairs of pairs, halves).
+template <class V, class I>
+inline __attribute__((always_inline)) void transpose8(const V* v, V* t) {
+    const I lo1 = {0, 8, 2, 10, 4, 12, 6, 14}, hi1 = {1, 9, 3, 11, 5, 13, 7, 15};
+    const I lo2 = {0, 1, 8, 9, 4, 5, 12, 13}, hi2 = {2, 3, 10, 11, 6, 7, 14, 15};
+    const I lo4 = {0, 1, 2, 3, 8, 9, 10, 11}, hi4 = {4, 5, 6, 7, 12, 13, 14, 15};
+    V a[8], b[8];
+    for (int p = 0; p < 8; p += 2) {
+        a[p] = __builtin_shuffle(v[p], v[p + 1], lo1);      // columns 0, 2, 4, 6 of rows p, p+1
+        a[p + 1] = __builtin_shuffle(v[p], v[p + 1], hi1);  // columns 1, 3, 5, 7
+    }
+    for (int p = 0; p < 8; p += 4) {
+        b[p] = __builtin_shuffle(a[p], a[p + 2], lo2);          // columns 0, 4 of rows p..p+3
+        b[p + 1] = __builtin_shuffle(a[p], a[p + 2], hi2);      // columns 2, 6
+        b[p + 2] = __builtin_shuffle(a[p + 1], a[p + 3], lo2);  // columns 1, 5
+        b[p + 3] = __builtin_shuffle(a[p + 1], a[p + 3], hi2);  // columns 3, 7
+    }
+    t[0] = __builtin_shuffle(b[0], b[4], lo4), t[4] = __builtin_shuffle(b[0], b[4], hi4);
+    t[2] = __builtin_shuffle(b[1], b[5], lo4), t[6] = __builtin_shuffle(b[1], b[5], hi4);
+    t[1] = __builtin_shuffle(b[2], b[6], lo4), t[5] = __builtin_shuffle(b[2], b[6], hi4);
+    t[3] = __builtin_shuffle(b[3], b[7], lo4), t[7] = __builtin_shuffle(b[3], b[7], hi4);
+}
+
+// Weighted distance sums of points i0 .. i0+7 (rows r[0..7]) to every cluster, each point itself
+// left out, each sum sequential in the other point's index: acc[l * 8 + q] is row q's sum over
+// cluster l. Eight rows at once: an 8 x 8 tile of the rows is transposed, so that one vector
+// addition adds a column's entries to the eight sums of the column's cluster (the additions of
+// the one-row loop, lane by lane: the same bits). i0 is a multiple of 8. kUnit: all weights 1
 // (1 * x == x, the same sums without reading w).
 template <class T, bool kUnit>
-PARTITA_MULTIVERSION void cluster_sums4(const T* const* r, const std::int32_t* __restrict lab,
+PARTITA_MULTIVERSION void cluster_sums8(const T* const* r, const std::int32_t* __restrict lab,
                                         const double* __restrict w, index_t n, index_t i0,
-                                        index_t c, double* __restrict acc, bool& valid) {
-    const T* __restrict r0 = r[0], * __restrict r1 = r[1], * __restrict r2 = r[2];
-    const T* __restrict r3 = r[3];
-    double *a0 = acc, *a1 = acc + c, *a2 = acc + 2 * c, *a3 = acc + 3 * c;
-    bool ok = true;  // no negative or NaN distance (an infinite one makes a sum infinite)
-    auto all = [&](index_t j) {
-        const std::int32_t l = lab[j];
-        const double wj = kUnit ? 1.0 : w[j];
-        const double x0 = r0[j], x1 = r1[j], x2 = r2[j], x3 = r3[j];
-        ok &= (x0 >= 0.0) & (x1 >= 0.0) & (x2 >= 0.0) & (x3 >= 0.0);
-        a0[l] += wj * x0;
-        a1[l] += wj * x1;
-        a2[l] += wj * x2;
-        a3[l] += wj * x3;
+                                        double* __restrict acc, bool& valid) {
+    using V = simd::Vec<double>::type;
+    using I = simd::Vec<double>::itype;
+    typedef T TV __attribute__((vector_size(8 * sizeof(T))));
+    // The sign bits of every tile entry, or-ed: a negative distance sets one (NaN and inf make a
+    // sum non-finite, which the caller sees). A set bit may also be a -0.0, a valid distance,
+    // so then the rows are checked entry by entry at the end. (Bit operations, because GCC turns
+    // a comparison of these vectors into lane-by-lane scalar code.)
+    I signs = {};
+    auto add = [&](index_t j, const V& x) {
+        double* a = acc + std::size_t(lab[j]) * 8;
+        V s = simd::load<V>(a);
+        if constexpr (kUnit) s += x;
+        else s += w[j] * x;
+        simd::store(a, s);
     };
-    for (index_t j = 0; j < i0; ++j) all(j);
-    for (index_t j = i0; j < i0 + 4; ++j) {  // the four points themselves: each skips its own
-        const std::int32_t l = lab[j];
-        const double wj = kUnit ? 1.0 : w[j];
-        const double x0 = r0[j], x1 = r1[j], x2 = r2[j], x3 = r3[j];
-        if (j != i0) ok &= x0 >= 0.0, a0[l] += wj * x0;
-        if (j != i0 + 1) ok &= x1 >= 0.0, a1[l] += wj * x1;
-        if (j != i0 + 2) ok &= x2 >= 0.0, a2[l] += wj * x2;
-        if (j != i0 + 3) ok &= x3 >= 0.0, a3[l] += wj * x3;
+    bool scalar_ok = true;
+    auto one = [&](index_t j, int q) {  // entry (q, j) alone, in its place in row q's order
+        const double x = double(r[q][j]);
+        scalar_ok &= x >= 0.0;
+        acc[std::size_t(lab[j]) * 8 + q] += (kUnit ? 1.0 : w[j]) * x;
+    };
+    const index_t full = n - n % 8;
+    for (index_t j0 = 0; j0 < full; j0 += 8) {
+        if (j0 == i0) {  // the diagonal tile: each row skips its own point
+            for (index_t j = j0; j < j0 + 8; ++j)
+                for (int q = 0; q < 8; ++q)
+                    if (j != i0 + q) one(j, q);
+            continue;
+        }
+        V v[8], t[8];
+        for (int q = 0; q < 8; ++q) {
+            v[q] = __builtin_convertvector(simd::load<TV>(r[q] + j0), V);
+            signs |= simd::bits<I>(v[q]);
+        }
+        transpose8<V, I>(v, t);
+        for (int m = 0; m < 8; ++m) add(j0 + m, t[m]);
     }
-    for (index_t j = i0 + 4; j < n; ++j) all(j);
-    valid = ok;
+    for (index_t j = full; j < n; ++j)  // the last n % 8 points (the diagonal among them)
+        for (int q = 0; q < 8; ++q)
+            if (j != i0 + q) one(j, q);
+    std::int64_t any_sign = 0;
+    for (int q = 0; q < 8; ++q) any_sign |= signs[q];
+    if (any_sign < 0)  // a sign bit was set: a negative entry, or only -0.0 entries
+        for (int q = 0; q < 8; ++q)
+            for (index_t j = 0; j < n; ++j) scalar_ok &= j == i0 + q || double(r[q][j]) >= 0.0;
+    valid = scalar_ok;
 }
 
 // The same for one point i.
@@ -86,7 +133,7 @@ SilhouetteResult silhouette(const Src& src, const std::int32_t* labels, index_t 
     std::vector<T> buffer;
     std::vector<const T*> rows;
     std::vector<index_t> js;
-    std::vector<double> acc(std::size_t(n_threads) * 4 * c);
+    std::vector<double> acc(std::size_t(n_threads) * 9 * c);
     bool unit = true;
     for (index_t j = 0; j < n; ++j) unit &= w[j] == 1.0;
     // (b - a) / max(a, b) of point i from its cluster sums.
@@ -111,25 +158,30 @@ SilhouetteResult silhouette(const Src& src, const std::int32_t* labels, index_t 
         js.resize(count);
         for (index_t q = 0; q < count; ++q) js[q] = i0 + q;
         gather_rows(src, js.data(), count, buffer, rows);
-        const index_t groups = (count + 3) / 4;
-#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 2) if (count * n > (1 << 16))
+        const index_t groups = (count + 7) / 8;
+#pragma omp parallel for num_threads(n_threads) schedule(dynamic, 1) if (count * n > (1 << 16))
         for (index_t g = 0; g < groups; ++g) {
-            const index_t q0 = 4 * g, r = std::min<index_t>(4, count - q0);
-            double* a_c = &acc[std::size_t(omp_get_thread_num()) * 4 * c];
-            std::fill(a_c, a_c + 4 * c, 0.0);
+            const index_t q0 = 8 * g, r = std::min<index_t>(8, count - q0);
+            double* a_c = &acc[std::size_t(omp_get_thread_num()) * 9 * c];
             bool ok = true;
-            if (r == 4) {
-                if (unit) cluster_sums4<T, true>(&rows[q0], labels, w, n, i0 + q0, c, a_c, ok);
-                else cluster_sums4<T, false>(&rows[q0], labels, w, n, i0 + q0, c, a_c, ok);
+            if (r == 8) {
+                double* tile = a_c + c;  // [cluster][row]
+                std::fill(tile, tile + 8 * c, 0.0);
+                if (unit) cluster_sums8<T, true>(&rows[q0], labels, w, n, i0 + q0, tile, ok);
+                else cluster_sums8<T, false>(&rows[q0], labels, w, n, i0 + q0, tile, ok);
+                if (!ok) row_valid[i0 + q0] = 0;
+                for (index_t q = 0; q < 8; ++q) {
+                    for (index_t m = 0; m < c; ++m) a_c[m] = tile[m * 8 + q];
+                    finish(i0 + q0 + q, a_c);
+                }
             } else {
                 for (index_t q = 0; q < r; ++q) {
-                    bool one = true;
-                    cluster_sums(rows[q0 + q], labels, w, n, i0 + q0 + q, a_c + q * c, one);
-                    ok &= one;
+                    std::fill(a_c, a_c + c, 0.0);
+                    cluster_sums(rows[q0 + q], labels, w, n, i0 + q0 + q, a_c, ok);
+                    if (!ok) row_valid[i0 + q0 + q] = 0;
+                    finish(i0 + q0 + q, a_c);
                 }
             }
-            if (!ok) row_valid[i0 + q0] = 0;
-            for (index_t q = 0; q < r; ++q) finish(i0 + q0 + q, a_c + q * c);
         }
         interrupt();
     }
