@@ -142,6 +142,24 @@ def test_newton_tail_needs_few_iterations_where_it_applies():
     np.testing.assert_allclose(fast.plan, plain.plan, rtol=0, atol=1e-9)
 
 
+def test_auto_keeps_plain_sinkhorn_where_it_converges_soon():
+    # Hard by the ratio (max(C) / reg = 150), easy in fact: plain Sinkhorn converges in 64
+    # iterations, within the probe's budget (10 steps of 41 unknowns: 83), so "auto" keeps it
+    # (one more iteration for the plan) instead of annealing and taking 15 Newton steps.
+    C, a, b = _problem(12, 300, 40, scale=3.0)
+    kw = dict(reg=0.02, reg_m=(math.inf, 0.05), max_iter=100000, tol=1e-9)
+    plain = sinkhorn(C, a, b, **PLAIN, **kw)
+    auto = sinkhorn(C, a, b, **kw)
+    assert plain.converged and auto.converged
+    assert plain.n_iter <= auto.n_iter <= plain.n_iter + 1
+    np.testing.assert_allclose(auto.plan, plain.plan, rtol=0, atol=1e-12)
+    # Where plain Sinkhorn would take far longer, the probe gives up within a few chunks.
+    C, a, b = _separated_clouds(0)
+    hard = sinkhorn(C, a, b, reg=1.0, max_iter=1000)
+    newton_only = sinkhorn(C, a, b, reg=1.0, max_iter=1000, epsilon_scaling=True, newton=True)
+    assert hard.converged and hard.n_iter <= newton_only.n_iter + 40
+
+
 def test_iterations_count_every_stage_and_respect_max_iter():
     C, a, b = _problem(9, 90, 70, scale=100.0)
     reg = 0.01  # 7 Sinkhorn stages: eps = 100, 25, ..., 0.024

@@ -345,7 +345,13 @@ void register_transport(py::module_& core) {
         .def_readwrite("newton_max_columns", &AccelerationParams::newton_max_columns,
                        "Newton up to this many unknowns; 0: none")
         .def_readwrite("newton_max_work", &AccelerationParams::newton_max_work,
-                       "Newton only where (other side) x unknowns^2 is at most this");
+                       "Newton only where (other side) x unknowns^2 is at most this")
+        .def_readwrite("probe_max_iter", &AccelerationParams::probe_max_iter,
+                       "where Newton would run: plain Sinkhorn first, kept if it converges "
+                       "within this many iterations (stopped early when its rate says it will "
+                       "not); 0: no probe")
+        .def_readwrite("probe_chunk", &AccelerationParams::probe_chunk,
+                       "iterations between the probe's rate estimates");
 
     m.def(
         "sinkhorn_accelerated",
@@ -358,6 +364,8 @@ void register_transport(py::module_& core) {
                 "factor and newton_factor must be in (0, 1)");
             require(acc.stage_max_iter >= 1, "stage_max_iter must be >= 1");
             require(acc.newton_max_columns >= 0, "newton_max_columns must be >= 0");
+            require(acc.probe_max_iter >= 0 && acc.probe_chunk >= 1,
+                    "probe_max_iter must be >= 0 and probe_chunk >= 1");
             require(acc.rho_a > 0 && acc.rho_b > 0, "rho must be positive (inf: hard)");
             if (is_float32(C))
                 return run_sinkhorn<float>(C, log_a, log_b, f, g, fv, gv, params, log_av, log_bv,

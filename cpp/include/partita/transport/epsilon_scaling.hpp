@@ -1,5 +1,6 @@
-// Sinkhorn for hard problems: epsilon-scaling stages, then a Newton tail, then Sinkhorn at the
-// target eps, the potentials carried from each part to the next. Specification:
+// Sinkhorn for hard problems: optionally a probe (plain Sinkhorn, kept when it converges soon),
+// then epsilon-scaling stages, then a Newton tail, then Sinkhorn at the target eps, the
+// potentials carried from each part to the next. Specification:
 // (docs/algorithms.md, "Epsilon-scaling") and (docs/algorithms.md, "Newton tail").
 //
 // Every part is an existing solver: Sinkhorn stages and the final part are SinkhornSolver runs
@@ -33,6 +34,8 @@ struct AccelerationParams {
     index_t stage_max_iter = 20;     // ... or (Sinkhorn stages) after this many iterations
     index_t newton_max_columns = 0;  // Newton up to this many unknowns; 0: none
     double newton_max_work = 1e300;  // ... and this (other side) x unknowns^2
+    index_t probe_max_iter = 0;      // plain Sinkhorn first, at most this long; 0: no probe
+    index_t probe_chunk = 10;        // iterations between the probe's rate estimates
 };
 
 namespace detail {
@@ -45,6 +48,50 @@ inline std::vector<double> stage_schedule(double eps_start, double factor, doubl
     require(factor > 0.0 && factor < 1.0, "factor must be in (0, 1)");
     for (double e = eps_start; e > eps && out.size() < 2000; e *= factor) out.push_back(e);
     return out;
+}
+
+// Whether plain Sinkhorn at the target eps, from the given potentials, converges within
+// `budget` iterations: runs it in chunks and stops as soon as every problem has converged (true:
+// the potentials are the converged ones) or the worst problem's linear rate over the last chunk
+// predicts more than the budget (false: the potentials are restored). used / log_sweeps: every
+// probe iteration is counted either way.
+template <class T>
+bool probe_converges(const Problem<T>& pb, Potentials& st, const SinkhornParams& params,
+                     index_t budget, index_t chunk, T* kernel, int n_threads,
+                     InterruptCheck& interrupt, std::vector<index_t>& used,
+                     std::vector<index_t>& log_sweeps) {
+    const index_t B = pb.B;
+    const std::vector<double> f(st.f, st.f + B * pb.n), g(st.g, st.g + B * pb.m);
+    const std::vector<double> fv(st.fv, st.fv + B), gv(st.gv, st.gv + B);
+    SinkhornParams pp = params;
+    pp.write_plan = false;
+    std::vector<double> before(B, std::numeric_limits<double>::infinity());
+    index_t done = 0;
+    while (done < budget) {
+        pp.max_iter = std::min(chunk, budget - done);
+        const SinkhornResult r = solve(pb, st, pp, kernel, n_threads, interrupt);
+        bool all = true;
+        double worst = 0.0;  // the most iterations a problem still needs at its current rate
+        for (index_t b = 0; b < B; ++b) {
+            used[b] += r.n_iter[b];
+            log_sweeps[b] += r.n_log_sweeps[b];
+            if (r.converged[b]) continue;
+            all = false;
+            const double rate = std::pow(r.err[b] / before[b], 1.0 / double(pp.max_iter));
+            const double need = rate < 1.0 ? std::log(params.tol / r.err[b]) / std::log(rate)
+                                           : std::numeric_limits<double>::infinity();
+            worst = std::max(worst, need);
+            before[b] = r.err[b];
+        }
+        done += pp.max_iter;
+        if (all) return true;
+        if (done > chunk && !(double(done) + worst <= double(budget))) break;
+    }
+    std::copy(f.begin(), f.end(), st.f);
+    std::copy(g.begin(), g.end(), st.g);
+    std::copy(fv.begin(), fv.end(), st.fv);
+    std::copy(gv.begin(), gv.end(), st.gv);
+    return false;
 }
 
 }  // namespace detail
@@ -77,10 +124,23 @@ SinkhornResult solve_accelerated(const Problem<T>& pb, Potentials& st, const Sin
         }
     };
 
+    // 0. The probe: where some problem would take Newton's steps, plain Sinkhorn first, for at
+    // most the work of a few Newton steps; if it converges, the stages and Newton are skipped.
+    bool any_newton = false;
+    for (index_t b = 0; b < B && acc.newton_max_columns > 0; ++b)
+        any_newton |= newton_side(pb, b, tp) != NewtonSide::none;
+    const index_t probe = std::min(acc.probe_max_iter, params.max_iter - 1);
+    const bool probed =
+        any_newton && probe > 0 &&
+        detail::probe_converges(pb, st, params, probe, std::max<index_t>(acc.probe_chunk, 1),
+                                kernel, n_threads, interrupt, used, log_sweeps);
+
     // 1. Stages, leaving at least one iteration for the end: Newton's when every problem
     // qualifies, otherwise Sinkhorn's (at most stage_max_iter iterations each).
     const double factor = all_newton ? acc.newton_factor : acc.factor;
-    for (const double e : detail::stage_schedule(acc.eps_start, factor, params.eps)) {
+    const std::vector<double> schedule =
+        probed ? std::vector<double>() : detail::stage_schedule(acc.eps_start, factor, params.eps);
+    for (const double e : schedule) {
         const index_t left = params.max_iter - 1 - most_used();
         if (left < 1) break;
         const double tol = std::max(acc.stage_tol, params.tol);
@@ -103,7 +163,7 @@ SinkhornResult solve_accelerated(const Problem<T>& pb, Potentials& st, const Sin
     }
 
     // 2. The Newton tail at the target eps, for the problems that qualify.
-    if (acc.newton_max_columns > 0) newton_all(params.eps, params.tol);
+    if (acc.newton_max_columns > 0 && !probed) newton_all(params.eps, params.tol);
 
     // 3. Sinkhorn at the target eps: the remaining iterations, err and the plan.
     SinkhornParams fp = params;
