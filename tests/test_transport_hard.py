@@ -160,6 +160,24 @@ def test_auto_keeps_plain_sinkhorn_where_it_converges_soon():
     assert hard.converged and hard.n_iter <= newton_only.n_iter + 40
 
 
+def test_overrelaxed_tail_reaches_plain_fixed_point_in_fewer_iterations():
+    # After epsilon-scaling, the tail at reg is linear and slow; moved omega times their steps
+    # the potentials reach the same fixed point (the final plain iterations certify err).
+    C, a, b = _problem(7, 200, 150)
+    reg, kw = 0.002, dict(max_iter=200000, tol=1e-12, epsilon_scaling=True, newton=False)
+    ref = sinkhorn(C, a, b, reg=reg, max_iter=200000, tol=1e-12, **PLAIN)
+    fast = sinkhorn(C, a, b, reg=reg, overrelaxation=True, **kw)
+    slow = sinkhorn(C, a, b, reg=reg, overrelaxation=False, **kw)
+    assert ref.converged and fast.converged and slow.converged
+    assert 2 * fast.n_iter < slow.n_iter
+    np.testing.assert_allclose(fast.plan, ref.plan, rtol=0, atol=1e-9)
+    np.testing.assert_allclose(fast.plan.sum(1), a, rtol=0, atol=1e-14)
+    with pytest.raises(ValueError, match="balanced"):
+        sinkhorn(C, a, b, reg=reg, reg_m=1.0, overrelaxation=True)
+    with pytest.raises(ValueError, match="balanced"):
+        sinkhorn(C, a, b, reg=reg, mass=0.5, overrelaxation=True)
+
+
 def test_iterations_count_every_stage_and_respect_max_iter():
     C, a, b = _problem(9, 90, 70, scale=100.0)
     reg = 0.01  # 7 Sinkhorn stages: eps = 100, 25, ..., 0.024
@@ -222,7 +240,7 @@ def test_warm_start_is_kept_by_auto():
     np.testing.assert_allclose(again.plan, r.plan, rtol=0, atol=1e-12)
 
 
-@pytest.mark.parametrize("name", ["epsilon_scaling", "newton"])
+@pytest.mark.parametrize("name", ["epsilon_scaling", "newton", "overrelaxation"])
 @pytest.mark.parametrize("value", ["yes", 1, None, 0.5])
 def test_bad_switches(name, value):
     C, a, b = _problem(0, 5, 4)

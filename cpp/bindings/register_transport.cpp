@@ -279,7 +279,10 @@ void register_transport(py::module_& core) {
         .def_readwrite("tol", &SinkhornParams::tol)
         .def_readwrite("method", &SinkhornParams::method)
         .def_readwrite("write_plan", &SinkhornParams::write_plan)
-        .def_readwrite("n_threads", &SinkhornParams::n_threads);
+        .def_readwrite("n_threads", &SinkhornParams::n_threads)
+        .def_readwrite("omega", &SinkhornParams::omega,
+                       "overrelaxation: each potential moves omega times its Sinkhorn step, "
+                       "omega in [1, 2) (balanced problems without virtual points)");
 
     py::class_<SinkhornResult>(m, "SinkhornResult", "Per problem of the batch")
         .def_property_readonly("n_iter",
@@ -351,7 +354,10 @@ void register_transport(py::module_& core) {
                        "within this many iterations (stopped early when its rate says it will "
                        "not); 0: no probe")
         .def_readwrite("probe_chunk", &AccelerationParams::probe_chunk,
-                       "iterations between the probe's rate estimates");
+                       "iterations between the probe's rate estimates")
+        .def_readwrite("overrelax", &AccelerationParams::overrelax,
+                       "the overrelaxed tail of balanced problems: 0 never, 1 where no problem "
+                       "takes Newton's tail, 2 always");
 
     m.def(
         "sinkhorn_accelerated",
@@ -366,6 +372,7 @@ void register_transport(py::module_& core) {
             require(acc.newton_max_columns >= 0, "newton_max_columns must be >= 0");
             require(acc.probe_max_iter >= 0 && acc.probe_chunk >= 1,
                     "probe_max_iter must be >= 0 and probe_chunk >= 1");
+            require(acc.overrelax >= 0 && acc.overrelax <= 2, "overrelax must be 0, 1 or 2");
             require(acc.rho_a > 0 && acc.rho_b > 0, "rho must be positive (inf: hard)");
             if (is_float32(C))
                 return run_sinkhorn<float>(C, log_a, log_b, f, g, fv, gv, params, log_av, log_bv,

@@ -1,6 +1,6 @@
 // Sinkhorn for hard problems: optionally a probe (plain Sinkhorn, kept when it converges soon),
-// then epsilon-scaling stages, then a Newton tail, then Sinkhorn at the target eps, the
-// potentials carried from each part to the next. Specification:
+// then epsilon-scaling stages, then a Newton tail and / or an overrelaxed tail, then Sinkhorn at
+// the target eps, the potentials carried from each part to the next. Specification:
 // (docs/algorithms.md, "Epsilon-scaling") and (docs/algorithms.md, "Newton tail").
 //
 // Every part is an existing solver: Sinkhorn stages and the final part are SinkhornSolver runs
@@ -19,6 +19,7 @@
 
 #include "partita/common.hpp"
 #include "partita/transport/newton_tail.hpp"
+#include "partita/transport/overrelaxation.hpp"
 #include "partita/transport/problem.hpp"
 #include "partita/transport/sinkhorn.hpp"
 
@@ -36,6 +37,9 @@ struct AccelerationParams {
     double newton_max_work = 1e300;  // ... and this (other side) x unknowns^2
     index_t probe_max_iter = 0;      // plain Sinkhorn first, at most this long; 0: no probe
     index_t probe_chunk = 10;        // iterations between the probe's rate estimates
+    // The overrelaxed tail (balanced problems without virtual points): 0 never, 1 where no
+    // problem of the batch takes Newton's tail, 2 always (after any Newton tail).
+    int overrelax = 0;
 };
 
 namespace detail {
@@ -164,6 +168,12 @@ SinkhornResult solve_accelerated(const Problem<T>& pb, Potentials& st, const Sin
 
     // 2. The Newton tail at the target eps, for the problems that qualify.
     if (acc.newton_max_columns > 0 && !probed) newton_all(params.eps, params.tol);
+
+    // 2b. The overrelaxed tail, for balanced problems (where Newton's does not apply, "auto").
+    const bool balanced = std::isinf(acc.rho_a) && std::isinf(acc.rho_b) && !pb.vrow && !pb.vcol;
+    if (!probed && balanced && (acc.overrelax == 2 || (acc.overrelax == 1 && !any_newton)))
+        overrelaxed_tail(pb, st, params, params.max_iter - 1 - most_used(), OverrelaxationParams(),
+                         kernel, n_threads, interrupt, used, log_sweeps);
 
     // 3. Sinkhorn at the target eps: the remaining iterations, err and the plan.
     SinkhornParams fp = params;

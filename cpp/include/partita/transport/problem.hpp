@@ -25,6 +25,9 @@ struct SinkhornParams {
     Method method = Method::sinkhorn_log;
     bool write_plan = false;  // the plans into the kernel buffer at the end
     int n_threads = 0;        // 0: all cores (the bindings resolve it)
+    // Overrelaxation: each potential moves omega times its Sinkhorn step (1: plain Sinkhorn;
+    // in [1, 2); balanced problems without virtual points only).
+    double omega = 1.0;
 };
 
 // Rows per work item: about 256 K cost entries, fixed by m alone (never by the thread count).
@@ -80,6 +83,7 @@ struct SinkhornState {
           kappa(T(inv_eps)),
           phi_a(params.phi_a),
           phi_b(params.phi_b),
+          omega(params.omega),
           relaxed(phi_a < 1.0 || phi_b < 1.0),
           threads(std::max(1, n_threads)),
           max_iter(params.max_iter),
@@ -88,6 +92,9 @@ struct SinkhornState {
           write_plan(params.write_plan) {
         require(max_iter >= 1, "max_iter must be >= 1");
         require(eps > 0, "eps must be positive");
+        require(omega >= 1.0 && omega < 2.0, "omega must be in [1, 2)");
+        require(omega == 1.0 || !(relaxed || pb.vrow || pb.vcol),
+                "overrelaxation is for balanced problems without virtual points");
         require(kernel != nullptr || (!absorb && !write_plan), "absorb / write_plan need a buffer");
         alpha.resize(std::size_t(B) * n);
         beta.resize(std::size_t(B) * m);
@@ -129,6 +136,7 @@ struct SinkhornState {
     const double eps, inv_eps;
     const T kappa;
     const double phi_a, phi_b;
+    const double omega;
     const bool relaxed;
     const int threads;
     const index_t max_iter;

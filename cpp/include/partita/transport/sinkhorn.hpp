@@ -107,7 +107,7 @@ private:
         State::item_kernel_bad, State::done, State::bad, State::dg, State::gnew, State::kA,
         State::kB, State::has_kernel, State::can_absorb, State::store_now, State::vscale,
         State::vmax, State::f_prev, State::kernel_c, State::hold, State::backoff,
-        State::kernel_uses;
+        State::kernel_uses, State::omega;
     static constexpr double LOG_TAU = detail::Stabilised<T>::log_tau;
 
     double A(index_t b, index_t i) const { return pb.log_a[b * n + i] + st.f[b * n + i] * inv_eps; }
@@ -258,8 +258,9 @@ private:
                 s = detail::row_exp(c, bt, m, kappa, shift, row);
                 if (pb.vcol) s += std::exp(vcol_term - double(shift));
             }
-            const double fn = -phi_a * eps * (double(shift) + std::log(s));
-            d = std::max(d, std::fabs(fn - fi));
+            const double fs = -phi_a * eps * (double(shift) + std::log(s));  // Sinkhorn's f
+            d = std::max(d, std::fabs(fs - fi));
+            const double fn = omega == 1.0 ? fs : fi + omega * (fs - fi);
             fi = fn;
             const double la = pb.log_a[b * n + i];
             const double al = la + fn * inv_eps;
@@ -301,9 +302,10 @@ private:
                 pb.vcol ? s + std::exp(std::min(vcol_term + kA[b * n + i], 700.0)) : s;
             if (!detail::trusted<T>(total, vmax[b] * kernel_c[b])) return false;
             if (pb.vcol) lse = logaddexp(lse, vcol_term);
-            const double fn = -phi_a * eps * lse;
+            const double fs = -phi_a * eps * lse;  // Sinkhorn's f
             double& fi = st.f[b * n + i];
-            d = std::max(d, std::fabs(fn - fi));
+            d = std::max(d, std::fabs(fs - fi));
+            const double fn = omega == 1.0 ? fs : fi + omega * (fs - fi);
             fi = fn;
             const double al = pb.log_a[b * n + i] + fn * inv_eps;
             alpha[b * n + i] = T(al);
@@ -371,6 +373,8 @@ private:
             }
             double d = 0.0;
             for (index_t j = 0; j < m; ++j) d = std::max(d, std::fabs(gn[j] - g[j]));
+            if (omega != 1.0)
+                for (index_t j = 0; j < m; ++j) gn[j] = g[j] + omega * (gn[j] - g[j]);
             std::copy(gn, gn + m, g);
             if (pb.vcol) {
                 d = std::max(d, std::fabs(gv_new - st.gv[b]));
