@@ -386,9 +386,10 @@ void register_transport(py::module_& core) {
         py::arg("gv"), py::arg("params"), py::arg("acc"), py::kw_only(),
         py::arg("log_av") = py::none(), py::arg("log_bv") = py::none(),
         py::arg("buffer") = py::none(),
-        "sinkhorn() with epsilon-scaling stages from acc.eps_start down to params.eps and a "
-        "Newton tail, then Sinkhorn at params.eps; n_iter counts every part, and all parts "
-        "together run at most params.max_iter.");
+        "sinkhorn() with a probe of plain Sinkhorn, epsilon-scaling stages from acc.eps_start "
+        "down to params.eps, a Newton and / or an overrelaxed tail, then Sinkhorn at "
+        "params.eps; n_iter counts every part, and all parts together run at most "
+        "params.max_iter.");
 
     py::class_<NewtonParams>(m, "NewtonParams", "Parameters of semidual_newton()")
         .def(py::init<>())

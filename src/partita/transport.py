@@ -330,8 +330,10 @@ def _acceleration(epsilon_scaling, newton, overrelaxation, C3, A, reg, rho, mass
     balanced = mass is None and math.isinf(rho[0]) and math.isinf(rho[1])
     if overrelaxation is True and not balanced:
         raise ValueError("overrelaxation=True needs a balanced problem (reg_m=None and mass=None)")
-    # 2: always; 1: where no problem takes Newton's tail; 0: never
-    overrelax = {True: 2, False: 0, "auto": 1 if hard and balanced else 0}[overrelaxation]
+    # 2: always; 1: where no problem takes Newton's tail; 0: never. "auto" only with newton
+    # "auto" too: both switches False still mean plain Sinkhorn.
+    auto_overrelax = hard and balanced and newton == "auto"
+    overrelax = {True: 2, False: 0, "auto": 1 if auto_overrelax else 0}[overrelaxation]
     if not (scale or use_newton or overrelax):
         return None
     acc = _core.transport.AccelerationParams()
@@ -572,8 +574,9 @@ def sinkhorn(
         with every potential moved omega times its step, omega from the observed linear rate
         theta of plain Sinkhorn, 2 / (1 + sqrt(1 - theta)) at most 1.9, halved towards 1 when
         a chunk of iterations makes the violation grow; plain Sinkhorn iterations then measure
-        ``err`` and build the plan. "auto": when max(C) / reg >= 100, tol > 0 and no problem
-        of the batch takes the Newton tail; True: also after a Newton tail.
+        ``err`` and build the plan. "auto": with ``newton="auto"``, when max(C) / reg >= 100,
+        tol > 0 and no problem of the batch takes the Newton tail; True: also after a Newton
+        tail.
     n_jobs : int or None, default=None
         Threads (None: all cores). Never changes the result.
     device : {"cpu", "cuda", "auto"}, default="cpu"

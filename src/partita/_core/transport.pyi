@@ -32,6 +32,9 @@ class SinkhornParams:
     method: Method
     write_plan: bool
     n_threads: int
+    omega: float
+    """Overrelaxation: each potential moves omega times its Sinkhorn step, omega in [1, 2)
+    (balanced problems without virtual points)."""
     def __init__(self) -> None: ...
 
 class SinkhornResult:
@@ -206,7 +209,8 @@ def block_row_update(
     """f_i <- -phi eps LSE_j(log_b_j + (g_j - C_ij) / eps) in place; the largest change of f."""
 
 class AccelerationParams:
-    """Parameters of :func:`sinkhorn_accelerated`: epsilon-scaling stages and the Newton tail."""
+    """Parameters of :func:`sinkhorn_accelerated`: the probe, epsilon-scaling stages, the Newton
+    and overrelaxed tails."""
 
     rho_a: float
     """KL penalty of the rows; inf: hard."""
@@ -224,6 +228,14 @@ class AccelerationParams:
     """Newton up to this many unknowns; 0: none."""
     newton_max_work: float
     """Newton only where (other side) x unknowns^2 is at most this."""
+    probe_max_iter: int
+    """Where Newton would run: plain Sinkhorn first, kept if it converges within this many
+    iterations (stopped early when its rate says it will not); 0: no probe."""
+    probe_chunk: int
+    """Iterations between the probe's rate estimates."""
+    overrelax: int
+    """The overrelaxed tail of balanced problems: 0 never, 1 where no problem takes Newton's
+    tail, 2 always."""
     def __init__(self) -> None: ...
 
 def sinkhorn_accelerated(
@@ -241,6 +253,6 @@ def sinkhorn_accelerated(
     log_bv: npt.NDArray[np.float64] | None = None,
     buffer: npt.NDArray[np.float32] | npt.NDArray[np.float64] | None = None,
 ) -> SinkhornResult:
-    """sinkhorn() with epsilon-scaling stages from acc.eps_start down to params.eps and a Newton
-    tail, then Sinkhorn at params.eps; n_iter counts every part, and all parts together run at
-    most params.max_iter."""
+    """sinkhorn() with a probe of plain Sinkhorn, epsilon-scaling stages from acc.eps_start
+    down to params.eps, a Newton and / or an overrelaxed tail, then Sinkhorn at params.eps;
+    n_iter counts every part, and all parts together run at most params.max_iter."""
