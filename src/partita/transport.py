@@ -572,8 +572,9 @@ def sinkhorn(
     overrelaxation : {"auto", True, False}, default="auto"
         Accelerated tail of balanced problems (no ``reg_m``, no ``mass``): Sinkhorn at ``reg``
         with every potential moved omega times its step, omega from the observed linear rate
-        theta of plain Sinkhorn, 2 / (1 + sqrt(1 - theta)) at most 1.9, halved towards 1 when
-        a chunk of iterations makes the violation grow; plain Sinkhorn iterations then measure
+        theta of plain Sinkhorn, 2 / (1 + sqrt(1 - theta)) at most 1.99, raised as the rate
+        slows, halved towards 1 when the violation keeps growing; plain Sinkhorn iterations
+        then measure
         ``err`` and build the plan. "auto": with ``newton="auto"``, when max(C) / reg >= 100,
         tol > 0 and no problem of the batch takes the Newton tail; True: also after a Newton
         tail.

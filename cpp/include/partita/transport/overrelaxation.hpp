@@ -17,7 +17,7 @@ namespace partita::transport {
 
 struct OverrelaxationParams {
     index_t chunk = 20;       // iterations between two looks at err
-    double omega_max = 1.9;   // the largest omega tried
+    double omega_max = 1.99;  // the largest omega tried (the optimum for theta = 0.99997)
     double omega_min = 1.05;  // below this after halvings: give up (plain Sinkhorn follows)
     index_t patience = 2;     // chunks whose err rose before omega is halved
 };
@@ -25,7 +25,9 @@ struct OverrelaxationParams {
 // Runs at most `budget` iterations on every problem of the batch (balanced, no virtual points):
 // two plain chunks give the worst problem's rate theta = (err / err_before)^(1 / chunk), then
 // omega = 2 / (1 + sqrt(1 - theta)) (the optimum for a linear iteration of rate theta), at most
-// omega_max; chunks at that omega follow until every problem's err is below tol. A change of
+// omega_max; chunks at that omega follow until every problem's err is below tol. Sinkhorn's
+// rate slows as it converges, so after every chunk that lowered err the plain rate is inferred
+// again from the observed one and omega raised to its optimum when that is higher. A change of
 // omega first raises err (the potentials overshoot); after that first chunk the worst err must
 // fall from chunk to chunk: the `patience`-th rise sends the potentials back to those of the
 // lowest err so far and halves omega - 1. used /
@@ -65,6 +67,7 @@ void overrelaxed_tail(const Problem<T>& pb, Potentials& st, const SinkhornParams
     double kept = e2;   // the worst err of the potentials saved in f, g (the lowest so far)
     double last = 0.0;  // the worst err after the previous chunk at this omega; 0: none yet
     index_t rises = 0;
+    double ceiling = 2.0;  // an omega at which err kept rising (2: none yet)
     while (omega >= op.omega_min && budget - done >= op.chunk) {
         const double e = chunk(omega);
         if (e == 0.0) return;
@@ -77,11 +80,27 @@ void overrelaxed_tail(const Problem<T>& pb, Potentials& st, const SinkhornParams
         // err must fall from chunk to chunk.
         if (last > 0.0 && !(e < last) && ++rises == op.patience) {
             std::copy(f.begin(), f.end(), st.f);  // diverging at this omega: back to the lowest
-            std::copy(g.begin(), g.end(), st.g);  // err, omega - 1 halved
+            std::copy(g.begin(), g.end(), st.g);  // err, omega - 1 halved, and never again
+            ceiling = omega;                      // this high
             omega = 1.0 + 0.5 * (omega - 1.0);
             last = 0.0;
             rises = 0;
             continue;
+        }
+        if (last > 0.0 && e < last) {
+            // The rate lambda at omega tells the plain rate theta (Young's relation for a
+            // two-block iteration: (lambda + omega - 1)^2 = lambda omega^2 theta); Sinkhorn's
+            // rate slows as it converges, so omega follows it up.
+            const double lambda = std::pow(e / last, 1.0 / double(op.chunk));
+            const double t = std::min(1.0 - 1e-12, (lambda + omega - 1.0) * (lambda + omega - 1.0) /
+                                                       (lambda * omega * omega));
+            const double cap = ceiling < 2.0 ? 1.0 + 0.9 * (ceiling - 1.0) : op.omega_max;
+            const double better = std::min({op.omega_max, cap, 2.0 / (1.0 + std::sqrt(1.0 - t))});
+            if (better > omega + 0.005) {
+                omega = better;
+                last = 0.0;
+                continue;
+            }
         }
         last = e;
     }
