@@ -178,6 +178,29 @@ def test_overrelaxed_tail_reaches_plain_fixed_point_in_fewer_iterations():
         sinkhorn(C, a, b, reg=reg, mass=0.5, overrelaxation=True)
 
 
+@pytest.mark.parametrize("method", ["sinkhorn_log", "sinkhorn_stabilized"])
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+def test_overrelaxed_batch_each_problem_reaches_its_own_fixed_point(method, dtype):
+    # One omega for the batch (its worst problem's rate); every problem still ends at its own
+    # plain fixed point, and max_iter bounds all parts together.
+    rng = np.random.default_rng(13)
+    C = (rng.uniform(0, 1, (3, 60, 50)) * np.array([1.0, 2.0, 4.0])[:, None, None]).astype(dtype)
+    a = rng.uniform(0.2, 1, (3, 60))
+    a /= a.sum(1, keepdims=True)
+    tol = 1e-10 if dtype == np.float64 else 1e-6  # float32 costs: err stalls near 1e-8
+    kw = dict(reg=0.01, tol=tol, epsilon_scaling=True, newton=False, method=method)
+    r = sinkhorn(C, a, None, max_iter=100000, overrelaxation=True, **kw)
+    assert r.converged.all()
+    atol = 1e-9 if dtype == np.float64 else 1e-6
+    for k in range(3):
+        ref = sinkhorn(C[k], a[k], None, reg=0.01, max_iter=400000, tol=tol, **PLAIN)
+        assert ref.converged
+        np.testing.assert_allclose(r.plan[k], ref.plan, rtol=0, atol=atol)
+    for max_iter in (3, 45, 70):
+        short = sinkhorn(C, a, None, max_iter=max_iter, overrelaxation=True, **kw)
+        assert np.all(short.n_iter <= max_iter)
+
+
 def test_iterations_count_every_stage_and_respect_max_iter():
     C, a, b = _problem(9, 90, 70, scale=100.0)
     reg = 0.01  # 7 Sinkhorn stages: eps = 100, 25, ..., 0.024

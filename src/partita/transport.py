@@ -591,9 +591,10 @@ def sinkhorn(
     -------
     SinkhornResult
         ``(plan, f, g, n_iter, err, converged)``, per problem when C is a batch. With
-        epsilon-scaling or the Newton tail, ``n_iter`` counts the iterations of every stage and
-        every Newton step (at most ``max_iter`` in all), and ``err``, ``converged`` are measured
-        by the final Sinkhorn iterations at ``reg``, as without them.
+        the probe, epsilon-scaling, the Newton or the overrelaxed tail, ``n_iter`` counts the
+        iterations of every part and every Newton step (at most ``max_iter`` in all), and
+        ``err``, ``converged`` are measured by the final plain Sinkhorn iterations at ``reg``,
+        as without them.
 
     Notes
     -----
