@@ -57,9 +57,24 @@ inline bool cholesky_solve(std::vector<double>& M, std::vector<double>& x, index
         if (!(d > 0.0)) return false;
         d = std::sqrt(d);
         M[j * K + j] = d;
-        for (index_t i = j + 1; i < K; ++i) {
+        // Column j below the diagonal. Each entry is a sequential sum over p; eight rows at a
+        // time keep eight independent sums in flight (the same operations in the same order
+        // per entry, so the same bits), instead of one chain waiting on each subtraction.
+        const double* Mj = &M[j * K];
+        index_t i = j + 1;
+        for (; i + 8 <= K; i += 8) {
+            const double* r = &M[i * K];
+            double s[8];
+            for (int q = 0; q < 8; ++q) s[q] = r[q * K + j];
+            for (index_t p = 0; p < j; ++p) {
+                const double mj = Mj[p];
+                for (int q = 0; q < 8; ++q) s[q] -= r[q * K + p] * mj;
+            }
+            for (int q = 0; q < 8; ++q) M[(i + q) * K + j] = s[q] / d;
+        }
+        for (; i < K; ++i) {
             double s = M[i * K + j];
-            for (index_t p = 0; p < j; ++p) s -= M[i * K + p] * M[j * K + p];
+            for (index_t p = 0; p < j; ++p) s -= M[i * K + p] * Mj[p];
             M[i * K + j] = s / d;
         }
     }
