@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "partita/common.hpp"
+#include "partita/simd.hpp"
 
 namespace partita::transport {
 
@@ -91,6 +92,39 @@ inline bool cholesky_solve(std::vector<double>& M, std::vector<double>& x, index
     return true;
 }
 
+// The upper triangle of the Hessian's sum over rows q of W_qj P_ql (W = a_i pi_i, P = pi_i),
+// added to H (K x K, row-major). Tiles of 8 x 8 entries above the diagonal stay in registers
+// while all the rows stream by (one load and store per entry instead of one per entry and row);
+// the tiles on the diagonal and the last K mod 8 columns go entry by entry. Every entry adds its
+// terms in the order of q, each term W_qj * P_ql: the same bits as a row-by-row update.
+PARTITA_MULTIVERSION static void hessian_rows(const double* __restrict P,
+                                              const double* __restrict W, index_t rows, index_t K,
+                                              double* __restrict H) {
+    using V = simd::Vec<double>::type;
+    for (index_t j0 = 0; j0 < K; j0 += 8) {
+        const index_t j1 = std::min(K, j0 + 8);
+        for (index_t l0 = j0; l0 < K; l0 += 8) {
+            const index_t l1 = std::min(K, l0 + 8);
+            if (l0 >= j1 && l1 == l0 + 8 && j1 == j0 + 8) {  // a full tile above the diagonal
+                V acc[8];
+                for (int jj = 0; jj < 8; ++jj) acc[jj] = simd::load<V>(H + (j0 + jj) * K + l0);
+                for (index_t q = 0; q < rows; ++q) {
+                    const V pl = simd::load<V>(P + q * K + l0);
+                    const double* w = W + q * K + j0;
+                    for (int jj = 0; jj < 8; ++jj) acc[jj] += w[jj] * pl;
+                }
+                for (int jj = 0; jj < 8; ++jj) simd::store(H + (j0 + jj) * K + l0, acc[jj]);
+                continue;
+            }
+            for (index_t q = 0; q < rows; ++q)
+                for (index_t j = j0; j < j1; ++j) {
+                    const double w = W[q * K + j];
+                    for (index_t l = std::max(j, l0); l < l1; ++l) H[j * K + l] += w * P[q * K + l];
+                }
+        }
+    }
+}
+
 // The rows [r0, r1) of one pass of SemidualNewton::evaluate into the chunk's sums `part`, with
 // scratch L and pi (K each). Compiled per instruction set: the Hessian's updates vectorise over
 // the columns, and every sum keeps its order (the same bits in every clone).
@@ -99,7 +133,9 @@ PARTITA_MULTIVERSION static void evaluate_rows(const double* C, const double* a,
                                                index_t K, double eps, double inv_eps,
                                                bool want_hessian, double* f_out, double* plan_out,
                                                double* __restrict part, double* __restrict L,
-                                               double* __restrict pi) {
+                                               double* __restrict pi, double* __restrict P,
+                                               double* __restrict W) {
+    index_t rows = 0;  // rows kept for the Hessian: their pi in P, their a_i pi in W
     for (index_t i = r0; i < r1; ++i) {
         double mx = -std::numeric_limits<double>::infinity();
         for (index_t j = 0; j < K; ++j) {
@@ -120,12 +156,10 @@ PARTITA_MULTIVERSION static void evaluate_rows(const double* C, const double* a,
         part[1] += ai * std::fabs(eps * Z);
         for (index_t j = 0; j < K; ++j) part[2 + j] += ai * pi[j];
         if (!want_hessian) continue;
-        double* hp = part + 2 + K;
-        for (index_t j = 0; j < K; ++j) {
-            const double w = ai * pi[j];
-            for (index_t l = j; l < K; ++l) hp[j * K + l] += w * pi[l];
-        }
+        for (index_t j = 0; j < K; ++j) P[rows * K + j] = pi[j], W[rows * K + j] = ai * pi[j];
+        ++rows;
     }
+    if (rows > 0) hessian_rows(P, W, rows, K, part + 2 + K);
 }
 
 }  // namespace detail
@@ -242,8 +276,10 @@ private:
             std::fill(part, part + stride, 0.0);
             std::vector<double> L(K), pi(K);
             const index_t r0 = ch * R, r1 = std::min(n, r0 + R);
+            std::vector<double> P(want_hessian ? std::size_t(r1 - r0) * K : 0);
+            std::vector<double> W(P.size());
             detail::evaluate_rows(C, a, lb.data(), h, r0, r1, k, K, eps, inv_eps, want_hessian,
-                                  f_out, plan_out, part, L.data(), pi.data());
+                                  f_out, plan_out, part, L.data(), pi.data(), P.data(), W.data());
         });
         return reduce_chunks(h, want_hessian);
     }
