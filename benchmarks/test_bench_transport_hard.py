@@ -78,6 +78,20 @@ def _record(benchmark, r, a, b, kind):
     benchmark.extra_info.update(_violation(r.plan, a, b, kind))
 
 
+def _pot_epsilon_scaling(C, a, b, reg, outer):
+    """POT's sinkhorn_epsilon_scaling (100 inner iterations per outer loop) and its log."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return ot.bregman.sinkhorn_epsilon_scaling(
+            a, b, C, reg, numItermax=outer, numInnerItermax=100, stopThr=TOL, log=True
+        )
+
+
+def _record_pot(benchmark, P, log, a, b):
+    benchmark.extra_info.update(n_outer=int(log["niter"]), err=float(log["err"][-1]))
+    benchmark.extra_info.update(_violation(P, a, b, "balanced"))
+
+
 @pytest.mark.parametrize("kind", list(KINDS))
 @pytest.mark.parametrize("reg", REGS)
 def test_partita_accelerated(benchmark, problem, reg, kind):
@@ -119,17 +133,10 @@ def test_partita_plain(benchmark, problem, reg, kind):
 def test_peer_pot_epsilon_scaling(benchmark, problem, reg):
     shape, (C, a, b) = problem
     benchmark.group = f"hard {shape} balanced reg {reg:g}"
-
-    def run():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ot.bregman.sinkhorn_epsilon_scaling(
-                a, b, C, reg, numItermax=50, numInnerItermax=100, stopThr=TOL, log=True
-            )
-
-    P, log = benchmark.pedantic(run, rounds=1, iterations=1)
-    benchmark.extra_info.update(n_outer=int(log["niter"]), err=float(log["err"][-1]))
-    benchmark.extra_info.update(_violation(P, a, b, "balanced"))
+    P, log = benchmark.pedantic(
+        _pot_epsilon_scaling, args=(C, a, b, reg, 50), rounds=1, iterations=1
+    )
+    _record_pot(benchmark, P, log, a, b)
 
 
 # Both sides large (700 x 700: no Newton tail, 701 unknowns > 512): balanced only, where "auto"
@@ -161,17 +168,10 @@ def test_partita_both_sides_large(benchmark, large, reg, solver):
 def test_peer_pot_both_sides_large(benchmark, large, reg):
     C, a, b = large
     benchmark.group = f"hard 700x700 balanced reg {reg:g}"
-
-    def run():
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            return ot.bregman.sinkhorn_epsilon_scaling(
-                a, b, C, reg, numItermax=200, numInnerItermax=100, stopThr=TOL, log=True
-            )
-
-    P, log = benchmark.pedantic(run, rounds=1, iterations=1)
-    benchmark.extra_info.update(n_outer=int(log["niter"]), err=float(log["err"][-1]))
-    benchmark.extra_info.update(_violation(P, a, b, "balanced"))
+    P, log = benchmark.pedantic(
+        _pot_epsilon_scaling, args=(C, a, b, reg, 200), rounds=1, iterations=1
+    )
+    _record_pot(benchmark, P, log, a, b)
 
 
 # Equal accuracy: partita "auto" stopped at the marginal violation POT's
@@ -184,12 +184,7 @@ EQUAL_ACCURACY += [("700x700", r) for r in LARGE_REGS]
 @pytest.mark.parametrize(("shape", "reg"), EQUAL_ACCURACY)
 def test_partita_at_pot_accuracy(benchmark, shape, reg):
     C, a, b = _clouds(shape)
-    outer = 200 if shape == "700x700" else 50
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        P = ot.bregman.sinkhorn_epsilon_scaling(
-            a, b, C, reg, numItermax=outer, numInnerItermax=100, stopThr=TOL
-        )
+    P, _ = _pot_epsilon_scaling(C, a, b, reg, 200 if shape == "700x700" else 50)
     target = _violation(P, a, b, "balanced")["marginal_l1"]
     benchmark.group = f"hard {shape} balanced reg {reg:g}"
     r = benchmark.pedantic(
