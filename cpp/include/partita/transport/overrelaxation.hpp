@@ -30,9 +30,9 @@ struct OverrelaxationParams {
 // again from the observed one and omega raised to its optimum when that is higher. A change of
 // omega first raises err (the potentials overshoot); after that first chunk the worst err must
 // fall from chunk to chunk: the `patience`-th rise sends the potentials back to those of the
-// lowest err so far and halves omega - 1. used /
-// log_sweeps: every iteration is counted, undone ones included. The potentials end as the last
-// kept chunk left them; the caller's plain Sinkhorn then measures err and builds the plan.
+// lowest err so far, halves omega - 1 and caps later raises below the omega that failed.
+// used / log_sweeps: every iteration is counted, undone ones included. The caller's plain
+// Sinkhorn then measures err and builds the plan.
 template <class T>
 void overrelaxed_tail(const Problem<T>& pb, Potentials& st, const SinkhornParams& params,
                       index_t budget, const OverrelaxationParams& op, T* kernel, int n_threads,
