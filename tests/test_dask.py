@@ -492,6 +492,9 @@ def test_sinkhorn_kmeans_equals_local_sinkhorn_path(client, monkeypatch, name, d
     local = dask_km.to_local()
     assert type(local) is partita.SinkhornKMeans
     np.testing.assert_array_equal(dask_km.predict(chunked(X, name)).compute(), local.predict(X))
+    # score and transform chunk by chunk, like the other Dask estimators
+    assert isinstance(dask_km.transform(chunked(X, name)), da.Array)
+    assert dask_km.score(chunked(X, name)) == pytest.approx(local.score(X), rel=1e-12)
 
 
 def test_sinkhorn_kmeans_refuses_partial_transport(client):

@@ -21,7 +21,7 @@ from .._validation import (
 )
 from ._comm import SerialComm, SocketComm
 from ._medoids import task_threads
-from ._post_fit import ParallelPostFit
+from ._post_fit import ChunkedPostFit
 from ._validation import check_data
 
 _COLUMN_STEP = 256  # Gram columns added to E per NumPy step (bounds the temporary)
@@ -224,7 +224,7 @@ def _rank_ranges(chunks, size):
     return [(int(bounds[r * nc // size]), int(bounds[(r + 1) * nc // size])) for r in range(size)]
 
 
-class KernelKMeans(_local.KernelKMeans):
+class KernelKMeans(ChunkedPostFit, _local.KernelKMeans):
     """Exact kernel k-means on a Dask array: the labels of :class:`partita.KernelKMeans`.
 
     X is gathered and sent to every worker; each worker runs one long task that computes and
@@ -275,6 +275,8 @@ class KernelKMeans(_local.KernelKMeans):
     >>> sorted(np.bincount(km.labels_.compute()).tolist())
     [2, 3]
     """
+
+    _local_class = _local.KernelKMeans
 
     def fit(self, X, y=None, sample_weight=None):
         """Cluster X; returns self.
@@ -392,80 +394,6 @@ class KernelKMeans(_local.KernelKMeans):
         self._feature_args = None
         self._centre_labels = np.ascontiguousarray(best["centres"], dtype=np.int32)
         return self
-
-    def to_local(self):
-        """The fitted :class:`partita.KernelKMeans` (its ``labels_`` computed to NumPy).
-
-        Returns
-        -------
-        estimator : partita.KernelKMeans
-        """
-        local = self._local_model()
-        local.labels_ = np.asarray(self.labels_.compute(), dtype=np.int64)
-        return local
-
-    def _local_model(self):
-        local = _local.KernelKMeans(**self.get_params())
-        for name, value in vars(self).items():
-            if name != "labels_" and (name.endswith("_") or name.startswith("_")):
-                setattr(local, name, value)
-        return local
-
-    def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit and return ``labels_`` (a Dask array).
-
-        Parameters
-        ----------
-        X : dask.array.Array or array-like of shape (n_samples, n_features)
-        y : ignored
-        sample_weight : dask.array.Array or array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        labels : dask.array.Array of shape (n_samples,)
-        """
-        return self.fit(X, sample_weight=sample_weight).labels_
-
-    def predict(self, X):
-        """Nearest centre of every sample, chunk by chunk (a Dask array for Dask input).
-
-        Parameters
-        ----------
-        X : dask.array.Array or array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        labels : dask.array.Array of shape (n_samples,)
-        """
-        return ParallelPostFit(self._local_model()).predict(X)
-
-    def transform(self, X):
-        """Squared feature-space distances to the centres, chunk by chunk.
-
-        Parameters
-        ----------
-        X : dask.array.Array or array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        distances : dask.array.Array of shape (n_samples, n_clusters)
-        """
-        return ParallelPostFit(self._local_model()).transform(X)
-
-    def score(self, X, y=None, sample_weight=None):
-        """Negative weighted sum of the squared distances to the nearest centres.
-
-        Parameters
-        ----------
-        X : dask.array.Array or array-like of shape (n_samples, n_features)
-        y : ignored
-        sample_weight : dask.array.Array or array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        score : float
-        """
-        return ParallelPostFit(self._local_model()).score(X, sample_weight=sample_weight)
 
 
 class _Runner:

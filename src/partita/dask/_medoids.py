@@ -12,7 +12,7 @@ from .._backend import n_threads
 from .._core import medoids as _kernels
 from .._validation import check_n_clusters, fit_or_leave_unfitted, validate_params
 from ._arrays import offsets
-from ._post_fit import ParallelPostFit
+from ._post_fit import ChunkedPostFit
 from ._validation import check_data
 
 _METRICS = ("euclidean", "l2", "sqeuclidean", "manhattan", "cityblock", "l1", "cosine")
@@ -49,7 +49,7 @@ def _labels_of(part):
     return part[0]
 
 
-class CLARA(_local.CLARA):
+class CLARA(ChunkedPostFit, _local.CLARA):
     """CLARA on a Dask array: the medoids, labels and losses of :class:`partita.CLARA`.
 
     Every round draws its sample exactly as :class:`partita.CLARA` does with the same
@@ -96,6 +96,8 @@ class CLARA(_local.CLARA):
     >>> clara.medoid_indices_.tolist(), clara.labels_.compute().tolist()
     ([1, 4], [0, 0, 0, 1, 1, 1])
     """
+
+    _local_class = _local.CLARA
 
     def fit(self, X, y=None, sample_weight=None):
         """Find the medoids from samples of X, scored on every chunk; returns self.
@@ -217,77 +219,7 @@ class CLARA(_local.CLARA):
             raise ValueError(f"sample_size={size} must be >= n_clusters={k}")
         return size
 
-    def to_local(self):
-        """The fitted :class:`partita.CLARA` (its ``labels_`` computed to NumPy).
-
-        Returns
-        -------
-        estimator : partita.CLARA
-        """
-        local = self._local_model()
-        local.labels_ = np.asarray(self.labels_.compute(), dtype=np.int64)
-        return local
-
-    def _local_model(self):
-        """A partita.CLARA with the fitted parameters, without labels_ (enough to predict)."""
-        local = _local.CLARA(**self.get_params())
-        for name, value in vars(self).items():
-            if name.endswith("_") and name != "labels_" or name == "_n_features_out":
-                setattr(local, name, value)
-        return local
-
-    def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit and return ``labels_`` (a Dask array).
-
-        Parameters
-        ----------
-        X : dask.array.Array or array-like of shape (n_samples, n_features)
-        y : ignored
-        sample_weight : dask.array.Array or array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        labels : dask.array.Array of shape (n_samples,)
-        """
-        return self.fit(X, sample_weight=sample_weight).labels_
-
-    def predict(self, X):
-        """Nearest medoid of every sample, chunk by chunk (a Dask array for Dask input).
-
-        Parameters
-        ----------
-        X : dask.array.Array or array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        labels : dask.array.Array of shape (n_samples,)
-        """
-        return ParallelPostFit(self._local_model()).predict(X)
-
-    def transform(self, X):
-        """Distances to the medoids, chunk by chunk (a Dask array for Dask input).
-
-        Parameters
-        ----------
-        X : dask.array.Array or array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        distances : dask.array.Array of shape (n_samples, n_clusters)
-        """
-        return ParallelPostFit(self._local_model()).transform(X)
-
-    def score(self, X, y=None, sample_weight=None):
-        """Negative weighted total distance to the nearest medoids, added chunk by chunk.
-
-        Parameters
-        ----------
-        X : dask.array.Array or array-like of shape (n_samples, n_features)
-        y : ignored
-        sample_weight : dask.array.Array or array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        score : float
-        """
-        return ParallelPostFit(self._local_model()).score(X, sample_weight=sample_weight)
+    @staticmethod
+    def _copied(name):
+        # Of the private attributes only _n_features_out: the rest is the sampling state.
+        return name.endswith("_") and name != "labels_" or name == "_n_features_out"

@@ -190,3 +190,92 @@ class ParallelPostFit(MetaEstimatorMixin, BaseEstimator):
             drop_axis=1,
         )
         return float(sum(parts.compute().tolist()))
+
+
+class ChunkedPostFit:
+    """What a partita.dask estimator does after fitting, through its local counterpart
+    ``_local_class`` (the fitted parameters copied, never ``labels_``, which stay a Dask array):
+    ``to_local``, and ``fit_predict``, ``predict``, ``transform``, ``score`` chunk by chunk with
+    :class:`ParallelPostFit`. Listed first among the bases, so that these replace the local
+    estimator's methods."""
+
+    _local_class = None
+
+    @staticmethod
+    def _copied(name):
+        """Whether attribute `name` goes to the local estimator."""
+        return name != "labels_" and (name.endswith("_") or name.startswith("_"))
+
+    def _local_model(self):
+        local = self._local_class(**self.get_params())
+        for name, value in vars(self).items():
+            if self._copied(name):
+                setattr(local, name, value)
+        return local
+
+    def to_local(self):
+        """The fitted local partita estimator (its ``labels_`` computed to NumPy).
+
+        Returns
+        -------
+        estimator : the partita estimator of the same name
+        """
+        local = self._local_model()
+        local.labels_ = np.asarray(self.labels_.compute(), dtype=np.int64)
+        return local
+
+    def fit_predict(self, X, y=None, sample_weight=None):
+        """Fit and return ``labels_`` (a Dask array).
+
+        Parameters
+        ----------
+        X : dask.array.Array or array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : dask.array.Array or array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        labels : dask.array.Array of shape (n_samples,)
+        """
+        return self.fit(X, sample_weight=sample_weight).labels_
+
+    def predict(self, X):
+        """The local estimator's ``predict``, chunk by chunk (a Dask array for Dask input).
+
+        Parameters
+        ----------
+        X : dask.array.Array or array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        labels : dask.array.Array of shape (n_samples,)
+        """
+        return ParallelPostFit(self._local_model()).predict(X)
+
+    def transform(self, X):
+        """The local estimator's ``transform`` (distances to the clusters), chunk by chunk.
+
+        Parameters
+        ----------
+        X : dask.array.Array or array-like of shape (n_samples, n_features)
+
+        Returns
+        -------
+        distances : dask.array.Array of shape (n_samples, n_clusters)
+        """
+        return ParallelPostFit(self._local_model()).transform(X)
+
+    def score(self, X, y=None, sample_weight=None):
+        """The local estimator's ``score``, added chunk by chunk (a sum over the samples).
+
+        Parameters
+        ----------
+        X : dask.array.Array or array-like of shape (n_samples, n_features)
+        y : ignored
+        sample_weight : dask.array.Array or array-like of shape (n_samples,), default=None
+
+        Returns
+        -------
+        score : float
+        """
+        return ParallelPostFit(self._local_model()).score(X, sample_weight=sample_weight)

@@ -9,7 +9,7 @@ from .. import transport as _local
 from .._core import transport as _kernels
 from .._validation import fit_or_leave_unfitted, validate_params
 from ._medoids import task_threads
-from ._post_fit import ParallelPostFit
+from ._post_fit import ChunkedPostFit
 from ._transport import sinkhorn
 from ._validation import check_data
 
@@ -31,7 +31,7 @@ def _chunk_labels(D, g_plain):
     return np.argmin(D - g_plain[None, :], axis=1).astype(np.int64)
 
 
-class SinkhornKMeans(_local.SinkhornKMeans):
+class SinkhornKMeans(ChunkedPostFit, _local.SinkhornKMeans):
     """:class:`partita.SinkhornKMeans` on a Dask array, its assignments solved on the workers.
 
     The data statistics and the initial centres are computed on the client as by
@@ -83,6 +83,8 @@ class SinkhornKMeans(_local.SinkhornKMeans):
     >>> np.sort(km.labels_.compute()).tolist()
     [0, 0, 0, 1, 1, 1]
     """
+
+    _local_class = _local.SinkhornKMeans
 
     def fit(self, X, y=None, sample_weight=None):
         """Cluster X; returns self.
@@ -188,62 +190,3 @@ class SinkhornKMeans(_local.SinkhornKMeans):
                 self._print_iteration(run, n_iter, shift, rep.n_iter, rep.err, s.tol_abs)
             converged = shift <= s.tol_abs and self.tol > 0
             final = converged or n_iter == s.max_iter
-
-    def to_local(self):
-        """The fitted :class:`partita.SinkhornKMeans` (its ``labels_`` computed to NumPy).
-
-        Returns
-        -------
-        estimator : partita.SinkhornKMeans
-        """
-        local = self._local_model()
-        local.labels_ = np.asarray(self.labels_.compute(), dtype=np.int64)
-        return local
-
-    def _local_model(self):
-        local = _local.SinkhornKMeans(**self.get_params())
-        for name, value in vars(self).items():
-            if name != "labels_" and (name.endswith("_") or name.startswith("_")):
-                setattr(local, name, value)
-        return local
-
-    def fit_predict(self, X, y=None, sample_weight=None):
-        """Fit and return ``labels_`` (a Dask array).
-
-        Parameters
-        ----------
-        X : dask.array.Array or array-like of shape (n_samples, n_features)
-        y : ignored
-        sample_weight : dask.array.Array or array-like of shape (n_samples,), default=None
-
-        Returns
-        -------
-        labels : dask.array.Array of shape (n_samples,)
-        """
-        return self.fit(X, sample_weight=sample_weight).labels_
-
-    def predict(self, X):
-        """argmin_j (||x - c_j||^2 - g_j) chunk by chunk (a Dask array for Dask input).
-
-        Parameters
-        ----------
-        X : dask.array.Array or array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        labels : dask.array.Array of shape (n_samples,)
-        """
-        return ParallelPostFit(self._local_model()).predict(X)
-
-    def transform(self, X):
-        """Squared distances to the centres, chunk by chunk.
-
-        Parameters
-        ----------
-        X : dask.array.Array or array-like of shape (n_samples, n_features)
-
-        Returns
-        -------
-        distances : dask.array.Array of shape (n_samples, n_clusters)
-        """
-        return ParallelPostFit(self._local_model()).transform(X)
