@@ -63,18 +63,19 @@ struct RawSum {  // the sum itself: tiles store their accumulators straight from
 
 // Rows held in registers at once: each feature value of a point is loaded once for them.
 constexpr int TILE_ROWS = 6;
-// Points per tile: two 64-byte vectors.
-template <class T>
+// Points per tile: two vectors of `Bytes` bytes (64 with AVX-512, 32 otherwise: 12 accumulators
+// fill the registers either way). Every entry is the same sum in the same order at either width.
+template <class T, int Bytes>
 constexpr int tile_points() {
-    return 2 * simd::Vec<T>::lanes;
+    return 2 * simd::VecN<T, Bytes>::lanes;
 }
 
 // B rows over the W points [o0, o0 + W), accumulators in registers: out[b][o] for o in the tile.
-template <class Term, class Finish, class T, int B>
+template <class Term, class Finish, class T, int B, int Bytes>
 inline __attribute__((always_inline)) void tile(const T* cols, index_t stride, index_t d,
                                                 const T* const* a, index_t o0, T* const* out) {
-    using V = typename simd::Vec<T>::type;
-    constexpr int L = simd::Vec<T>::lanes;
+    using V = typename simd::VecN<T, Bytes>::type;
+    constexpr int L = simd::VecN<T, Bytes>::lanes;
     V acc0[B], acc1[B];
     for (int b = 0; b < B; ++b) acc0[b] = acc1[b] = simd::splat<V>(T(0));
     for (index_t t = 0; t < d; ++t) {
@@ -129,11 +130,11 @@ inline __attribute__((always_inline)) void segment(const T* cols, index_t stride
 // the same, so the entries are the same bits.
 constexpr index_t PACK_FEATURES = 64;
 
-template <class Term, class Finish, class T>
-inline __attribute__((always_inline)) void rows_body(const T* cols, index_t stride, index_t d,
-                                                     const T* const* a, index_t count, index_t len,
-                                                     T* const* out) {
-    constexpr index_t W = tile_points<T>();
+template <class Term, class Finish, class T, int Bytes>
+inline __attribute__((always_inline)) void rows_width(const T* cols, index_t stride, index_t d,
+                                                      const T* const* a, index_t count, index_t len,
+                                                      T* const* out) {
+    constexpr index_t W = tile_points<T, Bytes>();
     constexpr index_t B = TILE_ROWS;
     index_t o0 = 0;
     if (d >= PACK_FEATURES && count >= B && len >= W) {
@@ -145,20 +146,29 @@ inline __attribute__((always_inline)) void rows_body(const T* cols, index_t stri
             for (index_t c = 0; c < count; ++c) shifted[c] = out[c] + o0;  // tile writes at o0 = 0
             index_t c = 0;
             for (; c + B <= count; c += B)
-                tile<Term, Finish, T, B>(packed.data(), W, d, a + c, 0, shifted.data() + c);
+                tile<Term, Finish, T, B, Bytes>(packed.data(), W, d, a + c, 0, shifted.data() + c);
             for (; c < count; ++c)
-                tile<Term, Finish, T, 1>(packed.data(), W, d, a + c, 0, shifted.data() + c);
+                tile<Term, Finish, T, 1, Bytes>(packed.data(), W, d, a + c, 0, shifted.data() + c);
         }
     }
     for (; o0 + W <= len; o0 += W) {
         index_t c = 0;
         for (; c + B <= count; c += B)
-            tile<Term, Finish, T, B>(cols, stride, d, a + c, o0, out + c);
-        for (; c < count; ++c) tile<Term, Finish, T, 1>(cols, stride, d, a + c, o0, out + c);
+            tile<Term, Finish, T, B, Bytes>(cols, stride, d, a + c, o0, out + c);
+        for (; c < count; ++c) tile<Term, Finish, T, 1, Bytes>(cols, stride, d, a + c, o0, out + c);
     }
     if (o0 < len)
         for (index_t c = 0; c < count; ++c)
             segment<Term, Finish, T>(cols, stride, d, a[c], o0, len - o0, out[c]);
+}
+
+template <class Term, class Finish, class T>
+inline __attribute__((always_inline)) void rows_body(const T* cols, index_t stride, index_t d,
+                                                     const T* const* a, index_t count, index_t len,
+                                                     T* const* out) {
+    if (simd::has_512bit_vectors())
+        rows_width<Term, Finish, T, 64>(cols, stride, d, a, count, len, out);
+    else rows_width<Term, Finish, T, 32>(cols, stride, d, a, count, len, out);
 }
 
 // dst (cols x rows) = transpose of src (rows x cols), in cache-sized tiles.

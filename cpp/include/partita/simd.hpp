@@ -5,6 +5,7 @@
 
 #include <cstdint>
 #include <type_traits>
+#include <utility>
 
 namespace partita::simd {
 
@@ -28,15 +29,93 @@ struct Vec<float> {
     static constexpr int lanes = 16;
 };
 
+// Vectors of a chosen width, for kernels whose results do not depend on the width (every lane
+// computes its own entry): those pick 64 bytes where the CPU has AVX-512 and 32 elsewhere, since
+// GCC keeps 64-byte vectors on an AVX2 CPU in memory rather than in pairs of registers, which
+// makes such loops several times slower than the same loop on 32-byte vectors.
+template <class T, int Bytes>
+struct VecN {
+    typedef T type __attribute__((vector_size(Bytes)));
+    static constexpr int lanes = Bytes / int(sizeof(T));
+};
+
+// Whether this CPU has 512-bit vectors (AVX-512F); checked once.
+inline bool has_512bit_vectors() {
+#if defined(__GNUC__) && defined(__x86_64__) && !defined(__CUDA_ARCH__)
+    static const bool wide = __builtin_cpu_supports("avx512f");
+    return wide;
+#else
+    return false;
+#endif
+}
+
+// A 64-byte vector held as two 32-byte halves: the same lanes and the same IEEE operations lane
+// by lane as the 64-byte vector it stands for (so the same bits, also in sums over its lanes),
+// but compiled to a pair of registers on an AVX2 CPU and to a register pair or one register's
+// worth of work with AVX-512. For kernels whose sums run in a fixed order over 64-byte lanes.
+template <class H>
+struct Pack2 {
+    H lo, hi;  // lanes [0, half) and [half, 2 half)
+    using half_type = H;
+    using lane_type = std::remove_cv_t<std::remove_reference_t<decltype(std::declval<H>()[0])>>;
+    static constexpr int half = int(sizeof(H) / sizeof(lane_type));
+    inline __attribute__((always_inline)) lane_type operator[](int l) const {
+        return l < half ? lo[l] : hi[l - half];
+    }
+};
+template <class S>
+struct is_pack : std::false_type {};
+template <class H>
+struct is_pack<Pack2<H>> : std::true_type {};
+template <class S>
+inline constexpr bool is_pack_v = is_pack<S>::value;
+
+#define PARTITA_PACK2_OPERATOR(OP)                                                                 \
+    template <class H>                                                                             \
+    inline __attribute__((always_inline)) auto operator OP(const Pack2<H>& x, const Pack2<H>& y) { \
+        return Pack2<decltype(x.lo OP y.lo)>{x.lo OP y.lo, x.hi OP y.hi};                          \
+    }
+PARTITA_PACK2_OPERATOR(+)
+PARTITA_PACK2_OPERATOR(-)
+PARTITA_PACK2_OPERATOR(*)
+PARTITA_PACK2_OPERATOR(/)
+PARTITA_PACK2_OPERATOR(<)
+PARTITA_PACK2_OPERATOR(>)
+PARTITA_PACK2_OPERATOR(&)
+PARTITA_PACK2_OPERATOR(|)
+#undef PARTITA_PACK2_OPERATOR
+template <class H>
+inline __attribute__((always_inline)) Pack2<H>& operator+=(Pack2<H>& x, const Pack2<H>& y) {
+    x.lo += y.lo;
+    x.hi += y.hi;
+    return x;
+}
+// mask ? x : y lane by lane (mask: the result of a comparison).
+template <class M, class H>
+inline __attribute__((always_inline)) Pack2<H> select(const Pack2<M>& mask, const Pack2<H>& x,
+                                                      const Pack2<H>& y) {
+    return {mask.lo ? x.lo : y.lo, mask.hi ? x.hi : y.hi};
+}
+
 template <class V>
 inline __attribute__((always_inline)) V load(const void* p) {
-    V v;
-    __builtin_memcpy(&v, p, sizeof(V));
-    return v;
+    if constexpr (is_pack_v<V>) {
+        using H = typename V::half_type;
+        return V{load<H>(p), load<H>(static_cast<const char*>(p) + sizeof(H))};
+    } else {
+        V v;
+        __builtin_memcpy(&v, p, sizeof(V));
+        return v;
+    }
 }
 template <class V>
 inline __attribute__((always_inline)) void store(void* p, const V& v) {
-    __builtin_memcpy(p, &v, sizeof(V));
+    if constexpr (is_pack_v<V>) {
+        store(p, v.lo);
+        store(static_cast<char*>(p) + sizeof(v.lo), v.hi);
+    } else {
+        __builtin_memcpy(p, &v, sizeof(V));
+    }
 }
 template <class To, class From>
 inline __attribute__((always_inline)) To bits(const From& v) {
@@ -49,6 +128,8 @@ inline __attribute__((always_inline)) To bits(const From& v) {
 template <class S, class T>
 inline __attribute__((always_inline)) S splat(T c) {
     if constexpr (std::is_arithmetic_v<S>) return S(c);
+    else if constexpr (is_pack_v<S>)
+        return S{splat<typename S::half_type>(c), splat<typename S::half_type>(c)};
     else return S{} + c;
 }
 
@@ -102,8 +183,9 @@ struct ExpRange {
 // exp_reduced for element type T on a scalar S = T or a vector S = Vec<T>::type.
 template <class T, class S>
 inline __attribute__((always_inline)) S exp_reduced(S x) {
+    // the integer type of S's width (a comparison of two vectors gives the integer vector)
     using I = std::conditional_t<std::is_arithmetic_v<S>, typename Vec<T>::scalar_int,
-                                 typename Vec<T>::itype>;
+                                 decltype(std::declval<S>() < std::declval<S>())>;
     if constexpr (std::is_same_v<T, double>) return exp_reduced_f64<S, I>(x);
     else return exp_reduced_f32<S, I>(x);
 }

@@ -70,12 +70,14 @@ inline __attribute__((always_inline)) S rbf_entry(S dot, S a_sq, S c_sq, T gamma
 }
 
 // The kernel map of the raw sums of one row segment (rbf from dot products and squared norms).
-template <class T>
-inline __attribute__((always_inline)) void map_body(const KernelParams& p, T a_sq,
-                                                    const T* __restrict col_sq, index_t len,
-                                                    T* __restrict out) {
-    using V = typename Vec<T>::type;
-    constexpr index_t L = Vec<T>::lanes;
+// Every entry is mapped on its own, so the vector width (Bytes: 64 with AVX-512, 32 otherwise;
+// simd::VecN) does not change a bit.
+template <class T, int Bytes>
+inline __attribute__((always_inline)) void map_width(const KernelParams& p, T a_sq,
+                                                     const T* __restrict col_sq, index_t len,
+                                                     T* __restrict out) {
+    using V = typename simd::VecN<T, Bytes>::type;
+    constexpr index_t L = simd::VecN<T, Bytes>::lanes;
     const T g = T(p.gamma), c0 = T(p.coef0);
     index_t o = 0;
     switch (p.kernel) {
@@ -99,6 +101,14 @@ inline __attribute__((always_inline)) void map_body(const KernelParams& p, T a_s
             for (; o < len; ++o) out[o] = std::tanh(g * out[o] + c0);
             break;
     }
+}
+
+template <class T>
+inline __attribute__((always_inline)) void map_body(const KernelParams& p, T a_sq,
+                                                    const T* __restrict col_sq, index_t len,
+                                                    T* __restrict out) {
+    if (simd::has_512bit_vectors()) map_width<T, 64>(p, a_sq, col_sq, len, out);
+    else map_width<T, 32>(p, a_sq, col_sq, len, out);
 }
 
 #define PARTITA_KERNEL_MAP(T)                                                                      \

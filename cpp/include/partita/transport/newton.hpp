@@ -97,15 +97,20 @@ inline bool cholesky_solve(std::vector<double>& M, std::vector<double>& x, index
 // while all the rows stream by (one load and store per entry instead of one per entry and row);
 // the tiles on the diagonal and the last K mod 8 columns go entry by entry. Every entry adds its
 // terms in the order of q, each term W_qj * P_ql: the same bits as a row-by-row update.
-PARTITA_MULTIVERSION static void hessian_rows(const double* __restrict P,
-                                              const double* __restrict W, index_t rows, index_t K,
-                                              double* __restrict H) {
-    using V = simd::Vec<double>::type;
+// The tiles are 8 rows by one vector of columns (Bytes: 64 with AVX-512, 32 otherwise, where 8 x 8
+// accumulators would not fit in the registers); entries are independent, so no bit changes.
+template <int Bytes>
+inline __attribute__((always_inline)) void hessian_rows_width(const double* __restrict P,
+                                                              const double* __restrict W,
+                                                              index_t rows, index_t K,
+                                                              double* __restrict H) {
+    using V = typename simd::VecN<double, Bytes>::type;
+    constexpr index_t LW = simd::VecN<double, Bytes>::lanes;
     for (index_t j0 = 0; j0 < K; j0 += 8) {
         const index_t j1 = std::min(K, j0 + 8);
-        for (index_t l0 = j0; l0 < K; l0 += 8) {
-            const index_t l1 = std::min(K, l0 + 8);
-            if (l0 >= j1 && l1 == l0 + 8 && j1 == j0 + 8) {  // a full tile above the diagonal
+        for (index_t l0 = j0; l0 < K; l0 += LW) {
+            const index_t l1 = std::min(K, l0 + LW);
+            if (l0 >= j1 && l1 == l0 + LW && j1 == j0 + 8) {  // a full tile above the diagonal
                 V acc[8];
                 for (int jj = 0; jj < 8; ++jj) acc[jj] = simd::load<V>(H + (j0 + jj) * K + l0);
                 for (index_t q = 0; q < rows; ++q) {
@@ -123,6 +128,12 @@ PARTITA_MULTIVERSION static void hessian_rows(const double* __restrict P,
                 }
         }
     }
+}
+PARTITA_MULTIVERSION static void hessian_rows(const double* __restrict P,
+                                              const double* __restrict W, index_t rows, index_t K,
+                                              double* __restrict H) {
+    if (simd::has_512bit_vectors()) hessian_rows_width<64>(P, W, rows, K, H);
+    else hessian_rows_width<32>(P, W, rows, K, H);
 }
 
 // The rows [r0, r1) of one pass of SemidualNewton::evaluate into the chunk's sums `part`, with

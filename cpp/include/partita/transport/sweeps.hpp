@@ -29,33 +29,52 @@ using simd::splat;
 using simd::store;
 using simd::Vec;
 
-typedef double d8 __attribute__((vector_size(64)));
+// The 64-byte vectors of the sweeps, as pairs of 32-byte halves (simd::Pack2): 8 doubles, or
+// 16 floats (W<T>); f8: 8 floats in one 32-byte vector.
+typedef double d4 __attribute__((vector_size(32)));
+typedef float f4 __attribute__((vector_size(16)));
 typedef float f8 __attribute__((vector_size(32)));
+using d8 = simd::Pack2<d4>;
+template <class T>
+using W = simd::Pack2<std::conditional_t<std::is_same_v<T, double>, d4, f8>>;
+template <class T>
+constexpr index_t lanes = std::is_same_v<T, double> ? 8 : 16;
+
+// 8 floats widened to 8 doubles, and back (rounded to nearest).
+inline __attribute__((always_inline)) d8 widen(f8 x) {
+    const f4 lo = __builtin_shufflevector(x, x, 0, 1, 2, 3),
+             hi = __builtin_shufflevector(x, x, 4, 5, 6, 7);
+    return d8{__builtin_convertvector(lo, d4), __builtin_convertvector(hi, d4)};
+}
+inline __attribute__((always_inline)) f8 narrow(const d8& x) {
+    const f4 lo = __builtin_convertvector(x.lo, f4), hi = __builtin_convertvector(x.hi, f4);
+    return __builtin_shufflevector(lo, hi, 0, 1, 2, 3, 4, 5, 6, 7);
+}
 
 // exp(x) for any x: clamped at 709 (float: 88) above, exactly 0 below -708 (float: -87), also
 // for -inf and LOG_ZERO.
 template <class T, class S>
 inline __attribute__((always_inline)) S vexp(S x) {
-    const S lo = splat<S>(simd::ExpRange<T>::lo), hi = splat<S>(simd::ExpRange<T>::hi);
-    S xc = x < lo ? lo : x;
-    xc = xc > hi ? hi : xc;
-    const S res = simd::exp_reduced<T>(xc);
-    return x < lo ? splat<S>(T(0)) : res;
+    if constexpr (simd::is_pack_v<S>) {
+        return S{vexp<T>(x.lo), vexp<T>(x.hi)};  // no lambda: it would not be cloned
+    } else {
+        const S lo = splat<S>(simd::ExpRange<T>::lo), hi = splat<S>(simd::ExpRange<T>::hi);
+        S xc = x < lo ? lo : x;
+        xc = xc > hi ? hi : xc;
+        const S res = simd::exp_reduced<T>(xc);
+        return x < lo ? splat<S>(T(0)) : res;
+    }
 }
 
 // Adds the lanes of a T vector, widened to double, to acc (16 floats -> two d8 accumulators).
 template <class T>
-inline __attribute__((always_inline)) void widen_add(const typename Vec<T>::type& e, d8& acc0,
-                                                     d8& acc1) {
+inline __attribute__((always_inline)) void widen_add(const W<T>& e, d8& acc0, d8& acc1) {
     if constexpr (std::is_same_v<T, double>) {
         acc0 += e;
         (void)acc1;
     } else {
-        f8 lo, hi;
-        __builtin_memcpy(&lo, &e, sizeof(f8));
-        __builtin_memcpy(&hi, reinterpret_cast<const char*>(&e) + sizeof(f8), sizeof(f8));
-        acc0 += __builtin_convertvector(lo, d8);
-        acc1 += __builtin_convertvector(hi, d8);
+        acc0 += widen(e.lo);
+        acc1 += widen(e.hi);
     }
 }
 
@@ -71,8 +90,8 @@ template <class T>
 inline __attribute__((always_inline)) double row_exp_body(const T* __restrict c,
                                                           const T* __restrict beta, index_t m,
                                                           T kappa, T shift, T* __restrict e) {
-    using V = typename Vec<T>::type;
-    constexpr index_t L = Vec<T>::lanes;
+    using V = W<T>;
+    constexpr index_t L = lanes<T>;
     d8 a0 = splat<d8>(0.0), a1 = splat<d8>(0.0), a2 = splat<d8>(0.0), a3 = splat<d8>(0.0);
     const V k = splat<V>(kappa), s = splat<V>(shift);
     index_t j = 0;
@@ -101,7 +120,7 @@ inline __attribute__((always_inline)) void axpy_body(double w, const T* __restri
     for (; j + 8 <= m; j += 8) {
         d8 ev;
         if constexpr (std::is_same_v<T, double>) ev = load<d8>(e + j);
-        else ev = __builtin_convertvector(load<f8>(e + j), d8);
+        else ev = widen(load<f8>(e + j));
         store(acc + j, load<d8>(acc + j) + wv * ev);
     }
     for (; j < m; ++j) acc[j] += w * double(e[j]);
@@ -111,15 +130,15 @@ inline __attribute__((always_inline)) void axpy_body(double w, const T* __restri
 template <class T>
 inline __attribute__((always_inline)) T row_max_body(const T* __restrict c,
                                                      const T* __restrict beta, index_t m, T kappa) {
-    using V = typename Vec<T>::type;
-    constexpr index_t L = Vec<T>::lanes;
+    using V = W<T>;
+    constexpr index_t L = lanes<T>;
     const T lowest = -std::numeric_limits<T>::infinity();
     V mx = splat<V>(lowest);
     const V k = splat<V>(kappa);
     index_t j = 0;
     for (; j + L <= m; j += L) {
         const V x = load<V>(beta + j) - load<V>(c + j) * k;
-        mx = x > mx ? x : mx;
+        mx = simd::select(x > mx, x, mx);
     }
     T out = lowest;
     for (int l = 0; l < L; ++l) out = mx[l] > out ? mx[l] : out;
@@ -135,8 +154,8 @@ template <class T>
 inline __attribute__((always_inline)) void col_accum_body(const T* __restrict c, index_t m, T alpha,
                                                           T kappa, const T* __restrict shift,
                                                           double* __restrict acc) {
-    using V = typename Vec<T>::type;
-    constexpr index_t L = Vec<T>::lanes;
+    using V = W<T>;
+    constexpr index_t L = lanes<T>;
     const V k = splat<V>(kappa), al = splat<V>(alpha);
     index_t j = 0;
     for (; j + L <= m; j += L) {
@@ -157,14 +176,14 @@ inline __attribute__((always_inline)) void col_accum_body(const T* __restrict c,
 template <class T>
 inline __attribute__((always_inline)) void col_max_body(const T* __restrict c, index_t m, T alpha,
                                                         T kappa, T* __restrict mx) {
-    using V = typename Vec<T>::type;
-    constexpr index_t L = Vec<T>::lanes;
+    using V = W<T>;
+    constexpr index_t L = lanes<T>;
     const V k = splat<V>(kappa), al = splat<V>(alpha);
     index_t j = 0;
     for (; j + L <= m; j += L) {
         const V x = al - load<V>(c + j) * k;
         const V o = load<V>(mx + j);
-        store(mx + j, x > o ? x : o);
+        store(mx + j, simd::select(x > o, x, o));
     }
     for (; j < m; ++j) {
         const T x = alpha - c[j] * kappa;
@@ -183,13 +202,13 @@ inline __attribute__((always_inline)) void plan_row_body(const T* __restrict c,
     for (; j + 8 <= m; j += 8) {
         d8 cv;
         if constexpr (std::is_same_v<T, double>) cv = load<d8>(c + j);
-        else cv = __builtin_convertvector(load<f8>(c + j), d8);
+        else cv = widen(load<f8>(c + j));
         const d8 e = vexp<double>((al + load<d8>(beta + j)) - cv * k);
         if constexpr (std::is_same_v<T, double>) {
             store(out + j, e);
         } else {
             const d8 top = splat<d8>(double(std::numeric_limits<float>::max()));
-            store(out + j, __builtin_convertvector(e < top ? e : top, f8));  // no inf in float
+            store(out + j, narrow(simd::select(e < top, e, top)));  // no inf in float
         }
     }
     for (; j < m; ++j) {
@@ -202,8 +221,8 @@ inline __attribute__((always_inline)) void plan_row_body(const T* __restrict c,
 template <class T>
 inline __attribute__((always_inline)) double row_dot_body(const T* __restrict k,
                                                           const T* __restrict v, index_t m) {
-    using V = typename Vec<T>::type;
-    constexpr index_t L = Vec<T>::lanes;
+    using V = W<T>;
+    constexpr index_t L = lanes<T>;
     d8 a0 = splat<d8>(0.0), a1 = splat<d8>(0.0), a2 = splat<d8>(0.0), a3 = splat<d8>(0.0);
     index_t j = 0;
     for (; j + 2 * L <= m; j += 2 * L) {
@@ -229,10 +248,9 @@ inline __attribute__((always_inline)) void scale_accumulate_body(double w, T* __
             store(e + j, p);
             store(acc + j, load<d8>(acc + j) + p);
         } else {
-            const f8 p =
-                __builtin_convertvector(__builtin_convertvector(load<f8>(e + j), d8) * wv, f8);
+            const f8 p = narrow(widen(load<f8>(e + j)) * wv);
             store(e + j, p);
-            store(acc + j, load<d8>(acc + j) + __builtin_convertvector(p, d8));
+            store(acc + j, load<d8>(acc + j) + widen(p));
         }
     }
     for (; j < m; ++j) {
