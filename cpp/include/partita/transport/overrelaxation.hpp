@@ -16,7 +16,7 @@
 namespace partita::transport {
 
 struct OverrelaxationParams {
-    index_t chunk = 20;       // iterations between two looks at err
+    index_t chunk = 40;       // iterations between two looks at err
     double omega_max = 1.99;  // the largest omega tried (the optimum for theta = 0.99997)
     double omega_min = 1.05;  // below this after halvings: give up (plain Sinkhorn follows)
     index_t patience = 2;     // chunks whose err rose before omega is halved
