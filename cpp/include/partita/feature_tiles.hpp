@@ -24,8 +24,8 @@
 namespace partita::feature_tiles {
 
 // ---- per-pair terms: what is summed over the features of a point x and a row a ----------------
-// x is a scalar T or a vector simd::Vec<T>::type, a always a scalar T (a vector-scalar operation
-// broadcasts it without an extra instruction). Vector lanes and scalars run the same IEEE
+// x is a scalar T or a vector simd::VecN<T, Bytes>::type, a always a scalar T (a vector-scalar
+// operation broadcasts it without an extra instruction). Vector lanes and scalars run the same IEEE
 // operations, so a tile and a remainder segment give the same bits.
 
 struct Product {
